@@ -1,0 +1,2 @@
+//! Run with `cargo run -p example-echo` under a runtime API host (`scf serve`).
+fn main() {}

@@ -1,0 +1,1 @@
+//! The `clb` trigger.

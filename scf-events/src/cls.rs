@@ -1,0 +1,1 @@
+//! The `cls` trigger.

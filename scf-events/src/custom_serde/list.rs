@@ -1,0 +1,1 @@
+//! Lenient serde helpers.

@@ -1,0 +1,1 @@
+//! The `#[scf::function]` attribute macro.

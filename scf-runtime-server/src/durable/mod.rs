@@ -1,0 +1,1 @@
+//! Durable async event queue.

@@ -1,0 +1,1 @@
+//! CKafka trigger consumer.

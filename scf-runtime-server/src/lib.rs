@@ -1,0 +1,5 @@
+//! The scf runtime server.
+
+pub mod durable;
+pub mod kafka;
+pub mod tools;

@@ -1,0 +1,1 @@
+//! Build, verify, package and scaffold tools behind `scf build|package|new`.

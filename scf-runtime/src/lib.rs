@@ -1,0 +1,1 @@
+//! The function-side runtime for the SCF Custom Runtime API.
