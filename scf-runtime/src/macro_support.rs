@@ -1,0 +1,1 @@
+//! Hooks used by code that `#[scf::function]` generates. Not a public API.
