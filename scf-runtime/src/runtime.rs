@@ -1,0 +1,504 @@
+//! The invocation loop: ready, then next -> handler -> response|error, forever.
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{HeaderMap, Method};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+use crate::client::{Client, ERROR_PATH, NEXT_PATH, READY_PATH, RESPONSE_PATH};
+use crate::config::{Config, ConfigError};
+use crate::context::Context;
+use crate::error::Error;
+use crate::panic_report;
+use crate::service::Invocation;
+
+/// Why the runtime stopped. The platform replaces an instance whose runtime stops, so a
+/// bootstrap prints this and exits non-zero.
+#[derive(Debug)]
+pub struct RuntimeError {
+    repr: Repr,
+}
+
+/// What kind of failure stopped the runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeErrorKind {
+    /// The environment did not name a usable runtime API.
+    Config,
+    /// The runtime API could not be reached, or went away.
+    Transport,
+}
+
+#[derive(Debug)]
+enum Repr {
+    Config(ConfigError),
+    Resolve {
+        api: String,
+        source: std::io::Error,
+    },
+    Transport {
+        addr: SocketAddr,
+        path: &'static str,
+        source: std::io::Error,
+    },
+}
+
+impl RuntimeError {
+    pub(crate) fn transport(addr: SocketAddr, path: &'static str, source: std::io::Error) -> Self {
+        Self {
+            repr: Repr::Transport { addr, path, source },
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> RuntimeErrorKind {
+        match self.repr {
+            Repr::Config(_) | Repr::Resolve { .. } => RuntimeErrorKind::Config,
+            Repr::Transport { .. } => RuntimeErrorKind::Transport,
+        }
+    }
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Config(err) => write!(f, "cannot start the SCF runtime: {err}"),
+            Repr::Resolve { api, source } => write!(
+                f,
+                "cannot start the SCF runtime: the runtime API address {api:?} does not resolve: {source}"
+            ),
+            Repr::Transport { addr, path, source } => write!(
+                f,
+                "the SCF runtime API at http://{addr} is unreachable ({path}): {source}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.repr {
+            Repr::Config(err) => Some(err),
+            Repr::Resolve { source, .. } | Repr::Transport { source, .. } => Some(source),
+        }
+    }
+}
+
+impl From<ConfigError> for RuntimeError {
+    fn from(err: ConfigError) -> Self {
+        Self {
+            repr: Repr::Config(err),
+        }
+    }
+}
+
+/// Runs `service` as the function's handler until the process is told to stop.
+///
+/// Reads [`Config::from_env`], tells the platform the instance is ready, then serves
+/// events forever. Returns only when the runtime API is unreachable (after retries) or
+/// on SIGTERM (`Ok`).
+pub async fn run<S, E, R>(service: S) -> Result<(), RuntimeError>
+where
+    S: Service<Invocation<E>, Response = R>,
+    S::Error: Into<Error>,
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    Runtime::new(service).run().await
+}
+
+/// The runtime, configurable before it runs.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use scf_runtime::{Context, Error, Runtime, service_fn};
+///
+/// async fn handler(event: serde_json::Value, _ctx: Context) -> Result<serde_json::Value, Error> {
+///     Ok(event)
+/// }
+///
+/// # async fn start() -> Result<(), scf_runtime::RuntimeError> {
+/// Runtime::new(service_fn(handler))
+///     .timeout_margin(Duration::from_millis(200))
+///     .run()
+///     .await
+/// # }
+/// ```
+pub struct Runtime<S, E> {
+    service: S,
+    config: Option<Config>,
+    timeout_margin: Option<Duration>,
+    max_invocations: Option<u64>,
+    handle_sigterm: bool,
+    _event: PhantomData<fn(E)>,
+}
+
+impl<S, E> fmt::Debug for Runtime<S, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("config", &self.config)
+            .field("timeout_margin", &self.timeout_margin)
+            .field("max_invocations", &self.max_invocations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, E, R> Runtime<S, E>
+where
+    S: Service<Invocation<E>, Response = R>,
+    S::Error: Into<Error>,
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    /// A runtime that will drive `service`.
+    pub fn new(service: S) -> Self {
+        Self {
+            service,
+            config: None,
+            timeout_margin: None,
+            max_invocations: None,
+            handle_sigterm: true,
+            _event: PhantomData,
+        }
+    }
+
+    /// Wraps the service in a `tower` layer.
+    pub fn layer<L>(self, layer: L) -> Runtime<L::Service, E>
+    where
+        L: Layer<S>,
+        L::Service: Service<Invocation<E>>,
+    {
+        Runtime {
+            service: layer.layer(self.service),
+            config: self.config,
+            timeout_margin: self.timeout_margin,
+            max_invocations: self.max_invocations,
+            handle_sigterm: self.handle_sigterm,
+            _event: PhantomData,
+        }
+    }
+
+    /// Uses `config` instead of reading the environment.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Soft deadline: stop waiting for the handler `margin` before the platform's
+    /// deadline, drop its future and report a `Timeout` error. The instance then stays
+    /// warm instead of being killed. Off by default.
+    pub fn timeout_margin(mut self, margin: Duration) -> Self {
+        self.timeout_margin = Some(margin);
+        self
+    }
+
+    /// Returns after `n` invocations (for tests).
+    pub fn max_invocations(mut self, n: u64) -> Self {
+        self.max_invocations = Some(n);
+        self
+    }
+
+    /// Whether SIGTERM ends the loop gracefully (after the invocation in flight). On by
+    /// default.
+    pub fn handle_sigterm(mut self, on: bool) -> Self {
+        self.handle_sigterm = on;
+        self
+    }
+
+    /// Tells the platform the instance is ready, then serves events.
+    pub async fn run(mut self) -> Result<(), RuntimeError> {
+        let config = match self.config.take() {
+            Some(config) => config,
+            None => Config::from_env()?,
+        };
+        let addr = config.resolve().map_err(|source| RuntimeError {
+            repr: Repr::Resolve {
+                api: config.runtime_api.clone(),
+                source,
+            },
+        })?;
+        let mut client = Client::new(addr, &config.runtime_api);
+        let config = Arc::new(config);
+        panic_report::install(addr);
+
+        // A non-empty body: some hosts reject an empty ready post.
+        client.post(READY_PATH, Bytes::from_static(b" ")).await?;
+        ::tracing::debug!(runtime_api = %addr, "init done; waiting for events");
+
+        let mut sigterm = if self.handle_sigterm {
+            Sigterm::new()
+        } else {
+            Sigterm::disabled()
+        };
+        let mut served = 0u64;
+        while self.max_invocations.is_none_or(|max| served < max) {
+            let next = tokio::select! {
+                biased;
+                () = sigterm.recv() => {
+                    ::tracing::info!("SIGTERM received; stopping");
+                    return Ok(());
+                }
+                next = client.call(Method::GET, NEXT_PATH, Bytes::new()) => next?,
+            };
+            let received = Instant::now();
+            let (parts, body) = next;
+            served += 1;
+            let (path, payload) = self.invoke(&config, &parts.headers, received, body).await;
+            client.post(path, payload).await?;
+            panic_report::finish();
+        }
+        Ok(())
+    }
+
+    /// Handles one event; returns the path and body to post.
+    async fn invoke(
+        &mut self,
+        config: &Arc<Config>,
+        headers: &HeaderMap,
+        received: Instant,
+        body: Bytes,
+    ) -> (&'static str, Bytes) {
+        let context = match context_from_headers(headers, received, config) {
+            Ok(context) => context,
+            Err(err) => return error_post(&err),
+        };
+        panic_report::start(context.request_id());
+        let span = ::tracing::info_span!("invocation", request_id = %context.request_id());
+        let event = match decode_event::<E>(&body) {
+            Ok(event) => event,
+            Err(err) => {
+                span.in_scope(|| ::tracing::error!(error = %err.message(), "bad event"));
+                return error_post(&err);
+            }
+        };
+        let deadline = context.deadline();
+        let outcome = self
+            .call(Invocation { event, context }, deadline)
+            .instrument(span.clone())
+            .await;
+        match outcome {
+            Ok(response) => match serde_json::to_vec(&response) {
+                Ok(bytes) => (RESPONSE_PATH, Bytes::from(bytes)),
+                Err(err) => error_post(&Error::new(
+                    "SerializeError",
+                    format_args!("failed to serialize the handler's response: {err}"),
+                )),
+            },
+            Err(err) => {
+                span.in_scope(|| {
+                    ::tracing::error!(error_type = err.error_type(), error = %err.message(), "handler failed");
+                });
+                error_post(&err)
+            }
+        }
+    }
+
+    /// Calls the service, catching panics while the future is built and while it runs,
+    /// and applying the soft deadline when configured.
+    async fn call(&mut self, invocation: Invocation<E>, deadline: Instant) -> Result<R, Error> {
+        let ready = AssertUnwindSafe(poll_fn(|cx| self.service.poll_ready(cx)))
+            .catch_unwind()
+            .await;
+        match ready {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(err.into()),
+            Err(panic) => return Err(panic_error(&panic)),
+        }
+        let future =
+            match std::panic::catch_unwind(AssertUnwindSafe(|| self.service.call(invocation))) {
+                Ok(future) => future,
+                Err(panic) => return Err(panic_error(&panic)),
+            };
+        let guarded = AssertUnwindSafe(future).catch_unwind();
+        let result = match self.timeout_margin {
+            None => guarded.await,
+            Some(margin) => {
+                let soft = deadline.checked_sub(margin).unwrap_or(deadline);
+                match tokio::time::timeout_at(soft.into(), guarded).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        return Err(Error::new(
+                            "Timeout",
+                            format_args!(
+                                "handler exceeded the deadline minus {} ms",
+                                margin.as_millis()
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        match result {
+            Ok(result) => result.map_err(Into::into),
+            Err(panic) => Err(panic_error(&panic)),
+        }
+    }
+}
+
+fn error_post(err: &Error) -> (&'static str, Bytes) {
+    (ERROR_PATH, Bytes::from(err.to_diagnostic().to_json()))
+}
+
+fn panic_error(panic: &Box<dyn std::any::Any + Send>) -> Error {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-string panic payload");
+    Error::new("Panic", format_args!("handler panicked: {message}"))
+}
+
+/// Reads the three invocation headers (names are matched case-insensitively).
+pub(crate) fn context_from_headers(
+    headers: &HeaderMap,
+    received: Instant,
+    config: &Arc<Config>,
+) -> Result<Context, Error> {
+    fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, Error> {
+        let value = headers.get(name).ok_or_else(|| {
+            Error::new(
+                "InvalidInvocation",
+                format_args!("the /runtime/invocation/next answer has no `{name}` header"),
+            )
+        })?;
+        value.to_str().map(str::trim).map_err(|_| {
+            Error::new(
+                "InvalidInvocation",
+                format_args!("the `{name}` header is not visible ASCII"),
+            )
+        })
+    }
+    fn number(headers: &HeaderMap, name: &str) -> Result<u64, Error> {
+        let text = header(headers, name)?;
+        text.parse().map_err(|_| {
+            Error::new(
+                "InvalidInvocation",
+                format_args!("the `{name}` header {text:?} is not a whole number"),
+            )
+        })
+    }
+    let request_id = header(headers, "request_id")?.to_owned();
+    let memory = number(headers, "memory_limit_in_mb")?;
+    let time_limit = Duration::from_millis(number(headers, "time_limit_in_ms")?);
+    Ok(Context::from_parts(
+        request_id,
+        memory,
+        time_limit,
+        received,
+        config.clone(),
+    ))
+}
+
+/// Deserialises the event, naming the JSON path and the expected type on failure, and
+/// the trigger the payload looks like, when it looks like one.
+pub(crate) fn decode_event<E: DeserializeOwned>(body: &[u8]) -> Result<E, Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let event = serde_path_to_error::deserialize(&mut de)
+        .map_err(|err| decode_error::<E>(body, &err.path().to_string(), err.inner()))?;
+    de.end().map_err(|err| decode_error::<E>(body, ".", &err))?;
+    Ok(event)
+}
+
+fn decode_error<E>(body: &[u8], path: &str, err: &serde_json::Error) -> Error {
+    let location = if path == "." || path.is_empty() {
+        "the top level".to_owned()
+    } else {
+        format!("`{path}`")
+    };
+    let hint = match crate::hint::trigger_of(body) {
+        Some(kind) => format!(" (this looks like a {kind} event)"),
+        None => String::new(),
+    };
+    Error::new(
+        "DeserializeError",
+        format_args!(
+            "failed to deserialize the event into {} at {location}: {err}{hint}",
+            std::any::type_name::<E>(),
+        ),
+    )
+}
+
+/// SIGTERM, or nothing when signal handling is off or unavailable.
+struct Sigterm(Option<tokio::signal::unix::Signal>);
+
+impl Sigterm {
+    fn new() -> Self {
+        Self(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok())
+    }
+
+    fn disabled() -> Self {
+        Self(None)
+    }
+
+    fn recv(&mut self) -> impl Future<Output = ()> + '_ {
+        async move {
+            match &mut self.0 {
+                Some(signal) => {
+                    if signal.recv().await.is_none() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_any_case() {
+        let mut headers = HeaderMap::new();
+        headers.insert("Request_Id", "abc".parse().unwrap());
+        headers.insert("MEMORY_LIMIT_IN_MB", "256".parse().unwrap());
+        headers.insert("Time_Limit_In_Ms", "1500".parse().unwrap());
+        let now = Instant::now();
+        let ctx = context_from_headers(&headers, now, &Arc::new(Config::default())).unwrap();
+        assert_eq!(ctx.request_id(), "abc");
+        assert_eq!(ctx.memory_limit_mb(), 256);
+        assert_eq!(ctx.deadline(), now + Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn missing_header_is_named() {
+        let mut headers = HeaderMap::new();
+        headers.insert("request_id", "abc".parse().unwrap());
+        headers.insert("memory_limit_in_mb", "x".parse().unwrap());
+        let err = context_from_headers(&headers, Instant::now(), &Arc::new(Config::default()))
+            .unwrap_err();
+        assert_eq!(err.error_type(), "InvalidInvocation");
+        assert!(
+            err.message().contains("memory_limit_in_mb"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn decode_error_names_path_and_type() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Order {
+            #[allow(dead_code)]
+            items: Vec<u32>,
+        }
+        let err = decode_event::<Order>(br#"{"items":[1,"two"]}"#).unwrap_err();
+        assert_eq!(err.error_type(), "DeserializeError");
+        assert!(err.message().contains("items[1]"), "{}", err.message());
+        assert!(err.message().contains("Order"), "{}", err.message());
+        let err = decode_event::<Order>(br#"{"items":[]} trailing"#).unwrap_err();
+        assert!(err.message().contains("trailing"), "{}", err.message());
+    }
+}
