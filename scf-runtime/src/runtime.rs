@@ -1,7 +1,7 @@
 //! The invocation loop: ready, then next -> handler -> response|error, forever.
 
 use std::fmt;
-use std::future::{Future, poll_fn};
+use std::future::poll_fn;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -441,16 +441,14 @@ impl Sigterm {
         Self(None)
     }
 
-    fn recv(&mut self) -> impl Future<Output = ()> + '_ {
-        async move {
-            match &mut self.0 {
-                Some(signal) => {
-                    if signal.recv().await.is_none() {
-                        std::future::pending::<()>().await;
-                    }
+    async fn recv(&mut self) {
+        match &mut self.0 {
+            Some(signal) => {
+                if signal.recv().await.is_none() {
+                    std::future::pending::<()>().await;
                 }
-                None => std::future::pending::<()>().await,
             }
+            None => std::future::pending::<()>().await,
         }
     }
 }

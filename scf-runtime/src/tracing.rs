@@ -15,17 +15,23 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use ::tracing::{Instrument, Level, debug, error, info, span, trace, warn};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the default subscriber; does nothing when one is already installed.
 pub fn init_default_subscriber() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // `Targets` understands `RUST_LOG=info` and `RUST_LOG=my_crate=debug,hyper=warn`
+    // without pulling a regex engine into every bootstrap.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| spec.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     let json = std::env::var("RUST_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(false);
     let _ = if json {
@@ -33,9 +39,15 @@ pub fn init_default_subscriber() {
             .json()
             .with_current_span(true)
             .with_span_list(false)
+            .finish()
+            .with(filter)
             .try_init()
     } else {
-        builder.event_format(ScfFormat).try_init()
+        builder
+            .event_format(ScfFormat)
+            .finish()
+            .with(filter)
+            .try_init()
     };
 }
 

@@ -1,0 +1,77 @@
+//! The default log line format names the request of every line logged in an invocation.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use scf_runtime::testing::{EventOptions, MockApi};
+use scf_runtime::tracing::ScfFormat;
+use scf_runtime::{Context, Error, Runtime, service_fn};
+use serde_json::Value;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn lines_carry_time_request_id_and_level() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .event_format(ScfFormat)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mock = MockApi::start().await;
+    mock.push_event_with("{}", EventOptions::default().request_id("req-42"));
+    let service = service_fn(|event: Value, _: Context| async move {
+        tracing::info!(user = "ann", "created the user");
+        tracing::warn!("quota almost used");
+        Ok::<_, Error>(event)
+    });
+    Runtime::new(service)
+        .config(mock.config())
+        .max_invocations(1)
+        .run()
+        .await
+        .unwrap();
+    tracing::info!("outside any invocation");
+
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let created = lines
+        .iter()
+        .find(|l| l.contains("created the user"))
+        .unwrap_or_else(|| panic!("no handler line in {text}"));
+    let fields: Vec<&str> = created.split('\t').collect();
+    assert_eq!(fields.len(), 4, "{created}");
+    assert!(
+        fields[0].ends_with('Z') && fields[0].len() == 24,
+        "{created}"
+    );
+    assert_eq!(fields[1], "req-42");
+    assert_eq!(fields[2], "INFO");
+    assert!(fields[3].contains("user=\"ann\""), "{created}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("req-42\tWARN\tquota almost used")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\t-\tINFO\toutside any invocation")),
+        "{text}"
+    );
+}
