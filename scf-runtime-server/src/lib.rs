@@ -3,3 +3,4 @@
 pub mod durable;
 pub mod kafka;
 pub mod tools;
+pub mod triggers;

@@ -1,0 +1,1 @@
+//! Triggers: API gateway, Function URL, timers and web functions, all feeding the invoke path.
