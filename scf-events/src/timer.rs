@@ -1,1 +1,0 @@
-//! The `timer` trigger.
