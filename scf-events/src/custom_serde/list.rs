@@ -15,15 +15,67 @@
 //! assert_eq!(tags.items().collect::<Vec<_>>(), ["tag1", "tag2"]);
 //! ```
 
+use std::fmt;
+
+use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How the list looked on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 enum Wire {
     Null,
     Text(String),
     Array(Vec<String>),
+}
+
+impl Serialize for Wire {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Wire::Null => serializer.serialize_unit(),
+            Wire::Text(s) => serializer.serialize_str(s),
+            Wire::Array(items) => items.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Wire {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(WireVisitor)
+    }
+}
+
+struct WireVisitor;
+
+impl<'de> Visitor<'de> for WireVisitor {
+    type Value = Wire;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a comma-separated string, an array of strings, or null")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Wire, E> {
+        Ok(Wire::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Wire, E> {
+        Ok(Wire::Null)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Wire, E> {
+        Ok(Wire::Text(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Wire, E> {
+        Ok(Wire::Text(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Wire, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element::<String>()? {
+            items.push(item);
+        }
+        Ok(Wire::Array(items))
+    }
 }
 
 impl Default for Wire {
@@ -166,7 +218,8 @@ mod tests {
     #[test]
     fn rejects_non_string_items() {
         assert!(serde_json::from_value::<CommaList>(json!([1, 2])).is_err());
-        assert!(serde_json::from_value::<CommaList>(json!(5)).is_err());
+        let e = serde_json::from_value::<CommaList>(json!(5)).unwrap_err();
+        assert!(e.to_string().contains("comma-separated string"), "{e}");
         assert!(serde_json::from_value::<CommaList>(json!({})).is_err());
     }
 }
