@@ -187,6 +187,15 @@ fn year_field() {
         next_n("0 0 0 1 1 * 2025,2099", utc(2024, 6, 1, 0, 0, 0), 5),
         [utc(2025, 1, 1, 0, 0, 0), utc(2099, 1, 1, 0, 0, 0)]
     );
+    // Year steps count from 1970, as in Quartz: even years.
+    assert_eq!(
+        next_n("0 0 0 1 1 * */2", utc(2024, 6, 1, 0, 0, 0), 2),
+        [utc(2026, 1, 1, 0, 0, 0), utc(2028, 1, 1, 0, 0, 0)]
+    );
+    assert_eq!(
+        next_n("0 0 0 1 1 * 2090/5", utc(2024, 6, 1, 0, 0, 0), 5),
+        [utc(2090, 1, 1, 0, 0, 0), utc(2095, 1, 1, 0, 0, 0)]
+    );
     let cron = Cron::parse("0 0 0 1 1 * 1999").unwrap();
     assert_eq!(cron.next_after(&utc(2024, 1, 1, 0, 0, 0)), None);
 }

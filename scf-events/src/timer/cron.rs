@@ -219,7 +219,11 @@ impl Cron {
             check_field_syntax(expression, field, part)?;
         }
         let parser = form.parser();
-        let normalized = parts.join(" ");
+        let mut fields: Vec<String> = parts.iter().map(|p| (*p).to_owned()).collect();
+        if form == CronForm::SevenField {
+            fields[6] = anchor_year_steps(parts[6]);
+        }
+        let normalized = fields.join(" ");
         let schedule = match parser.parse(&normalized) {
             Ok(schedule) => schedule,
             Err(whole) => return Err(blame_field(expression, form, &parts, whole)),
@@ -290,6 +294,22 @@ fn check_field_syntax(expression: &str, field: CronField, part: &str) -> Result<
         }
     }
     Ok(())
+}
+
+/// Makes year steps count from SCF's first year: `*/2` is 1970, 1972, ... (croner alone would count
+/// from year 1), and `2020/5` stops at 2099.
+fn anchor_year_steps(field: &str) -> String {
+    field
+        .split(',')
+        .map(|item| match item.split_once('/') {
+            Some(("*", step)) => format!("1970-2099/{step}"),
+            Some((start, step)) if !start.is_empty() && !start.contains('-') => {
+                format!("{start}-2099/{step}")
+            }
+            _ => item.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Finds the field croner rejected by parsing each field alone in an otherwise valid expression.
