@@ -139,7 +139,8 @@ impl ClsRecord {
     /// The timestamp as a UTC time.
     #[cfg(feature = "chrono")]
     pub fn time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        time_shim::micros_str::parse(&self.timestamp)
+        self.timestamp_micros()
+            .and_then(chrono::DateTime::from_timestamp_micros)
     }
 
     /// Parses the log line as JSON into `T`.

@@ -142,6 +142,6 @@ impl<T> CmqMessage<T> {
     /// The publish time; `None` when it is not RFC 3339.
     #[cfg(feature = "chrono")]
     pub fn publish_time(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-        crate::custom_serde::time::rfc3339_opt_fraction::parse(&self.publish_time)
+        chrono::DateTime::parse_from_rfc3339(self.publish_time.trim()).ok()
     }
 }

@@ -215,7 +215,7 @@ impl CosEventInfo {
     /// [`event_time`](Self::event_time) as a UTC time; `None` when out of range.
     #[cfg(feature = "chrono")]
     pub fn event_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        crate::custom_serde::time::unix_seconds::from_secs(self.event_time)
+        chrono::DateTime::from_timestamp(self.event_time, 0)
     }
 }
 

@@ -115,7 +115,7 @@ impl<D> EventBridgeEvent<D> {
     #[cfg(feature = "chrono")]
     pub fn time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.time_millis()
-            .and_then(crate::custom_serde::time::epoch_millis_str::from_millis)
+            .and_then(chrono::DateTime::from_timestamp_millis)
     }
 }
 

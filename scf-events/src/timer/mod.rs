@@ -64,6 +64,6 @@ impl TimerEvent {
     /// The fire time; `None` when [`time`](Self::time) is not RFC 3339.
     #[cfg(feature = "chrono")]
     pub fn time(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-        crate::custom_serde::time::rfc3339_opt_fraction::parse(&self.time)
+        chrono::DateTime::parse_from_rfc3339(self.time.trim()).ok()
     }
 }
