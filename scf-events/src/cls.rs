@@ -69,13 +69,9 @@ pub struct ClsEvent {
 impl ClsEvent {
     /// An event carrying `logs` (encoded when serialised).
     pub fn from_logs(logs: ClsLogs) -> Self {
-        Self {
-            clslogs: ClsPayload {
-                data: logs,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
+        let mut event = Self::default();
+        event.clslogs.data = logs;
+        event
     }
 
     /// The decoded logs.
