@@ -46,3 +46,8 @@ pub use scf_runtime::{
     Config, ConfigError, Context, ContextBuilder, Credentials, Error, Invocation, Runtime,
     RuntimeError, ServiceFn, config, context, error, run, service_fn, testing, tracing,
 };
+pub use scf_macros::function;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

@@ -1,1 +1,322 @@
 //! Hooks used by code that `#[scf::function]` generates. Not a public API.
+//!
+//! The generated code reaches these through `scf::__private`. The traits here exist to
+//! put type errors on the user's tokens with a message that says what to write: the
+//! macro emits every use with the span of the user's type, and each trait carries a
+//! `#[diagnostic::on_unimplemented]` note. Associated types (`Event::This`,
+//! `Response::Out`, `InitHook::State`) carry the checked type onwards, so when a check
+//! fails the compiler reports it once, here, instead of again inside the runtime's bounds.
+//!
+//! `flavor = "multi_thread"` needs tokio's multi-thread scheduler, which is opt-in: the
+//! `multi-thread` feature (`tokio/rt-multi-thread`) compiles it in.
+
+// The `multi-thread` feature is declared by the crate manifest; until then the cfg below is
+// simply off, which makes `flavor = "multi_thread"` a clear compile error.
+#![allow(unexpected_cfgs)]
+
+use std::future::Future;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use crate::context::Context;
+pub use crate::error::Error;
+pub use crate::runtime::{Runtime, RuntimeError};
+pub use crate::service::service_fn;
+pub use std::time::Duration;
+
+/// Which tokio scheduler the generated `main` builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// One thread; the default.
+    CurrentThread,
+    /// tokio's work-stealing scheduler (`flavor = "multi_thread"`).
+    MultiThread,
+}
+
+impl Flavor {
+    /// The multi-thread flavor; only available when tokio's multi-thread scheduler is
+    /// compiled in (the `multi-thread` feature).
+    pub fn multi_thread<T: MultiThreadEnabled>() -> Self {
+        Self::MultiThread
+    }
+}
+
+/// The marker [`Flavor::multi_thread`] is instantiated with.
+#[derive(Debug)]
+pub struct MultiThreadFeature;
+
+/// Implemented for [`MultiThreadFeature`] when the `multi-thread` feature is on.
+#[diagnostic::on_unimplemented(
+    message = "`flavor = \"multi_thread\"` needs the `multi-thread` feature of `scf`",
+    label = "tokio's multi-thread scheduler is not compiled in",
+    note = "enable it in Cargo.toml: `scf = {{ version = \"0.1\", features = [\"multi-thread\"] }}`, \
+            or remove `flavor` to use the default current-thread runtime"
+)]
+pub trait MultiThreadEnabled {}
+
+#[cfg(feature = "multi-thread")]
+impl MultiThreadEnabled for MultiThreadFeature {}
+
+fn build_runtime(flavor: Flavor) -> std::io::Result<tokio::runtime::Runtime> {
+    match flavor {
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Flavor::MultiThread => multi_thread_runtime(),
+    }
+}
+
+#[cfg(feature = "multi-thread")]
+fn multi_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+#[cfg(not(feature = "multi-thread"))]
+fn multi_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    // Unreachable in practice: `Flavor::multi_thread` does not compile without the feature.
+    Err(std::io::Error::other(
+        "the multi-thread scheduler needs the `multi-thread` feature of `scf`",
+    ))
+}
+
+/// The body of the generated `main`: installs the default log subscriber, builds the
+/// tokio runtime and drives `future` (init hook, then the invocation loop) on it. Exits
+/// with status 1 and one line on stderr when the runtime cannot start or stops on an
+/// error.
+pub fn main<F>(flavor: Flavor, future: F)
+where
+    F: Future<Output = Result<(), RuntimeError>>,
+{
+    crate::tracing::init_default_subscriber();
+    let runtime = match build_runtime(flavor) {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the tokio runtime: {err}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(err) = runtime.block_on(future) {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}
+
+/// The event type's check: it must deserialise from JSON.
+#[diagnostic::on_unimplemented(
+    message = "the event type `{Self}` cannot be deserialised from JSON",
+    label = "`{Self}` does not implement `serde::Deserialize`",
+    note = "derive it with `#[derive(serde::Deserialize)]`, take a type from `scf::events`, \
+            or take `serde_json::Value`"
+)]
+pub trait Event {
+    /// The event type itself.
+    type This;
+}
+
+impl<T: DeserializeOwned> Event for T {
+    type This = T;
+}
+
+/// The event type, once checked.
+pub type EventOf<E> = <E as Event>::This;
+
+/// The response type's check: it must serialise to JSON.
+#[diagnostic::on_unimplemented(
+    message = "the handler's response type `{Self}` cannot be serialised to JSON",
+    label = "`{Self}` does not implement `serde::Serialize`",
+    note = "derive it with `#[derive(serde::Serialize)]`, or return `serde_json::Value`"
+)]
+pub trait Response {
+    /// The response type itself.
+    type Out: Serialize;
+    /// Identity.
+    fn into_out(self) -> Self::Out;
+}
+
+impl<R: Serialize> Response for R {
+    type Out = R;
+    fn into_out(self) -> R {
+        self
+    }
+}
+
+/// Passes a handler's response through its check.
+pub fn response<R: Response>(value: R) -> R::Out {
+    value.into_out()
+}
+
+/// The error type's check: it must convert into [`Error`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned as a handler error",
+    label = "`{Self}` does not convert into `scf::Error`",
+    note = "implement `std::fmt::Display` (better, `std::error::Error`) for `{Self}`, \
+            or return `scf::Error`"
+)]
+pub trait HandlerError {
+    /// The conversion.
+    fn into_scf_error(self) -> Error;
+}
+
+impl<E: Into<Error>> HandlerError for E {
+    fn into_scf_error(self) -> Error {
+        self.into()
+    }
+}
+
+/// Chosen for errors that implement `std::error::Error`: keeps the source chain.
+#[derive(Debug, Clone, Copy)]
+pub struct StdTag;
+
+/// Chosen for every other error: goes through `Into<scf::Error>`.
+#[derive(Debug, Clone, Copy)]
+pub struct OtherTag;
+
+impl StdTag {
+    /// [`Error::from_std`].
+    pub fn convert<E>(self, error: E) -> Error
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Error::from_std(error)
+    }
+}
+
+impl OtherTag {
+    /// `error.into()`, with the [`HandlerError`] check.
+    pub fn convert<E: HandlerError>(self, error: E) -> Error {
+        error.into_scf_error()
+    }
+}
+
+/// Picked by method resolution on `(&error).__scf_error_kind()` when the error is a
+/// `std::error::Error` (a by-value match on `&E`, found before the autoref'd
+/// [`OtherErrorKind`]).
+pub trait StdErrorKind {
+    /// The tag.
+    fn __scf_error_kind(&self) -> StdTag {
+        StdTag
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> StdErrorKind for E {}
+
+/// The fallback of [`StdErrorKind`].
+pub trait OtherErrorKind {
+    /// The tag.
+    fn __scf_error_kind(&self) -> OtherTag {
+        OtherTag
+    }
+}
+
+impl<E> OtherErrorKind for &E {}
+
+/// The init hook's check: an `async fn() -> Result<State, Er>`.
+#[diagnostic::on_unimplemented(
+    message = "the init hook must be an `async fn` returning `Result<State, Error>`",
+    label = "this returns `{Self}`, not a future of `Result<State, Error>`",
+    note = "write the hook as `async fn setup() -> Result<State, scf::Error>`"
+)]
+pub trait InitHook {
+    /// What the hook builds.
+    type State;
+    /// How it fails.
+    type Error;
+    /// The hook's future.
+    type Future: Future<Output = Result<Self::State, Self::Error>>;
+    /// Identity.
+    fn into_hook(self) -> Self::Future;
+}
+
+impl<F, S, Er> InitHook for F
+where
+    F: Future<Output = Result<S, Er>>,
+{
+    type State = S;
+    type Error = Er;
+    type Future = F;
+    fn into_hook(self) -> F {
+        self
+    }
+}
+
+/// Runs the init hook's future (after its check).
+pub async fn init_hook<F: InitHook>(hook: F) -> Result<F::State, F::Error> {
+    hook.into_hook().await
+}
+
+/// Keeps the state for the life of the process, so every invocation can borrow it.
+pub fn leak<S: 'static>(state: S) -> &'static S {
+    Box::leak(Box::new(state))
+}
+
+/// Reports a failed init hook and exits: one line on stderr with the error and its
+/// source chain, status 1, and never a ready call (SCF has no init-error endpoint; the
+/// platform reports the exit as an init failure with this line in the logs).
+pub fn init_failed(hook: &str, error: Error) -> ! {
+    eprintln!("{}", init_failure_line(hook, &error));
+    std::process::exit(1)
+}
+
+fn init_failure_line(hook: &str, error: &Error) -> String {
+    let mut line = format!(
+        "error: the init hook `{hook}` failed: {}: {}",
+        error.error_type(),
+        error.message()
+    );
+    for cause in error.chain() {
+        line.push_str(": caused by: ");
+        line.push_str(cause);
+    }
+    // One line, whatever the messages hold.
+    line.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("cannot read the settings")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn init_failure_is_one_line_with_the_source_chain() {
+        let err = Outer(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "settings.toml\nis missing",
+        ));
+        let line = init_failure_line("setup", &Error::from_std(err));
+        assert_eq!(
+            line,
+            "error: the init hook `setup` failed: Outer: cannot read the settings: \
+             caused by: settings.toml is missing"
+        );
+    }
+
+    #[test]
+    fn std_errors_keep_their_chain_and_others_convert() {
+        let err = Outer(std::io::Error::other("disk"));
+        let converted = (&err).__scf_error_kind().convert(err);
+        assert_eq!(converted.error_type(), "Outer");
+        assert_eq!(converted.chain(), ["disk"]);
+
+        let text = "plain text";
+        let converted = (&text).__scf_error_kind().convert(text);
+        assert_eq!(converted.error_type(), "Error");
+        assert_eq!(converted.message(), "plain text");
+    }
+}
