@@ -132,7 +132,7 @@ pub(crate) fn options(raw: Vec<RawOption>, errors: &mut Option<syn::Error>) -> O
         }
         seen.push((name.clone(), key.span()));
         let Some(known) = OPTIONS.iter().find(|known| **known == name) else {
-            push(errors, unknown_option(&key));
+            push(errors, unknown_option(&key, value.as_ref()));
             continue;
         };
         let Some(value) = value else {
@@ -159,7 +159,7 @@ pub(crate) fn options(raw: Vec<RawOption>, errors: &mut Option<syn::Error>) -> O
                         &call,
                         format_args!(
                             "`init` names the hook; it is not called here\nhelp: write `init = {}`",
-                            call.func.to_token_stream()
+                            pretty(&call.func)
                         ),
                     ),
                 ),
@@ -190,13 +190,17 @@ pub(crate) fn options(raw: Vec<RawOption>, errors: &mut Option<syn::Error>) -> O
                     options.main = false;
                     main_false = Some(key.span());
                 }
-                None => push(
-                    errors,
-                    syn::Error::new_spanned(
-                        &value,
-                        "`main` takes `true` or `false`\nhelp: write `main = false` to write `main` yourself",
-                    ),
-                ),
+                None => {
+                    // The user is configuring `main`; a stub `main` could clash with theirs.
+                    options.main = false;
+                    push(
+                        errors,
+                        syn::Error::new_spanned(
+                            &value,
+                            "`main` takes `true` or `false`\nhelp: write `main = false` to write `main` yourself",
+                        ),
+                    );
+                }
             },
             "flavor" => match str_lit(&value) {
                 Some((text, span)) => match text.as_str() {
@@ -263,7 +267,7 @@ pub(crate) fn options(raw: Vec<RawOption>, errors: &mut Option<syn::Error>) -> O
                 Err(err) => push(errors, err),
             },
             // `known` comes from `OPTIONS`, which the arms above cover.
-            _ => push(errors, unknown_option(&key)),
+            _ => push(errors, unknown_option(&key, Some(&value))),
         }
     }
 
@@ -288,7 +292,7 @@ pub(crate) fn options(raw: Vec<RawOption>, errors: &mut Option<syn::Error>) -> O
     options
 }
 
-fn unknown_option(key: &syn::Ident) -> syn::Error {
+fn unknown_option(key: &syn::Ident, value: Option<&Expr>) -> syn::Error {
     let name = key.to_string();
     let alias = ALIASES
         .iter()
@@ -296,7 +300,10 @@ fn unknown_option(key: &syn::Ident) -> syn::Error {
         .map(|(_, option)| *option);
     let suggestion = alias.or_else(|| closest(&name, OPTIONS));
     let help = match suggestion {
-        Some(option) => format!("help: did you mean `{}`?", example(option)),
+        Some(option) => match value {
+            Some(value) => format!("help: did you mean `{option} = {}`?", pretty(value)),
+            None => format!("help: did you mean `{}`?", example(option)),
+        },
         None => "help: remove it".to_owned(),
     };
     syn::Error::new(
@@ -316,6 +323,25 @@ fn example(option: &str) -> &'static str {
         "crate" => "crate = my_crate::scf",
         _ => "timeout_margin_ms = 200",
     }
+}
+
+/// Tokens as a user would write them: `serde_json::Value`, not `serde_json :: Value`.
+pub(crate) fn pretty(tokens: &impl ToTokens) -> String {
+    let mut text = tokens.to_token_stream().to_string();
+    for (from, to) in [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" < ", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        ("& ", "&"),
+        ("( ", "("),
+        (" )", ")"),
+    ] {
+        text = text.replace(from, to);
+    }
+    text
 }
 
 fn bool_lit(expr: &Expr) -> Option<bool> {
@@ -503,8 +529,8 @@ pub(crate) fn handler(
                     format_args!(
                         "the event is passed by value: each invocation deserialises a fresh one and hands it over\n\
                          help: take it by value: `{}: {}`",
-                        pat_type.pat.to_token_stream(),
-                        reference.elem.to_token_stream()
+                        pretty(&pat_type.pat),
+                        pretty(&reference.elem)
                     ),
                 ));
                 continue;

@@ -3,9 +3,10 @@
 //! The generated code reaches these through `scf::__private`. The traits here exist to
 //! put type errors on the user's tokens with a message that says what to write: the
 //! macro emits every use with the span of the user's type, and each trait carries a
-//! `#[diagnostic::on_unimplemented]` note. Associated types (`Event::This`,
-//! `Response::Out`, `InitHook::State`) carry the checked type onwards, so when a check
-//! fails the compiler reports it once, here, instead of again inside the runtime's bounds.
+//! `#[diagnostic::on_unimplemented]` note. Each user type meets exactly one bound, at one
+//! place (the response is serialised inside the service, the event is bounded only by
+//! [`run`]), so a mistake is reported once, on the user's type, and never again inside the
+//! runtime's own bounds.
 //!
 //! `flavor = "multi_thread"` needs tokio's multi-thread scheduler, which is opt-in: the
 //! `multi-thread` feature (`tokio/rt-multi-thread`) compiles it in.
@@ -22,8 +23,8 @@ use serde::de::DeserializeOwned;
 pub use crate::context::Context;
 pub use crate::error::Error;
 pub use crate::runtime::{Runtime, RuntimeError};
-pub use crate::service::service_fn;
-pub use std::time::Duration;
+pub use crate::service::{Invocation, service_fn};
+use std::time::Duration;
 
 /// Which tokio scheduler the generated `main` builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,23 +106,23 @@ where
 }
 
 /// The event type's check: it must deserialise from JSON.
+///
+/// `DeserializeOwned` is a supertrait, so the compiler counts a failed `E: Event` as
+/// covering the runtime's own `E: DeserializeOwned` bound at the same place and reports
+/// the problem once.
 #[diagnostic::on_unimplemented(
     message = "the event type `{Self}` cannot be deserialised from JSON",
     label = "`{Self}` does not implement `serde::Deserialize`",
     note = "derive it with `#[derive(serde::Deserialize)]`, take a type from `scf::events`, \
             or take `serde_json::Value`"
 )]
-pub trait Event {
-    /// The event type itself.
-    type This;
-}
+pub trait Event: DeserializeOwned {}
 
-impl<T: DeserializeOwned> Event for T {
-    type This = T;
-}
+#[diagnostic::do_not_recommend]
+impl<T: DeserializeOwned> Event for T {}
 
-/// The event type, once checked.
-pub type EventOf<E> = <E as Event>::This;
+/// Checks the event type on its own (for `main = false`, where nothing runs it).
+pub fn assert_event<E: Event>() {}
 
 /// The response type's check: it must serialise to JSON.
 #[diagnostic::on_unimplemented(
@@ -129,23 +130,50 @@ pub type EventOf<E> = <E as Event>::This;
     label = "`{Self}` does not implement `serde::Serialize`",
     note = "derive it with `#[derive(serde::Serialize)]`, or return `serde_json::Value`"
 )]
-pub trait Response {
-    /// The response type itself.
-    type Out: Serialize;
-    /// Identity.
-    fn into_out(self) -> Self::Out;
+pub trait Response: Serialize {}
+
+#[diagnostic::do_not_recommend]
+impl<R: Serialize> Response for R {}
+
+/// Serialises a handler's response to JSON inside the service, so that the runtime's own
+/// bounds never mention the user's type and a non-`Serialize` response is reported once,
+/// at the handler's return type.
+pub fn respond<R: Response>(value: R) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(value).map_err(|err| {
+        Error::new(
+            "SerializeError",
+            format_args!("failed to serialize the handler's response: {err}"),
+        )
+    })
 }
 
-impl<R: Serialize> Response for R {
-    type Out = R;
-    fn into_out(self) -> R {
-        self
+/// Runs the service with the generated `main`'s options. The only bound on the event
+/// type is [`Event`], reported at the user's event type.
+pub async fn run<S, E>(timeout_margin_ms: Option<u64>, service: S) -> Result<(), RuntimeError>
+where
+    S: tower::Service<Invocation<E>, Response = serde_json::Value, Error = Error>,
+    E: Event,
+{
+    let runtime = Runtime::new(service);
+    match timeout_margin_ms {
+        Some(ms) => {
+            runtime
+                .timeout_margin(Duration::from_millis(ms))
+                .run()
+                .await
+        }
+        None => runtime.run().await,
     }
 }
 
-/// Passes a handler's response through its check.
-pub fn response<R: Response>(value: R) -> R::Out {
-    value.into_out()
+/// Type-checks the service the generated `main` would run, without running it (for
+/// `main = false`).
+pub fn check_service<S, E>(service: S) -> S
+where
+    S: tower::Service<Invocation<E>, Response = serde_json::Value, Error = Error>,
+    E: Event,
+{
+    service
 }
 
 /// The error type's check: it must convert into [`Error`].
@@ -160,6 +188,7 @@ pub trait HandlerError {
     fn into_scf_error(self) -> Error;
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: Into<Error>> HandlerError for E {
     fn into_scf_error(self) -> Error {
         self.into()
@@ -219,37 +248,36 @@ impl<E> OtherErrorKind for &E {}
     label = "this returns `{Self}`, not a future of `Result<State, Error>`",
     note = "write the hook as `async fn setup() -> Result<State, scf::Error>`"
 )]
-pub trait InitHook {
+pub trait InitHook: Future<Output = Result<Self::State, Self::Error>> {
     /// What the hook builds.
     type State;
     /// How it fails.
     type Error;
-    /// The hook's future.
-    type Future: Future<Output = Result<Self::State, Self::Error>>;
-    /// Identity.
-    fn into_hook(self) -> Self::Future;
 }
 
+#[diagnostic::do_not_recommend]
 impl<F, S, Er> InitHook for F
 where
     F: Future<Output = Result<S, Er>>,
 {
     type State = S;
     type Error = Er;
-    type Future = F;
-    fn into_hook(self) -> F {
-        self
+}
+
+/// Runs the init hook once; on success keeps the state for the life of the process, on
+/// failure reports it with [`init_failed`] and exits. `convert` is generated at the call
+/// site, where the error's concrete type picks the conversion that keeps a
+/// `std::error::Error`'s source chain.
+pub async fn init<F, C>(name: &str, hook: F, convert: C) -> &'static F::State
+where
+    F: InitHook,
+    F::State: 'static,
+    C: FnOnce(F::Error) -> Error,
+{
+    match hook.await {
+        Ok(state) => Box::leak(Box::new(state)),
+        Err(error) => init_failed(name, convert(error)),
     }
-}
-
-/// Runs the init hook's future (after its check).
-pub async fn init_hook<F: InitHook>(hook: F) -> Result<F::State, F::Error> {
-    hook.into_hook().await
-}
-
-/// Keeps the state for the life of the process, so every invocation can borrow it.
-pub fn leak<S: 'static>(state: S) -> &'static S {
-    Box::leak(Box::new(state))
 }
 
 /// Reports a failed init hook and exits: one line on stderr with the error and its
@@ -308,6 +336,8 @@ mod tests {
     }
 
     #[test]
+    // The borrow is what picks the conversion, as in generated code.
+    #[allow(clippy::needless_borrow)]
     fn std_errors_keep_their_chain_and_others_convert() {
         let err = Outer(std::io::Error::other("disk"));
         let converted = (&err).__scf_error_kind().convert(err);

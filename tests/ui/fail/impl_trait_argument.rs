@@ -1,0 +1,5 @@
+#[scf::function]
+async fn handler(event: impl serde::de::DeserializeOwned) -> Result<(), scf::Error> {
+    let _ = event;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+struct Db;
+
+fn setup() -> Result<Db, scf::Error> {
+    Ok(Db)
+}
+
+#[scf::function(init = setup)]
+async fn handler(event: serde_json::Value, db: &Db) -> serde_json::Value {
+    let _ = db;
+    event
+}

@@ -1,0 +1,6 @@
+#[scf::function(main = "no")]
+async fn handler(event: serde_json::Value) -> serde_json::Value {
+    event
+}
+
+fn main() {}

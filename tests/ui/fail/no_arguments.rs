@@ -1,0 +1,4 @@
+#[scf::function]
+async fn handler() -> Result<(), scf::Error> {
+    Ok(())
+}

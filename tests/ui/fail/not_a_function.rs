@@ -1,0 +1,2 @@
+#[scf::function]
+struct Handler;

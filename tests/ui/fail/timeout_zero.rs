@@ -1,0 +1,4 @@
+#[scf::function(timeout_margin_ms = 0)]
+async fn handler(event: serde_json::Value) -> serde_json::Value {
+    event
+}

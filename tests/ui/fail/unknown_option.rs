@@ -1,0 +1,4 @@
+#[scf::function(flavour = "multi_thread")]
+async fn handler(event: serde_json::Value) -> serde_json::Value {
+    event
+}

@@ -1,0 +1,8 @@
+async fn setup() -> Result<(), scf::Error> {
+    Ok(())
+}
+
+#[scf::function(setup = setup)]
+async fn handler(event: serde_json::Value) -> serde_json::Value {
+    event
+}
