@@ -7,14 +7,9 @@ use scf::{Context, Error};
 use serde_json::Value;
 
 /// Returns the event unchanged.
+#[scf::function]
 async fn echo(event: Value, _ctx: Context) -> Result<Value, Error> {
     Ok(event)
-}
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), scf::RuntimeError> {
-    scf::tracing::init_default_subscriber();
-    scf::run(scf::service_fn(echo)).await
 }
 
 #[cfg(test)]
