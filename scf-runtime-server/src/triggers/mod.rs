@@ -1,1 +1,34 @@
 //! Triggers: API gateway, Function URL, timers and web functions, all feeding the invoke path.
+//!
+//! Triggers are connectors: they turn an outside event (an HTTP request, a clock tick) into an
+//! SCF event and hand it to the server's invoke path through [`Invoker`], so limits, scheduling,
+//! logs and metrics are the same as for a direct invoke. Web functions are the exception the
+//! platform makes too: their requests are proxied as native HTTP to instances running the
+//! function's own HTTP server ([`web`]).
+//!
+//! | Trigger | `type` in `scf.toml` | Reached at | Module |
+//! |---|---|---|---|
+//! | API gateway | `apigw` | the configured `path` on the server's listener | [`apigw`] |
+//! | Function URL | `function_url` | `/fn/<function>/…` | [`function_url`] |
+//! | Timer | `timer` | fires on its cron schedule (async invocations) | [`timer`] |
+//! | Web function | function `type = "web"` | through its `apigw` / `function_url` triggers | [`web`] |
+//!
+//! [`http::HttpTriggers`] serves the HTTP ones on any path the server does not serve itself;
+//! [`timer::TimerSet`] runs the schedules.
+
+pub mod apigw;
+pub mod function_url;
+pub mod http;
+pub mod invoke;
+pub mod request;
+pub mod response;
+pub mod route;
+pub mod timer;
+pub mod web;
+
+pub use self::http::HttpTriggers;
+pub use apigw::{ApigwRoute, ApigwTriggerConfig};
+pub use function_url::FunctionUrlTriggerConfig;
+pub use invoke::{InvokeError, Invoker};
+pub use timer::{TimerSet, TimerTrigger, TimerTriggerConfig};
+pub use web::{WebFunctionConfig, WebPool};

@@ -1,0 +1,412 @@
+//! The timer trigger: a cron schedule that fires the Timer event (EVENTS.md §3.1) as an
+//! asynchronous invocation.
+//!
+//! ```toml
+//! [[functions.report.triggers]]
+//! type = "timer"
+//! name = "every-5s"                 # TriggerName: ≤ 60 of [A-Za-z0-9_-], starting with a letter
+//! cron = "*/5 * * * * * *"          # 7 fields (sec min hour dom month dow year) or the legacy 5
+//! message = "tick"                  # Message (≤ 4 KB, default ""); always delivered as a string
+//! timezone = "Asia/Shanghai"        # IANA zone the cron is read in (default "UTC")
+//! ```
+//!
+//! - **Event**: `{"Type":"Timer","TriggerName":<name>,"Time":<fire time>,"Message":<message>}`;
+//!   `Time` is the scheduled fire time in RFC 3339 UTC without a fraction
+//!   (`2019-02-21T11:49:00Z`), whatever the trigger's time zone.
+//! - **Delivery**: each fire is one asynchronous invocation through the server's invoke path (so it
+//!   is queued durably and retried like any async event). A fire whose enqueue fails is logged, not
+//!   retried by the timer.
+//! - **Time zone**: the platform does not document one; the server reads cron fields in UTC unless
+//!   the trigger sets `timezone` [P].
+//! - **Downtime**: fires missed while the server was not running, or while the machine was
+//!   suspended, are **not replayed**: after a gap the schedule resumes at the next fire time after
+//!   now [P].
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use scf_events::timer::TimerEvent;
+use scf_events::timer::cron::Cron;
+use serde::Deserialize;
+use tokio::task::JoinHandle;
+
+use super::invoke::Invoker;
+
+/// Longest `Message` the platform accepts, bytes.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
+
+/// How late a fire may be before it counts as missed (not replayed).
+pub const MISSED_AFTER: Duration = Duration::from_secs(1);
+
+/// A `timer` trigger as written in `scf.toml` (without `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimerTriggerConfig {
+    /// The trigger's name (`TriggerName`).
+    pub name: String,
+    /// The cron expression.
+    pub cron: String,
+    /// The message (`Message`), default `""`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// IANA time zone the cron is read in, default `UTC`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// A checked timer trigger of one function.
+#[derive(Debug, Clone)]
+pub struct TimerTrigger {
+    /// The function it invokes.
+    pub function: String,
+    /// `TriggerName`.
+    pub name: String,
+    /// The schedule.
+    pub cron: Cron,
+    /// `Message`.
+    pub message: String,
+    /// The zone the cron is read in.
+    pub timezone: Tz,
+}
+
+/// A timer trigger config that cannot be used; the message starts with the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerConfigError {
+    /// The config key at fault.
+    pub key: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for TimerConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for TimerConfigError {}
+
+impl TimerTrigger {
+    /// Checks a trigger's config: the name's form, the cron, the message size and the time zone.
+    pub fn new(
+        function: &str,
+        config: &TimerTriggerConfig,
+    ) -> Result<TimerTrigger, TimerConfigError> {
+        let err = |key, message: String| Err(TimerConfigError { key, message });
+        let name = &config.name;
+        let valid_name = name.len() <= 60
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid_name {
+            return err(
+                "name",
+                format!(
+                    "{name:?} must be 1 to 60 characters of letters, digits, '_' or '-', starting with a letter"
+                ),
+            );
+        }
+        let cron = match Cron::parse(&config.cron) {
+            Ok(cron) => cron,
+            Err(e) => return err("cron", e.to_string()),
+        };
+        let message = config.message.clone().unwrap_or_default();
+        if message.len() > MAX_MESSAGE_BYTES {
+            return err(
+                "message",
+                format!(
+                    "{} bytes is more than the platform's {MAX_MESSAGE_BYTES}-byte limit",
+                    message.len()
+                ),
+            );
+        }
+        let timezone = match config.timezone.as_deref() {
+            None => Tz::UTC,
+            Some(zone) => match zone.parse::<Tz>() {
+                Ok(tz) => tz,
+                Err(_) => {
+                    return err(
+                        "timezone",
+                        format!(
+                            "{zone:?} is not an IANA time zone name like \"UTC\" or \"Asia/Shanghai\""
+                        ),
+                    );
+                }
+            },
+        };
+        Ok(TimerTrigger {
+            function: function.to_owned(),
+            name: name.clone(),
+            cron,
+            message,
+            timezone,
+        })
+    }
+
+    /// The first fire time strictly after `after`.
+    pub fn next_fire(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron
+            .next_after(&after.with_timezone(&self.timezone))
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// The next `n` fire times strictly after `after` (fewer if the schedule ends).
+    pub fn next_fires(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+        self.cron
+            .iter_after(after.with_timezone(&self.timezone))
+            .take(n)
+            .map(|t| t.with_timezone(&Utc))
+            .collect()
+    }
+
+    /// The event for a fire at `at`.
+    pub fn event(&self, at: DateTime<Utc>) -> TimerEvent {
+        // Through JSON, so this builds whatever optional fields the event type has.
+        serde_json::from_value(serde_json::json!({
+            "Type": "Timer",
+            "TriggerName": self.name,
+            "Time": format_time(at),
+            "Message": self.message,
+        }))
+        .expect("the Timer event shape parses as TimerEvent")
+    }
+
+    /// Runs the schedule on the current tokio runtime until the handle is aborted (or dropped via
+    /// [`TimerSet`]): sleeps until each fire time and queues the event with
+    /// [`Invoker::invoke_async`].
+    pub fn spawn<I: Invoker>(self, invoker: I) -> JoinHandle<()> {
+        tokio::spawn(async move { self.run(invoker).await })
+    }
+
+    async fn run<I: Invoker>(self, invoker: I) {
+        let mut next = self.next_fire(Utc::now());
+        while let Some(at) = next {
+            loop {
+                let now = Utc::now();
+                if now >= at {
+                    break;
+                }
+                let wait = (at - now).to_std().unwrap_or_default();
+                tokio::time::sleep(wait).await;
+            }
+            let now = Utc::now();
+            let late = (now - at).to_std().unwrap_or_default();
+            if late > MISSED_AFTER {
+                tracing::warn!(
+                    function = %self.function,
+                    trigger = %self.name,
+                    scheduled = %format_time(at),
+                    "timer fire missed (the server was not running or the machine slept); not replayed"
+                );
+                next = self.next_fire(now);
+                continue;
+            }
+            let event = serde_json::to_vec(&self.event(at)).expect("a timer event serialises");
+            match invoker
+                .invoke_async(&self.function, Bytes::from(event))
+                .await
+            {
+                Ok(request_id) => tracing::info!(
+                    function = %self.function,
+                    trigger = %self.name,
+                    time = %format_time(at),
+                    request_id,
+                    "timer fired"
+                ),
+                Err(e) => tracing::error!(
+                    function = %self.function,
+                    trigger = %self.name,
+                    time = %format_time(at),
+                    error = %e,
+                    "timer fire was not accepted"
+                ),
+            }
+            next = self.next_fire(at);
+        }
+        tracing::info!(function = %self.function, trigger = %self.name, "timer schedule has no more fire times");
+    }
+}
+
+/// `Time` as the platform writes it: RFC 3339 UTC, whole seconds, `Z`.
+pub fn format_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The running schedules of every timer trigger; dropping it stops them all.
+#[derive(Debug, Default)]
+pub struct TimerSet {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl TimerSet {
+    /// Starts every trigger's schedule on the current tokio runtime.
+    pub fn start<I: Invoker>(triggers: impl IntoIterator<Item = TimerTrigger>, invoker: I) -> Self {
+        TimerSet {
+            handles: triggers
+                .into_iter()
+                .map(|t| t.spawn(invoker.clone()))
+                .collect(),
+        }
+    }
+
+    /// How many schedules run.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Whether no schedule runs.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+}
+
+impl Drop for TimerSet {
+    fn drop(&mut self) {
+        for handle in &self.handles {
+            handle.abort();
+        }
+    }
+}
+
+/// A human-readable table of each trigger's next `n` fire times after `now`, for `scf serve` to
+/// print at start. Times are shown in UTC, and in the trigger's zone when it is not UTC.
+pub fn describe_schedule<'a>(
+    triggers: impl IntoIterator<Item = &'a TimerTrigger>,
+    now: DateTime<Utc>,
+    n: usize,
+) -> String {
+    let mut out = String::new();
+    for trigger in triggers {
+        let zone = if trigger.timezone == Tz::UTC {
+            String::new()
+        } else {
+            format!(", {}", trigger.timezone)
+        };
+        let _ = writeln!(
+            out,
+            "timer {}/{} \"{}\"{zone}: next fires",
+            trigger.function,
+            trigger.name,
+            trigger.cron.as_str()
+        );
+        let fires = trigger.next_fires(now, n);
+        if fires.is_empty() {
+            let _ = writeln!(out, "  (never fires again)");
+        }
+        for at in fires {
+            if trigger.timezone == Tz::UTC {
+                let _ = writeln!(out, "  {}", format_time(at));
+            } else {
+                let local = at.with_timezone(&trigger.timezone);
+                let _ = writeln!(
+                    out,
+                    "  {} ({})",
+                    format_time(at),
+                    local.format("%Y-%m-%d %H:%M:%S %Z")
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    fn config(cron: &str) -> TimerTriggerConfig {
+        TimerTriggerConfig {
+            name: "every".into(),
+            cron: cron.into(),
+            message: Some("tick".into()),
+            timezone: None,
+        }
+    }
+
+    #[test]
+    fn events_have_the_platform_shape() {
+        let t = TimerTrigger::new("f", &config("0 */5 * * * * *")).unwrap();
+        let at = Utc.with_ymd_and_hms(2019, 2, 21, 11, 49, 0).unwrap();
+        let json = serde_json::to_value(t.event(at)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"Type": "Timer", "TriggerName": "every", "Time": "2019-02-21T11:49:00Z", "Message": "tick"})
+        );
+    }
+
+    #[test]
+    fn seven_and_five_field_schedules() {
+        let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 30).unwrap();
+        let t = TimerTrigger::new("f", &config("*/10 * * * * * *")).unwrap();
+        let fires: Vec<String> = t
+            .next_fires(start, 3)
+            .into_iter()
+            .map(format_time)
+            .collect();
+        assert_eq!(
+            fires,
+            [
+                "2024-01-01T00:00:40Z",
+                "2024-01-01T00:00:50Z",
+                "2024-01-01T00:01:00Z"
+            ]
+        );
+        let t = TimerTrigger::new("f", &config("*/15 * * * *")).unwrap();
+        let fires: Vec<String> = t
+            .next_fires(start, 2)
+            .into_iter()
+            .map(format_time)
+            .collect();
+        assert_eq!(fires, ["2024-01-01T00:15:00Z", "2024-01-01T00:30:00Z"]);
+    }
+
+    #[test]
+    fn time_zones_shift_the_schedule_not_the_event_time() {
+        let mut c = config("0 0 9 * * * *");
+        c.timezone = Some("Asia/Shanghai".into());
+        let t = TimerTrigger::new("f", &c).unwrap();
+        let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let next = t.next_fire(start).unwrap();
+        assert_eq!(format_time(next), "2024-01-01T01:00:00Z");
+        assert_eq!(t.event(next).time, "2024-01-01T01:00:00Z");
+        let text = describe_schedule([&t], start, 2);
+        assert!(text.contains("Asia/Shanghai"), "{text}");
+        assert!(
+            text.contains("2024-01-02T01:00:00Z (2024-01-02 09:00:00 CST)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_configs_name_the_key() {
+        let mut c = config("0 0 9 * * * *");
+        c.timezone = Some("Mars/Olympus".into());
+        assert_eq!(TimerTrigger::new("f", &c).unwrap_err().key, "timezone");
+        assert_eq!(
+            TimerTrigger::new("f", &config("* * *")).unwrap_err().key,
+            "cron"
+        );
+        let mut c = config("* * * * *");
+        c.name = "9lives".into();
+        assert_eq!(TimerTrigger::new("f", &c).unwrap_err().key, "name");
+        let mut c = config("* * * * *");
+        c.message = Some("x".repeat(MAX_MESSAGE_BYTES + 1));
+        assert_eq!(TimerTrigger::new("f", &c).unwrap_err().key, "message");
+    }
+
+    #[test]
+    fn describe_lists_n_times_per_trigger() {
+        let t = TimerTrigger::new("f", &config("0 0 12 * * WED *")).unwrap();
+        let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let text = describe_schedule([&t], start, 3);
+        assert_eq!(
+            text,
+            "timer f/every \"0 0 12 * * WED *\": next fires\n  2024-01-03T12:00:00Z\n  2024-01-10T12:00:00Z\n  2024-01-17T12:00:00Z\n"
+        );
+    }
+}
