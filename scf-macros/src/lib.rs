@@ -1,10 +1,10 @@
 //! The `#[scf::function]` attribute macro. Use it through the `scf` crate, which
 //! re-exports it as `scf::function` and provides the support code it generates calls to.
 //!
-//! The macro works in three steps, one module each: [`parse`](mod@parse) reads the
-//! attribute's options and the annotated `fn`, [`validate`](mod@validate) checks them
+//! The macro works in three steps, one module each: `parse` reads the
+//! attribute's options and the annotated `fn`, `validate` checks them
 //! against the accepted shapes (collecting every mistake as an error spanned on the
-//! offending token, with a `help:` line), and [`expand`](mod@expand) emits the handler
+//! offending token, with a `help:` line), and `expand` emits the handler
 //! unchanged plus a `main` that runs it.
 
 mod expand;
@@ -13,28 +13,74 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Turns a handler into an SCF function: emits the handler unchanged and generates a
-/// `main` that runs it under the SCF runtime.
+/// Turns a handler into an SCF function: the handler is emitted unchanged (tests call it
+/// like any function) and a `main` is generated that runs it under the SCF runtime.
 ///
 /// ```ignore
+/// use scf::Context;
+/// use serde_json::Value;
+///
 /// #[scf::function]
-/// async fn handler(event: serde_json::Value, ctx: scf::Context) -> Result<serde_json::Value, scf::Error> {
+/// async fn handler(event: Value, ctx: Context) -> Result<Value, scf::Error> {
+///     scf::tracing::info!(request_id = ctx.request_id(), "echoing");
 ///     Ok(event)
 /// }
 /// ```
 ///
-/// The handler takes the event first (by value, any `serde::de::DeserializeOwned` type),
-/// then, in any order, the invocation context (`scf::Context` or `&scf::Context`) and the
-/// shared state (`&State`, built once by the `init` hook). It may be `async` or not, and
-/// returns `Result<R, Er>` (`R: Serialize`, `Er` convertible into `scf::Error`) or a plain
-/// `R`.
+/// # Accepted shapes
 ///
-/// Options: `init = setup` (an `async fn setup() -> Result<State, Er>` run once per
-/// instance before the runtime reports ready), `main = false` (no `main`; write your
-/// own), `flavor = "current_thread" | "multi_thread"`, `crate = path` (where `scf` is
-/// re-exported) and `timeout_margin_ms = N` (the soft deadline).
+/// The event comes first, by value: any `serde::de::DeserializeOwned` type (a type from
+/// `scf::events`, your own `#[derive(Deserialize)]` struct, `serde_json::Value`, or
+/// `serde::de::IgnoredAny` to ignore it). After it, in any order and both optional:
 ///
-/// See the `scf` crate's documentation of `function` for the full guide.
+/// - the invocation context, `scf::Context` or `&scf::Context`;
+/// - the shared state, `&State`, built once per instance by the `init` hook.
+///
+/// | Shape | Example |
+/// |---|---|
+/// | `async fn(E)` | `async fn handler(event: Order) -> Result<Receipt, scf::Error>` |
+/// | `async fn(E, Context)` | `async fn handler(event: Order, ctx: scf::Context) -> Receipt` |
+/// | `async fn(E, &Context)` | `async fn handler(event: Order, ctx: &scf::Context) -> Receipt` |
+/// | `async fn(E, &S)` | `async fn handler(event: Order, db: &Db) -> Receipt` (with `init`) |
+/// | `async fn(E, Context, &S)` | `async fn handler(event: Order, ctx: scf::Context, db: &Db) -> Receipt` |
+/// | `fn(...)` | the same shapes without `async`, for work that never waits |
+///
+/// The handler returns `Result<R, Er>` (or an alias such as `anyhow::Result<R>`) or a plain
+/// `R`, where `R: serde::Serialize` and `Er` is `scf::Error`, any `std::error::Error` (its
+/// type name becomes the platform's `errorType` and its `source()` chain the
+/// `stackTrace`), or anything `Display`.
+///
+/// # Options
+///
+/// | Option | Default | Meaning |
+/// |---|---|---|
+/// | `init = setup` | none | `async fn setup() -> Result<State, Er>` runs once per instance, before the runtime reports ready; the handler borrows its state as `&State`. If it fails, one line with the error and its source chain goes to stderr and the process exits with status 1, without reporting ready. |
+/// | `main = false` | `true` | generate no `main` (write your own around `scf::run(scf::service_fn(handler))`); the handler's types are still checked |
+/// | `flavor = "multi_thread"` | `"current_thread"` | tokio scheduler of the generated `main` (`multi_thread` needs the `multi-thread` feature) |
+/// | `timeout_margin_ms = 200` | off | soft deadline: give up on the handler this long before the platform's deadline and report a `Timeout` error, so the instance is not killed |
+/// | `crate = my::scf` | `::scf` | where `scf` is found, when it is re-exported |
+///
+/// The generated `main` installs the default log subscriber (`scf::tracing`), runs the
+/// init hook, then serves events until SIGTERM. Put the handler at the crate root of
+/// the binary; `main` takes the handler's visibility.
+///
+/// # Errors
+///
+/// Every misuse is a compile error on the offending token with a `help:` line, and all of
+/// them are reported at once:
+///
+/// ```text
+/// error: the event is passed by value: each invocation deserialises a fresh one and hands it over
+///        help: take it by value: `event: serde_json::Value`
+///  --> src/main.rs:2:25
+///   |
+/// 2 | async fn handler(event: &serde_json::Value) -> serde_json::Value {
+///   |                         ^
+/// ```
+///
+/// Type problems (an event that is not `Deserialize`, a response that is not `Serialize`,
+/// an error that does not convert, an init hook that is not `async`) are reported once,
+/// on your type, with a note saying what to write.
 #[proc_macro_attribute]
 pub fn function(args: TokenStream, item: TokenStream) -> TokenStream {
     function_impl(args.into(), item.into()).into()

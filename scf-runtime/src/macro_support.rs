@@ -11,8 +11,8 @@
 //! `flavor = "multi_thread"` needs tokio's multi-thread scheduler, which is opt-in: the
 //! `multi-thread` feature (`tokio/rt-multi-thread`) compiles it in.
 
-// The `multi-thread` feature is declared by the crate manifest; until then the cfg below is
-// simply off, which makes `flavor = "multi_thread"` a clear compile error.
+// `feature = "multi-thread"` may be absent from the manifest's feature list; the cfg is then
+// simply off, which makes `flavor = "multi_thread"` the compile error described above.
 #![allow(unexpected_cfgs)]
 
 use std::future::Future;

@@ -1,6 +1,8 @@
 //! `async fn(E) -> Result<R, scf::Error>`, with `main = false` and the handler called
 //! directly.
 
+#![deny(warnings)] // the generated code is warning-free
+
 use serde_json::{Value, json};
 
 #[scf::function(main = false)]

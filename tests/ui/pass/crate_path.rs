@@ -1,5 +1,7 @@
 //! `crate = path`: the generated code reaches `scf` through a re-export.
 
+#![deny(warnings)] // the generated code is warning-free
+
 mod reexport {
     pub use scf as sdk;
 }

@@ -2,6 +2,8 @@
 //! module gets its own `main`, which this file's `main` only names (running one would
 //! need the platform's runtime API).
 
+#![deny(warnings)] // the generated code is warning-free
+
 use scf::Context;
 use serde::{Deserialize, Serialize};
 
