@@ -86,11 +86,11 @@ fn init(path: &Path, krate: &Path) -> TokenStream {
     let private = private_at(krate, span);
     let convert = error_conversion(span, krate);
     quote_spanned! {span=>
-        let __scf_state = #private::init(#name, #path(), |error| #convert).await;
+        let __scf_state = #private::init(#name, #path(), |__scf_error| #convert).await;
     }
 }
 
-/// Converts `error` (in scope) into `scf::Error`, keeping a `std::error::Error`'s source
+/// Converts `__scf_error` (in scope) into `scf::Error`, keeping a `std::error::Error`'s source
 /// chain and otherwise going through `Into<scf::Error>`; a failing bound is reported at
 /// `span`.
 fn error_conversion(span: Span, krate: &Path) -> TokenStream {
@@ -98,7 +98,7 @@ fn error_conversion(span: Span, krate: &Path) -> TokenStream {
     quote_spanned! {span=> {
         #[allow(unused_imports)]
         use #private::{OtherErrorKind as _, StdErrorKind as _};
-        (&error).__scf_error_kind().convert(error)
+        (&__scf_error).__scf_error_kind().convert(__scf_error)
     }}
 }
 
@@ -135,12 +135,12 @@ fn service(handler: &Handler, krate: &Path) -> TokenStream {
         Output::Result { whole, ok, err } => {
             let ok_span = ok.as_ref().map_or(whole.span(), |ty| ty.span());
             let err_span = err.as_ref().map_or(whole.span(), |ty| ty.span());
-            let response = respond(ok_span, quote!(value));
+            let response = respond(ok_span, quote!(__scf_value));
             let error = error_conversion(err_span, krate);
             quote! {
                 match __scf_output {
-                    ::core::result::Result::Ok(value) => #response,
-                    ::core::result::Result::Err(error) => ::core::result::Result::Err(#error),
+                    ::core::result::Result::Ok(__scf_value) => #response,
+                    ::core::result::Result::Err(__scf_error) => ::core::result::Result::Err(#error),
                 }
             }
         }
