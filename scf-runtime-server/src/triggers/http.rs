@@ -61,23 +61,43 @@ impl<I: Invoker> HttpTriggers<I> {
 
     /// Adds an API gateway route (checked with [`ApigwRoute::new`]).
     pub fn with_apigw(mut self, route: ApigwRoute) -> Self {
-        self.routes.push(route);
+        self.add_apigw(route);
         self
     }
 
     /// Gives `function` a function URL at `/fn/<function>/`.
     pub fn with_function_url(mut self, function: &str) -> Self {
-        if !self.function_urls.iter().any(|f| f == function) {
-            self.function_urls.push(function.to_owned());
-        }
+        self.add_function_url(function);
         self
     }
 
     /// Declares `pool`'s function a web function: its routes and URL are proxied to the pool's
     /// instances instead of being invoked with an event.
     pub fn with_web_function(mut self, pool: WebPool) -> Self {
-        self.web.insert(pool.config().meta.name.clone(), pool);
+        self.add_web_function(pool);
         self
+    }
+
+    /// [`with_apigw`](Self::with_apigw) in place.
+    pub fn add_apigw(&mut self, route: ApigwRoute) {
+        self.routes.push(route);
+    }
+
+    /// [`with_function_url`](Self::with_function_url) in place.
+    pub fn add_function_url(&mut self, function: &str) {
+        if !self.function_urls.iter().any(|f| f == function) {
+            self.function_urls.push(function.to_owned());
+        }
+    }
+
+    /// [`with_web_function`](Self::with_web_function) in place.
+    pub fn add_web_function(&mut self, pool: WebPool) {
+        self.web.insert(pool.config().meta.name.clone(), pool);
+    }
+
+    /// The invoker events go to.
+    pub fn invoker(&self) -> &I {
+        &self.invoker
     }
 
     /// The API gateway routes.

@@ -13,8 +13,10 @@
 //! | Timer | `timer` | fires on its cron schedule (async invocations) | [`timer`] |
 //! | Web function | function `type = "web"` | through its `apigw` / `function_url` triggers | [`web`] |
 //!
-//! [`http::HttpTriggers`] serves the HTTP ones on any path the server does not serve itself;
-//! [`timer::TimerSet`] runs the schedules.
+//! [`setup::TriggerSetup`] takes every function's `[[functions.<name>.triggers]]` tables
+//! ([`setup::TriggerConfig`]) and gives [`setup::Triggers`]: [`http::HttpTriggers`] serves the
+//! HTTP ones on any path the server does not serve itself, and [`timer::TimerSet`] runs the
+//! schedules.
 
 pub mod apigw;
 pub mod function_url;
@@ -23,6 +25,7 @@ pub mod invoke;
 pub mod request;
 pub mod response;
 pub mod route;
+pub mod setup;
 pub mod timer;
 pub mod web;
 
@@ -30,5 +33,6 @@ pub use self::http::HttpTriggers;
 pub use apigw::{ApigwRoute, ApigwTriggerConfig};
 pub use function_url::FunctionUrlTriggerConfig;
 pub use invoke::{InvokeError, Invoker};
+pub use setup::{SetupError, TriggerConfig, TriggerSetup, Triggers};
 pub use timer::{TimerSet, TimerTrigger, TimerTriggerConfig};
 pub use web::{WebFunctionConfig, WebPool};
