@@ -4,6 +4,7 @@ request (as the official bash sample does).
 
 MODE=junk    answers every event with text that is not an integrated response.
 MODE=record  appends each event, one JSON line, to the file named by OUT, and answers {}.
+MODE=reflect answers with an integrated response whose JSON body is the event it received.
 """
 import json
 import os
@@ -27,5 +28,13 @@ while True:
             out.write(json.dumps(json.loads(event)) + "\n")
         print("recorded", event.decode(), flush=True)
         post("/runtime/invocation/response", b"{}")
+    elif MODE == "reflect":
+        reply = {
+            "isBase64Encoded": False,
+            "statusCode": 200,
+            "headers": {"content-type": "application/json"},
+            "body": event.decode(),
+        }
+        post("/runtime/invocation/response", json.dumps(reply).encode())
     else:
         post("/runtime/invocation/response", b"this is not an integrated response")
