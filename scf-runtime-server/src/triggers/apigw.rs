@@ -13,7 +13,7 @@
 //! integrated_response = true        # false: the function's result is the body as-is (200)
 //! ```
 //!
-//! The event, as the server builds it [P]:
+//! The event, as the server builds it (project decision):
 //! - `headers`: every request header, names lower-cased, repeated headers joined with `, `, plus
 //!   the gateway's own `x-api-requestid`, `x-qualifier: $LATEST`, `requestsource: APIGW`,
 //!   `x-api-scheme: http` and `x-anonymous-consumer: true`;

@@ -7,14 +7,14 @@
 //! ```
 //!
 //! On the platform a function URL is a host of its own (`https://<appid>-<id>.<region>.tencentscf.com`).
-//! The server gives each function the path prefix **`/fn/<function>`** instead [P]: a request to
+//! The server gives each function the path prefix **`/fn/<function>`** instead (project decision): a request to
 //! `/fn/hello/a/b?x=1` reaches `hello` with `path` `/a/b`, and `/fn/hello` alone is `path` `/`.
 //! Every method is accepted, as on the platform.
 //!
 //! The event has `headers` (lower-cased, plus `x-scf-remote-addr` = the client address),
 //! `httpMethod`, `path`, `queryString` (same value forms as the API gateway) and `body` (left out
 //! when empty). The platform's event has no `isBase64Encoded`; the server adds
-//! `isBase64Encoded: true` only when the body is not text, so binary bodies still arrive intact [P].
+//! `isBase64Encoded: true` only when the body is not text, so binary bodies still arrive intact (project decision).
 //! The reply is read as an integrated response (`statusCode`, `headers`, `body`,
 //! `isBase64Encoded` honoured).
 

@@ -4,13 +4,13 @@
 //! | Case | HTTP status | Body |
 //! |---|---|---|
 //! | Valid integrated response | its `statusCode` | its `body`, base64-decoded when flagged; an array header value gives one header line per element |
-//! | Malformed integrated response | 502 [P] | `{"errno":403,"error":"Invalid scf response format. please check your scf response format."}` (the gateway's documented body) |
+//! | Malformed integrated response | 502 (project decision) | `{"errno":403,"error":"Invalid scf response format. please check your scf response format."}` (the gateway's documented body) |
 //! | Integrated response off | 200 | the result as-is |
 //! | Function timeout (433) | 200 (documented gateway behaviour) | `{"code":433,"error":"TimeLimitReached","message":…}` |
-//! | Gateway timeout (trigger `timeout_s`) | 504 [P] | `{"errno":504,"error":…}` |
-//! | Other function errors (430, 432, 439, …) | 502 [P] | `{"code":<SCF status>,"error":<name>,"message":…}` |
-//! | Request body over the limit | 413 [P] | `{"errno":413,"error":…}` |
-//! | No route for the path / method | 404 / 405 [P] | `{"errno":404 \| 405,"error":…}` |
+//! | Gateway timeout (trigger `timeout_s`) | 504 (project decision) | `{"errno":504,"error":…}` |
+//! | Other function errors (430, 432, 439, …) | 502 (project decision) | `{"code":<SCF status>,"error":<name>,"message":…}` |
+//! | Request body over the limit | 413 (project decision) | `{"errno":413,"error":…}` |
+//! | No route for the path / method | 404 / 405 (project decision) | `{"errno":404 \| 405,"error":…}` |
 //!
 //! Every answer the gateway itself writes carries `Content-Type: application/json` and
 //! `X-Api-RequestId`.

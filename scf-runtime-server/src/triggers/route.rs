@@ -1,6 +1,6 @@
 //! Path templates with `{param}` segments, method filters, and picking the route a request goes to.
 //!
-//! Matching follows the API gateway's reading [P]:
+//! Matching follows the API gateway's reading (project decision):
 //! - a template's literal segments match exactly, a `{param}` segment matches one non-empty
 //!   segment (its value is percent-decoded into `pathParameters`);
 //! - a template also matches longer paths under it (prefix matching at segment boundaries), so a

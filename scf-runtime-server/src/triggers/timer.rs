@@ -17,10 +17,10 @@
 //!   is queued durably and retried like any async event). A fire whose enqueue fails is logged, not
 //!   retried by the timer.
 //! - **Time zone**: the platform does not document one; the server reads cron fields in UTC unless
-//!   the trigger sets `timezone` [P].
+//!   the trigger sets `timezone` (project decision).
 //! - **Downtime**: fires missed while the server was not running, or while the machine was
 //!   suspended, are **not replayed**: after a gap the schedule resumes at the next fire time after
-//!   now [P].
+//!   now (project decision).
 
 use std::fmt::Write as _;
 use std::time::Duration;

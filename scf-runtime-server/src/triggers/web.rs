@@ -2,7 +2,7 @@
 //! server, and the host proxies requests to it (RUNTIME-API.md §2.2, PLATFORM.md §6).
 //!
 //! - **Port**: the platform always uses 9000; the host runs many instances on one machine, so it
-//!   picks a free port per instance and passes it in `PORT` [P]. The server must listen on
+//!   picks a free port per instance and passes it in `PORT` (project decision). The server must listen on
 //!   `0.0.0.0:$PORT` (or `127.0.0.1`); the host connects to `127.0.0.1:$PORT`.
 //! - **Readiness**: the port accepts a TCP connection. Not within `init_timeout_s`: the instance is
 //!   killed and the request fails with **446 PortBindingFailed**; an exit before that: **405**; a
@@ -18,10 +18,10 @@
 //!   not forwarded in either direction.
 //! - **Limits**: request body ≤ 6 MB (checked by the caller of [`WebPool::serve`]); response headers
 //!   ≤ 4 KB in total and body ≤ 6 MB, else the request fails with 502 (the platform does not
-//!   document the status [P]); a request running longer than `timeout_s` fails with **433**.
+//!   document the status; project decision); a request running longer than `timeout_s` fails with **433**.
 //! - **Errors** the host writes carry `X-Scf-Request-Id` and `X-Scf-Error-Type` (the SCF status
 //!   name) and the body `{"code","error","message"}`; the HTTP status is 504 for 433, 503 for 432
-//!   and 502 otherwise [P].
+//!   and 502 otherwise (project decision).
 //! - **Processes**: each instance is its own process group, killed as a group (SIGTERM, then
 //!   SIGKILL after 2 s) when idle past `idle_timeout_s`, at shutdown, or when the pool is dropped.
 //!   Its output lines are logged with the function and instance (tracing target `scf::function`).
