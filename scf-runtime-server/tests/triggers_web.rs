@@ -164,3 +164,80 @@ async fn a_server_that_exits_at_start_gets_405_and_a_missing_one_437() {
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(body["code"], 437, "{body}");
 }
+
+/// Run as a child of the test below: hosts one web instance, prints its pid, then waits to be
+/// killed.
+fn host_one_instance_until_killed() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut config = WebFunctionConfig::new("orphan", python().expect("python3"));
+        config.args = vec![script("web_server.py")];
+        config.min_instances = 1;
+        let pool = WebPool::new(config).unwrap();
+        pool.start_min_instances().await.unwrap();
+        println!("INSTANCE {}", pool.status().instances[0].1);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+}
+
+#[test]
+fn instances_die_with_a_server_killed_by_sigkill() {
+    if std::env::var_os("SCF_TRIGGERS_TEST_CHILD").is_some() {
+        host_one_instance_until_killed();
+        return;
+    }
+    if python().is_none() {
+        eprintln!("SKIPPED: no python3 to run the test web server");
+        return;
+    }
+    if !std::path::Path::new("/usr/bin/setpriv").exists()
+        && !std::path::Path::new("/bin/setpriv").exists()
+    {
+        eprintln!("SKIPPED: no setpriv (util-linux), so instances get no parent-death signal");
+        return;
+    }
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "instances_die_with_a_server_killed_by_sigkill",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SCF_TRIGGERS_TEST_CHILD", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            // libtest prints the test's name on the same line first.
+            if let Some((_, pid)) = line.split_once("INSTANCE ") {
+                let _ = tx.send(pid.trim().parse::<i32>().unwrap());
+            }
+        }
+    });
+    let pid = match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(pid) => pid,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the child server never reported its instance");
+        }
+    };
+    let alive = |pid: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    assert!(alive(pid));
+    child.kill().unwrap(); // SIGKILL: no destructor runs in the server
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while alive(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "instance {pid} outlived its killed server"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

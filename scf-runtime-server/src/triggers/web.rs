@@ -24,6 +24,8 @@
 //!   and 502 otherwise (project decision).
 //! - **Processes**: each instance is its own process group, killed as a group (SIGTERM, then
 //!   SIGKILL after 2 s) when idle past `idle_timeout_s`, at shutdown, or when the pool is dropped.
+//!   Where util-linux's `setpriv` is installed, instances are started through it with a
+//!   parent-death signal (SIGKILL), so they die with the server even when it is SIGKILLed.
 //!   Its output lines are logged with the function and instance (tracing target `scf::function`).
 //!   The environment is exactly what [`WebFunctionConfig::env`] holds plus `PORT`: nothing is
 //!   inherited from the server.
@@ -635,6 +637,15 @@ pub fn error_response(err: &InvokeError, request_id: &str) -> Response<Bytes> {
     response
 }
 
+/// `setpriv` from util-linux, when installed: the way to give an instance a parent-death signal
+/// without code running between fork and exec in the server.
+fn parent_death_wrapper() -> Option<&'static std::path::Path> {
+    ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .map(std::path::Path::new)
+        .find(|p| p.exists())
+}
+
 fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
@@ -662,7 +673,31 @@ async fn start_instance(pool: &Arc<PoolInner>) -> Result<Arc<Instance>, InvokeEr
     let id = pool.next_id.fetch_add(1, Ordering::Relaxed);
     let port = free_port()
         .map_err(|e| InvokeError::new(500, format!("no free port for a new instance: {e}")))?;
-    let mut command = Command::new(&config.command);
+    if config.command.components().count() > 1 {
+        use std::os::unix::fs::PermissionsExt as _;
+        let executable = std::fs::metadata(&config.command)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        if !executable {
+            return Err(InvokeError::new(
+                437,
+                format!(
+                    "the bootstrap {} of web function {} does not exist or is not executable",
+                    config.command.display(),
+                    config.meta.name
+                ),
+            ));
+        }
+    }
+    let mut command = match parent_death_wrapper() {
+        // `setpriv` sets the parent-death signal on itself and then execs the bootstrap (same
+        // pid), so the instance is killed even if the server dies by SIGKILL.
+        Some(setpriv) => {
+            let mut c = Command::new(setpriv);
+            c.args(["--pdeathsig", "KILL", "--"]).arg(&config.command);
+            c
+        }
+        None => Command::new(&config.command),
+    };
     command
         .args(&config.args)
         .env_clear()
