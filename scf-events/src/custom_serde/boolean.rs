@@ -1,1 +1,1 @@
-//! Lenient serde helpers.
+//! Booleans that arrive as a JSON bool or as the strings `"true"` / `"false"`.

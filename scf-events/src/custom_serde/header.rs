@@ -1,1 +1,1 @@
-//! Lenient serde helpers.
+//! Header values that are one string or an array of strings.

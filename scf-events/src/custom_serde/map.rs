@@ -1,1 +1,1 @@
-//! Lenient serde helpers.
+//! Map fields that may arrive as `null`.
