@@ -1,6 +1,17 @@
 //! Web functions (`type = "web"`): each instance runs the function's `scf_bootstrap` as an HTTP
 //! server, and the host proxies requests to it (RUNTIME-API.md §2.2, PLATFORM.md §6).
 //!
+//! ```toml
+//! [functions.site]
+//! type = "web"
+//! bootstrap = "target/release/example-apigw-axum"   # scf_bootstrap: serves HTTP on 0.0.0.0:$PORT
+//! max_concurrency = 10              # requests one instance takes at once, 1–100 (default 1)
+//! max_instances = 5                 # plus the usual timeout_s, init_timeout_s, idle_timeout_s, env
+//!
+//! [[functions.site.triggers]]
+//! type = "function_url"             # reached at /fn/site/…; an `apigw` trigger works too
+//! ```
+//!
 //! - **Port**: the platform always uses 9000; the host runs many instances on one machine, so it
 //!   picks a free port per instance and passes it in `PORT` (project decision). The server must listen on
 //!   `0.0.0.0:$PORT` (or `127.0.0.1`); the host connects to `127.0.0.1:$PORT`.
