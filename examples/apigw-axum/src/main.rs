@@ -13,6 +13,8 @@ use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use scf::events::IntegratedResponse;
+use scf::events::http::{HttpEvent, call_service};
 use serde_json::{Value, json};
 
 /// The routes, mounted under `/axum` (the API gateway path) and at the root.
@@ -85,119 +87,10 @@ async fn panic_route() -> &'static str {
     panic!("the /panic route always panics")
 }
 
-/// API Gateway / Function URL events to `http` requests for the router, and its responses to
-/// integrated responses.
-mod event_mode {
-    use axum::body::Body;
-    use axum::http::{HeaderName, HeaderValue, Method, Request};
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD as BASE64;
-    use http_body_util::BodyExt as _;
-    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-    use serde_json::{Map, Value, json};
-    use tower::ServiceExt as _;
-
-    /// The query string rebuilt from `queryString`: an array repeats the key, `true` is a bare key.
-    pub(crate) fn query_of(event: &Value) -> String {
-        let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
-        let mut parts = Vec::new();
-        if let Some(map) = event["queryString"].as_object() {
-            for (key, value) in map {
-                match value {
-                    Value::Array(list) => {
-                        for v in list {
-                            parts.push(format!("{}={}", enc(key), enc(v.as_str().unwrap_or(""))));
-                        }
-                    }
-                    Value::String(v) => parts.push(format!("{}={}", enc(key), enc(v))),
-                    _ => parts.push(enc(key)),
-                }
-            }
-        }
-        parts.join("&")
-    }
-
-    /// The request the router sees for an API Gateway or Function URL event.
-    pub(crate) fn request_of(event: &Value) -> Result<Request<Body>, scf::Error> {
-        let method = Method::from_bytes(event["httpMethod"].as_str().unwrap_or("GET").as_bytes())?;
-        let path = event["path"].as_str().unwrap_or("/");
-        let query = query_of(event);
-        let uri = if query.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{query}")
-        };
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(headers) = event["headers"].as_object() {
-            for (name, value) in headers {
-                if let Some(value) = value.as_str() {
-                    request = request.header(name.as_str(), value);
-                }
-            }
-        }
-        let flagged = matches!(&event["isBase64Encoded"], Value::Bool(true))
-            || event["isBase64Encoded"]
-                .as_str()
-                .is_some_and(|s| s.eq_ignore_ascii_case("true"));
-        let body = match event["body"].as_str() {
-            None => Vec::new(),
-            Some(b) if flagged => BASE64.decode(b)?,
-            Some(b) => b.as_bytes().to_vec(),
-        };
-        Ok(request.body(Body::from(body))?)
-    }
-
-    fn is_text(content_type: Option<&HeaderValue>) -> bool {
-        let ct = content_type
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        ct.starts_with("text/")
-            || ct.starts_with("application/json")
-            || ct.starts_with("application/javascript")
-            || ct.starts_with("application/xml")
-            || ct.contains("+json")
-            || ct.contains("+xml")
-    }
-
-    /// The event handler: runs the router on the event and answers an integrated response.
-    pub(crate) async fn handle(event: Value, _ctx: scf::Context) -> Result<Value, scf::Error> {
-        let request = request_of(&event)?;
-        let response = super::router().oneshot(request).await?;
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await?.to_bytes();
-        let mut headers: Map<String, Value> = Map::new();
-        for name in parts.headers.keys() {
-            let values: Vec<Value> = parts
-                .headers
-                .get_all(name)
-                .iter()
-                .map(|v| Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                .collect();
-            let key = HeaderName::as_str(name).to_owned();
-            headers.insert(
-                key,
-                if values.len() == 1 {
-                    values[0].clone()
-                } else {
-                    Value::Array(values)
-                },
-            );
-        }
-        let text = is_text(parts.headers.get(axum::http::header::CONTENT_TYPE))
-            .then(|| std::str::from_utf8(&bytes).ok())
-            .flatten();
-        let (body, base64) = match text {
-            Some(t) => (t.to_owned(), false),
-            None => (BASE64.encode(&bytes), !bytes.is_empty()),
-        };
-        Ok(json!({
-            "isBase64Encoded": base64,
-            "statusCode": parts.status.as_u16(),
-            "headers": headers,
-            "body": body,
-        }))
-    }
+/// The event handler: an API Gateway or Function URL event through the router (the `http`
+/// adapter of `scf::events`), answered as an integrated response.
+async fn handle(event: HttpEvent, _ctx: scf::Context) -> Result<IntegratedResponse, scf::Error> {
+    Ok(call_service(&mut router(), event).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -205,7 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("SCF_RUNTIME_API").is_some() {
         // Event function: API gateway / Function URL events in, integrated responses out.
         scf::tracing::init_default_subscriber();
-        scf::run(scf::service_fn(event_mode::handle)).await?;
+        scf::run(scf::service_fn(handle)).await?;
     } else {
         // Web function: a plain HTTP server on the port the platform gives.
         let port = std::env::var("PORT").unwrap_or_else(|_| "9000".to_owned());
@@ -246,37 +139,60 @@ mod tests {
         assert_eq!(status, 500);
     }
 
+    /// A bundled fixture, re-pointed at one of the router's routes (`"POST /upload"`).
+    fn fixture(name: &str, route: &str) -> HttpEvent {
+        let raw = scf::events::fixtures::get(name).expect("the fixture is bundled");
+        let mut event: Value = serde_json::from_str(raw).unwrap();
+        let (method, path) = route.split_once(' ').unwrap();
+        event["httpMethod"] = Value::String(method.to_owned());
+        event["path"] = Value::String(path.to_owned());
+        serde_json::from_value(event).unwrap()
+    }
+
     #[tokio::test]
-    async fn events_run_through_the_router() {
-        let event = json!({
-            "httpMethod": "GET",
-            "path": "/axum/hello/fixture",
-            "headers": {"host": "example"},
-            "queryString": {"tag": ["a", "b"], "debug": true},
-            "requestContext": {"path": "/axum", "stage": "release"},
-        });
-        let query = event_mode::query_of(&event);
-        let mut parts: Vec<&str> = query.split('&').collect();
-        parts.sort();
-        assert_eq!(parts, ["debug", "tag=a", "tag=b"]);
-        let reply = event_mode::handle(event, scf::Context::default())
-            .await
-            .unwrap();
-        assert_eq!(reply["statusCode"], 200);
-        assert_eq!(reply["body"], "Hello, fixture!");
-        let download =
-            json!({"httpMethod": "GET", "path": "/download", "headers": {}, "queryString": {}});
-        let reply = event_mode::handle(download, scf::Context::default())
-            .await
-            .unwrap();
-        assert_eq!(reply["isBase64Encoded"], true);
-        let cookies =
-            json!({"httpMethod": "GET", "path": "/cookies", "headers": {}, "queryString": {}});
-        let reply = event_mode::handle(cookies, scf::Context::default())
-            .await
-            .unwrap();
+    async fn bundled_api_gateway_fixtures_run_through_the_router() {
+        // Repeated (`tag`) and value-less (`debug`) query keys come back in the rebuilt query.
+        let reply = handle(
+            fixture("apigw-get", "GET /axum/query"),
+            scf::Context::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status_code, 200);
+        let body: Value = serde_json::from_str(&reply.body).unwrap();
+        let query = body["query"].as_str().unwrap().to_owned();
+        for part in ["tag=red", "tag=blue", "debug", "page=2"] {
+            assert!(query.split('&').any(|p| p == part), "{part} not in {query}");
+        }
+
+        let reply = handle(
+            fixture("apigw-post-json", "POST /echo"),
+            scf::Context::default(),
+        )
+        .await
+        .unwrap();
+        let body: Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(body["echo"]["item"], "book");
+
+        // A binary upload (base64 in the event) comes back reversed, base64 again.
+        let reply = handle(
+            fixture("apigw-base64-bool", "POST /upload"),
+            scf::Context::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status_code, 200);
+        assert!(reply.is_base64_encoded);
+
+        let reply = handle(
+            fixture("function-url-get", "GET /cookies"),
+            scf::Context::default(),
+        )
+        .await
+        .unwrap();
+        let json = serde_json::to_value(&reply).unwrap();
         assert_eq!(
-            reply["headers"]["set-cookie"],
+            json["headers"]["Set-Cookie"],
             json!(["a=1; Path=/", "b=2; Path=/"])
         );
     }

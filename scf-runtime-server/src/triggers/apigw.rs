@@ -294,4 +294,25 @@ mod tests {
             serde_json::from_value(json!({"path": "/a", "stage": "prod"})).unwrap();
         assert_eq!(ApigwRoute::new("f", &c).unwrap().stage, "prod");
     }
+
+    #[test]
+    fn the_event_parses_as_scf_events_api_gateway_request() {
+        let mut config = ApigwTriggerConfig::new("/users/{id}");
+        config.query_parameters = vec!["lang".into()];
+        let route = ApigwRoute::new("users", &config).unwrap();
+        let req = request(
+            Method::POST,
+            "/users/9",
+            Some("lang=en&t=a&t=b&flag"),
+            br#"{"a":1}"#,
+        );
+        let event = route.build_event(&req, &[("id".into(), "9".into())], "rid");
+        assert_eq!(scf_events::detect(&event), Some("apigw"));
+        let parsed: scf_events::apigw::ApiGatewayRequest = serde_json::from_value(event).unwrap();
+        assert_eq!(parsed.path_parameters["id"], "9");
+        assert_eq!(parsed.query_string_parameters["lang"], "en");
+        assert_eq!(parsed.path, "/users/9");
+        assert_eq!(parsed.body.as_deref(), Some(r#"{"a":1}"#));
+        assert_eq!(parsed.query_string.len(), 3);
+    }
 }

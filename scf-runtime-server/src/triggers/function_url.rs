@@ -123,4 +123,22 @@ mod tests {
             assert!(event.get(key).is_none(), "{key}");
         }
     }
+
+    #[test]
+    fn the_event_parses_as_scf_events_function_url_request() {
+        let req = HttpRequest {
+            method: Method::GET,
+            path: "/fn/f/x".into(),
+            query: None,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            peer: "127.0.0.1:1".parse().unwrap(),
+        };
+        let event = build_event(&req, "/x");
+        assert_eq!(scf_events::detect(&event), Some("function_url"));
+        let parsed: scf_events::function_url::FunctionUrlRequest =
+            serde_json::from_value(event).unwrap();
+        assert_eq!(parsed.path, "/x");
+        assert_eq!(parsed.headers["x-scf-remote-addr"], "127.0.0.1");
+    }
 }
