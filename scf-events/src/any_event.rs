@@ -1,43 +1,43 @@
-//! [`AnyEvent`]: whichever trigger a payload came from, recognised by its keys.
-//!
-//! The trigger is decided **by key inspection, in this order** (never by trying every type in
-//! turn, which would give serde's unhelpful "did not match any variant"):
-//!
-//! | # | Test | [`AnyEvent::kind`] |
-//! |---|---|---|
-//! | 1 | a non-empty top-level array whose every element is an object with `specversion` | `eventbridge` (batch) |
-//! | 2 | a `websocket` object with `action` | `apigw_websocket` |
-//! | 3 | a `requestContext` object and `httpMethod` | `apigw` |
-//! | 4 | `httpMethod`, `path` and `headers`, no `requestContext` | `function_url` |
-//! | 5 | `payload` and `headers`, no `httpMethod` | `clb` |
-//! | 6 | `Type == "Timer"` and `TriggerName` | `timer` |
-//! | 7 | a non-empty `Records` array whose first element has `cos` / `Ckafka` / `CMQ` | `cos` / `ckafka` / `cmq` |
-//! | 8 | a `clslogs` object with `data` | `cls` |
-//! | 9 | an `EventType` string and `WorkflowTaskEvent` or `EditMediaTaskEvent` | `mps` |
-//! | 10 | `specversion`, `type` and `source` | `eventbridge` |
-//! | 11 | anything else (`{"Records":[]}`, plain arrays, scalars, MQTT, Cloud API payloads) | `custom` |
-//!
-//! When a payload matches a row but does not parse as that trigger's type (or the trigger's cargo
-//! feature is off), it is kept as [`AnyEvent::Custom`]. Deserialising an `AnyEvent` never fails on
-//! valid JSON, and serialising it writes the platform's shape back.
-//!
-//! ```
-//! use scf_events::AnyEvent;
-//!
-//! let event: AnyEvent = serde_json::from_str(r#"{"Type":"Timer","TriggerName":"EveryDay",
-//!     "Time":"2019-02-21T11:49:00Z","Message":""}"#).unwrap();
-//! # #[cfg(feature = "timer")]
-//! assert_eq!(event.kind(), "timer");
-//!
-//! let event: AnyEvent = serde_json::from_str(r#"{"Records":[]}"#).unwrap();
-//! assert_eq!(event.kind(), "custom");
-//! assert_eq!(scf_events::detect(&serde_json::json!({"clslogs": {"data": ""}})), Some("cls"));
-//! ```
+//! [`AnyEvent`] and [`detect`]: which trigger a payload came from.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-/// Any SCF event, typed when its trigger is recognised. See the [module docs](self) for the rules.
+/// Any SCF event, typed when its trigger is recognised by its keys.
+///
+/// The trigger is decided **by key inspection, in this order** (never by trying every type in
+/// turn, which would give serde's unhelpful "did not match any variant"):
+///
+/// | # | Test | [`AnyEvent::kind`] |
+/// |---|---|---|
+/// | 1 | a non-empty top-level array whose every element is an object with `specversion` | `eventbridge` (batch) |
+/// | 2 | a `websocket` object with `action` | `apigw_websocket` |
+/// | 3 | a `requestContext` object and `httpMethod` | `apigw` |
+/// | 4 | `httpMethod`, `path` and `headers`, no `requestContext` | `function_url` |
+/// | 5 | `payload` and `headers`, no `httpMethod` | `clb` |
+/// | 6 | `Type == "Timer"` and `TriggerName` | `timer` |
+/// | 7 | a non-empty `Records` array whose first element has `cos` / `Ckafka` / `CMQ` | `cos` / `ckafka` / `cmq` |
+/// | 8 | a `clslogs` object with `data` | `cls` |
+/// | 9 | an `EventType` string and a `WorkflowTaskEvent` or `EditMediaTaskEvent` object | `mps` |
+/// | 10 | `specversion`, `type` and `source` | `eventbridge` |
+/// | 11 | anything else (`{"Records":[]}`, plain arrays, scalars, MQTT, Cloud API payloads) | `custom` |
+///
+/// When a payload matches a row but does not parse as that trigger's type (or the trigger's cargo
+/// feature is off), it is kept as [`AnyEvent::Custom`]. Deserialising an `AnyEvent` never fails on
+/// valid JSON, and serialising it writes the platform's shape back.
+///
+/// ```
+/// use scf_events::AnyEvent;
+///
+/// let event: AnyEvent = serde_json::from_str(r#"{"Type":"Timer","TriggerName":"EveryDay",
+///     "Time":"2019-02-21T11:49:00Z","Message":""}"#).unwrap();
+/// # #[cfg(feature = "timer")]
+/// assert_eq!(event.kind(), "timer");
+///
+/// let event: AnyEvent = serde_json::from_str(r#"{"Records":[]}"#).unwrap();
+/// assert_eq!(event.kind(), "custom");
+/// assert_eq!(scf_events::detect(&serde_json::json!({"clslogs": {"data": ""}})), Some("cls"));
+/// ```
 ///
 /// Each variant exists when its trigger's cargo feature is on.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,7 +200,7 @@ fn typed(kind: &str, value: &Value) -> Option<AnyEvent> {
     }
 }
 
-/// Which trigger a JSON payload looks like, by the table in the [module docs](self); `None` when
+/// Which trigger a JSON payload looks like, by the table on [`AnyEvent`]; `None` when
 /// none matches (`custom`). Cheap: it only looks at a few keys.
 ///
 /// The answer does not depend on cargo features, and a payload that is detected may still fail to
@@ -266,8 +266,9 @@ pub fn detect(value: &Value) -> Option<&'static str> {
     {
         return Some("cls");
     }
+    let object = |key: &str| obj.get(key).is_some_and(Value::is_object);
     if obj.get("EventType").is_some_and(Value::is_string)
-        && (has("WorkflowTaskEvent") || has("EditMediaTaskEvent"))
+        && (object("WorkflowTaskEvent") || object("EditMediaTaskEvent"))
     {
         return Some("mps");
     }
@@ -387,8 +388,16 @@ mod tests {
             (json!({"clslogs": {"data": "x"}}), Some("cls")),
             (json!({"clslogs": {}}), None),
             (
-                json!({"EventType": "WorkflowTask", "WorkflowTaskEvent": null}),
+                json!({"EventType": "WorkflowTask", "WorkflowTaskEvent": {}}),
                 Some("mps"),
+            ),
+            (
+                json!({"EventType": "EditMediaTask", "WorkflowTaskEvent": null, "EditMediaTaskEvent": {}}),
+                Some("mps"),
+            ),
+            (
+                json!({"EventType": "WorkflowTask", "WorkflowTaskEvent": null}),
+                None,
             ),
             (json!({"EventType": 1, "WorkflowTaskEvent": {}}), None),
             (

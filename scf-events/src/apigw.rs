@@ -451,18 +451,15 @@ impl WebSocketReply {
     /// connection id, protocol and extensions).
     pub fn accept(event: &ApiGatewayWebSocketEvent) -> Self {
         let ws = &event.websocket;
-        Self {
-            err_no: 0,
-            err_msg: "ok".to_owned(),
-            websocket: Some(WebSocketInfo {
-                action: ws.action.clone(),
-                sec_connection_id: ws.sec_connection_id.clone(),
-                sec_web_socket_protocol: ws.sec_web_socket_protocol.clone(),
-                sec_web_socket_extensions: ws.sec_web_socket_extensions.clone(),
-                ..WebSocketInfo::default()
-            }),
-            ..Self::default()
-        }
+        let mut reply = Self::refuse(0, "ok");
+        reply.websocket = Some(WebSocketInfo {
+            action: ws.action.clone(),
+            sec_connection_id: ws.sec_connection_id.clone(),
+            sec_web_socket_protocol: ws.sec_web_socket_protocol.clone(),
+            sec_web_socket_extensions: ws.sec_web_socket_extensions.clone(),
+            ..WebSocketInfo::default()
+        });
+        reply
     }
 
     /// Refuses a connect with a non-zero `err_no`.
@@ -470,7 +467,9 @@ impl WebSocketReply {
         Self {
             err_no,
             err_msg: message.into(),
-            ..Self::default()
+            websocket: None,
+            #[cfg(feature = "catch-all-fields")]
+            other: serde_json::Map::new(),
         }
     }
 

@@ -86,7 +86,13 @@ fn every_trigger_is_recognised_and_round_trips() {
             // The gzip bytes may differ; the decoded logs do not.
             assert_eq!(AnyEvent::from_value(out), event, "{name}");
         } else {
-            assert_eq!(out, canonical(&input), "{name}");
+            // A typed event writes the aliases canonically; a custom one is the input itself.
+            let expected = if feature_on(kind) {
+                canonical(&input)
+            } else {
+                input
+            };
+            assert_eq!(out, expected, "{name}");
             let again: AnyEvent = serde_json::from_value(out).unwrap();
             assert_eq!(again, event, "{name}");
         }

@@ -131,11 +131,14 @@ fn every_fixture_is_its_trigger_and_round_trips() {
         // (`*-reply`) has the event's `websocket` object, so it is recognised as one, but its
         // `errNo`/`errMsg` belong to `WebSocketReply` (checked in tests/apigw.rs), not the event.
         if kind != "cls" && !name.ends_with("-reply") {
-            assert_eq!(
-                out,
-                canonical(&input),
-                "{name}: serialising changed the shape"
-            );
+            // A typed event writes aliases and `null` maps canonically; a custom one (its
+            // trigger's feature off) is the input itself.
+            let expected = if feature_on(kind) {
+                canonical(&input)
+            } else {
+                input
+            };
+            assert_eq!(out, expected, "{name}: serialising changed the shape");
         }
     }
 }
