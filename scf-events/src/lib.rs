@@ -43,17 +43,17 @@
 //!
 //! | Module | Trigger | Headline type |
 //! |---|---|---|
-//! | [`apigw`] | API Gateway (integrated request) and WebSocket APIs | `ApiGatewayRequest`, `ApiGatewayWebSocketEvent` |
-//! | [`function_url`] | Function URL (event functions) | `FunctionUrlRequest` |
-//! | [`clb`] | CLB (load balancer) | `ClbEvent` |
-//! | [`timer`] | Timer (cron), with [`timer::cron`] | `TimerEvent` |
-//! | [`cos`] | COS object notifications | `CosEvent` |
-//! | [`ckafka`] | CKafka (and self-built Apache Kafka) | `CkafkaEvent<T = String>` |
-//! | [`cmq`] | CMQ topic (legacy) | `CmqEvent<T = String>` |
-//! | [`cls`] | CLS log shipping | `ClsEvent` |
-//! | [`mps`] | MPS media processing | `MpsEvent` |
-//! | [`eventbridge`] | EventBridge (TDMQ and other sources) | `EventBridgeEvent<D = Value>` |
-//! | [`mqtt`] | TDMQ for MQTT (shape unpublished) | `MqttEvent` |
+//! | `apigw` | API Gateway (integrated request) and WebSocket APIs | `ApiGatewayRequest`, `ApiGatewayWebSocketEvent` |
+//! | `function_url` | Function URL (event functions) | `FunctionUrlRequest` |
+//! | `clb` | CLB (load balancer) | `ClbEvent` |
+//! | `timer` | Timer (cron), with `timer::cron` | `TimerEvent` |
+//! | `cos` | COS object notifications | `CosEvent` |
+//! | `ckafka` | CKafka (and self-built Apache Kafka) | `CkafkaEvent<T = String>` |
+//! | `cmq` | CMQ topic (legacy) | `CmqEvent<T = String>` |
+//! | `cls` | CLS log shipping | `ClsEvent` |
+//! | `mps` | MPS media processing | `MpsEvent` |
+//! | `eventbridge` | EventBridge (TDMQ and other sources) | `EventBridgeEvent<D = Value>` |
+//! | `mqtt` | TDMQ for MQTT (shape unpublished) | `MqttEvent` |
 //!
 //! API Gateway, CLB and Function URL functions answer with an [`IntegratedResponse`].
 //!
@@ -63,9 +63,9 @@
 //! |---|---|---|
 //! | `apigw`, `function_url`, `clb`, `timer`, `cos`, `ckafka`, `cmq`, `cls`, `mps`, `eventbridge`, `mqtt` | yes | the trigger's module (and its [`AnyEvent`] variant) |
 //! | `chrono` | no | typed timestamp accessors (`chrono::DateTime`) |
-//! | `http` | no | [`http`](mod@http): events to `http::Request`, `http::Response` to [`IntegratedResponse`], and `call_service` for a `tower::Service` such as an axum `Router` |
+//! | `http` | no | `http`: events to `http::Request`, `http::Response` to [`IntegratedResponse`], and `call_service` for a `tower::Service` such as an axum `Router` |
 //! | `catch-all-fields` | no | every struct keeps unknown keys in `other` and writes them back |
-//! | `fixtures` | no | [`fixtures`](mod@fixtures): bundled sample events by name |
+//! | `fixtures` | no | `fixtures`: bundled sample events by name |
 //!
 //! # Helpers
 //!
