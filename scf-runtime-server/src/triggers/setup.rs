@@ -1,6 +1,6 @@
 //! Putting the triggers of every function together: the one place the server hands its config to.
 //!
-//! ```ignore
+//! ```text
 //! let mut setup = TriggerSetup::new(invoker);
 //! for function in &config.functions {
 //!     let web = function.is_web().then(|| web_config_for(function));
