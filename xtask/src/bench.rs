@@ -1,0 +1,836 @@
+//! `xtask bench`: builds, measures, prints the table.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::artifacts::{self, Baseline};
+use crate::callgrind::{self, Hot, Subject};
+use crate::coldstart;
+use crate::host::Protocol;
+use crate::load::{self, Target as LoadTarget};
+use crate::procs::{descendants_named, rss_kib};
+use crate::report::{self, Row, Status, Target};
+use crate::serve::{self, BURST_FUNCTION, WARM_FUNCTION};
+
+/// The event every benchmark sends: the SCF console's "Hello World" test event.
+pub(crate) const EVENT: &str = r#"{"key1":"value1","key2":"value2","key3":"value3"}"#;
+
+/// Options of `xtask bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Options {
+    /// A quick run for CI: a few hundred invocations, 20 cold starts, no baseline.
+    #[arg(long)]
+    smoke: bool,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write the table as Markdown to this file.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Also profile one invocation of each echo loop under callgrind (needs symbol builds).
+    #[arg(long)]
+    profile: bool,
+    /// Build and measure the lambda_runtime baseline even in a smoke run.
+    #[arg(long)]
+    baseline: bool,
+    /// Leave out the baseline entirely.
+    #[arg(long, conflicts_with = "baseline")]
+    no_baseline: bool,
+    /// Never install cargo-lambda (its rows are skipped unless it is already in the cache).
+    #[arg(long)]
+    no_install: bool,
+    /// Do not pin the load client and the host under test to separate CPUs.
+    #[arg(long)]
+    no_pin: bool,
+    /// Cache folder for the baseline project, cargo-lambda and run logs
+    /// [default: <target dir>/bench-cache].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+/// How much of everything a run does.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Sizes {
+    /// Invocations of the small and the large callgrind run.
+    callgrind: (u64, u64),
+    cold_starts: usize,
+    warm_warmup: usize,
+    warm_count: usize,
+    clients: usize,
+    throughput_warmup_ms: u64,
+    throughput_ms: u64,
+    burst: usize,
+}
+
+impl Sizes {
+    fn new(smoke: bool) -> Self {
+        if smoke {
+            Self {
+                callgrind: (20, 320),
+                cold_starts: 20,
+                warm_warmup: 50,
+                warm_count: 300,
+                clients: 16,
+                throughput_warmup_ms: 500,
+                throughput_ms: 1000,
+                burst: 200,
+            }
+        } else {
+            Self {
+                callgrind: (100, 10_100),
+                cold_starts: 200,
+                warm_warmup: 500,
+                warm_count: 5000,
+                clients: 16,
+                throughput_warmup_ms: 2000,
+                throughput_ms: 5000,
+                burst: 200,
+            }
+        }
+    }
+}
+
+/// The JSON document `--json` writes.
+#[derive(Debug, Serialize)]
+struct Document<'a> {
+    mode: &'static str,
+    event: &'static str,
+    sizes: Sizes,
+    cpus: usize,
+    pinned: bool,
+    seconds: f64,
+    rows: &'a [Row],
+    profile: &'a [ProfileEntry],
+    failures: &'a [String],
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct ProfileEntry {
+    subject: String,
+    instructions_per_invocation: f64,
+    hot: Vec<Hot>,
+}
+
+/// What the run collects.
+#[derive(Debug, Default)]
+struct Run {
+    rows: Vec<Row>,
+    failures: Vec<String>,
+    profile: Vec<ProfileEntry>,
+}
+
+impl Run {
+    /// Records an error of a measurement that should have worked.
+    fn fail(&mut self, what: &str, err: &anyhow::Error) -> String {
+        let message = format!("{what}: {err:#}");
+        eprintln!("error: {message}");
+        self.failures.push(message.clone());
+        format!("error ({what})")
+    }
+}
+
+const MB: f64 = 1_000_000.0;
+
+fn step(text: &str) {
+    eprintln!("==> {text}");
+}
+
+/// Runs the benchmarks; `Ok(false)` when a measurement failed.
+pub(crate) fn run(options: Options) -> Result<bool> {
+    let started = Instant::now();
+    let root = crate::workspace_root();
+    let sizes = Sizes::new(options.smoke);
+    let with_baseline = !options.no_baseline && (!options.smoke || options.baseline);
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let pin = !options.no_pin
+        && cpus >= 2
+        && std::process::Command::new("taskset")
+            .arg("-V")
+            .output()
+            .is_ok();
+    let host_cpus = pin.then(|| format!("1-{}", cpus - 1));
+    let client_cpu = pin.then_some(0);
+
+    step("building our echo bootstrap and the scf server (release)");
+    let target_dir = artifacts::target_dir(&root)?;
+    let cache = options
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| target_dir.join("bench-cache"));
+    std::fs::create_dir_all(&cache)
+        .with_context(|| format!("cannot create {}", cache.display()))?;
+    let ours = artifacts::build_ours(&root, &target_dir)?;
+    if let Err(reason) = &ours.server {
+        eprintln!("note: {reason}");
+    }
+
+    let baseline: Result<Baseline, String> = if with_baseline {
+        step("building the lambda_runtime baseline echo (release)");
+        artifacts::build_baseline(&cache, false).map_err(|err| format!("{err:#}"))
+    } else if options.no_baseline {
+        Err("left out (--no-baseline)".to_owned())
+    } else {
+        Err("smoke run (pass --baseline to include it)".to_owned())
+    };
+    if let Err(reason) = &baseline {
+        eprintln!("note: baseline: {reason}");
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    let event = Bytes::from_static(EVENT.as_bytes());
+    let mut run = Run::default();
+
+    runtime.block_on(instructions(
+        &mut run, &ours.echo, &baseline, &event, &sizes, &cache,
+    ));
+    runtime.block_on(cold_starts(&mut run, &ours.echo, &baseline, &event, &sizes));
+    sizes_rows(&mut run, &ours.echo, &baseline, &cache);
+    match &ours.server {
+        Ok(scf) => {
+            let hosted = runtime.block_on(scf_host(
+                &mut run,
+                scf,
+                &ours.echo,
+                &event,
+                &sizes,
+                &cache,
+                host_cpus.as_deref(),
+                client_cpu,
+            ));
+            let lambda = runtime.block_on(lambda_host(
+                &mut run,
+                &baseline,
+                &event,
+                &sizes,
+                &cache,
+                &options,
+                host_cpus.as_deref(),
+                client_cpu,
+            ));
+            host_rows(&mut run, &hosted, &lambda);
+        }
+        Err(reason) => {
+            let reason = reason
+                .lines()
+                .next()
+                .unwrap_or("the scf server does not build")
+                .to_owned();
+            host_rows(&mut run, &Err(reason.clone()), &Err(reason));
+        }
+    }
+    if options.profile {
+        runtime.block_on(profile(
+            &mut run,
+            &root,
+            &target_dir,
+            &cache,
+            &baseline,
+            &event,
+            &sizes,
+        ));
+    }
+
+    let seconds = started.elapsed().as_secs_f64();
+    println!();
+    println!(
+        "scf-rs benchmarks ({} run, {cpus} CPUs{}, event {EVENT}), {seconds:.0} s",
+        if options.smoke { "smoke" } else { "full" },
+        if pin {
+            ", load client on CPU 0, hosts on the others"
+        } else {
+            ""
+        },
+    );
+    println!("{}", report::table(&run.rows));
+    for entry in &run.profile {
+        println!(
+            "where one invocation's instructions go: {} ({:.0} instructions; self cost per function)",
+            entry.subject, entry.instructions_per_invocation
+        );
+        for hot in &entry.hot {
+            println!("  {:>9.0}  {}", hot.per_invocation, hot.function);
+        }
+        println!();
+    }
+    if !run.failures.is_empty() {
+        println!("failures:");
+        for failure in &run.failures {
+            println!("  {failure}");
+        }
+    }
+    if let Some(path) = &options.json {
+        let document = Document {
+            mode: if options.smoke { "smoke" } else { "full" },
+            event: EVENT,
+            sizes,
+            cpus,
+            pinned: pin,
+            seconds,
+            rows: &run.rows,
+            profile: &run.profile,
+            failures: &run.failures,
+        };
+        let text = serde_json::to_string_pretty(&document)?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &options.markdown {
+        std::fs::write(path, report::markdown(&run.rows))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(run.failures.is_empty())
+}
+
+/// Instructions per invocation of a bootstrap under callgrind.
+async fn count(
+    valgrind: &Path,
+    subject: &Subject<'_>,
+    event: &Bytes,
+    sizes: &Sizes,
+    dir: &Path,
+) -> Result<(callgrind::Run, callgrind::Run, f64)> {
+    let (n1, n2) = sizes.callgrind;
+    let small = callgrind::run(valgrind, subject, event, n1, dir).await?;
+    let large = callgrind::run(valgrind, subject, event, n2, dir).await?;
+    let per = callgrind::per_invocation(&small, &large)?;
+    Ok((small, large, per))
+}
+
+async fn instructions(
+    run: &mut Run,
+    echo: &Path,
+    baseline: &Result<Baseline, String>,
+    event: &Bytes,
+    sizes: &Sizes,
+    cache: &Path,
+) {
+    const NAME: &str = "SDK instructions / invocation";
+    const CT_NAME: &str = "  vs baseline on current-thread tokio";
+    let target = Some(Target::RatioAtMost(0.7));
+    let Some(valgrind) = callgrind::valgrind() else {
+        let reason = "valgrind is not installed (apt-get install valgrind)";
+        run.rows.push(Row::skipped(NAME, "instr", target, reason));
+        return;
+    };
+    let dir = cache.join("callgrind");
+    step(&format!(
+        "counting instructions under callgrind ({} and {} invocations)",
+        sizes.callgrind.0, sizes.callgrind.1
+    ));
+    let ours = Subject {
+        name: "ours",
+        binary: echo,
+        protocol: Protocol::Scf,
+    };
+    let ours = match count(&valgrind, &ours, event, sizes, &dir).await {
+        Ok((_, _, per)) => Some(per),
+        Err(err) => {
+            let reason = run.fail("callgrind on our echo", &err);
+            run.rows.push(Row::skipped(NAME, "instr", target, &reason));
+            return;
+        }
+    };
+    let (theirs, theirs_ct) = match baseline {
+        Ok(baseline) => {
+            let subject = Subject {
+                name: "baseline",
+                binary: &baseline.echo,
+                protocol: Protocol::Aws,
+            };
+            let theirs = match count(&valgrind, &subject, event, sizes, &dir).await {
+                Ok((_, _, per)) => Ok(per),
+                Err(err) => Err(run.fail("callgrind on the baseline echo", &err)),
+            };
+            let subject = Subject {
+                name: "baseline-ct",
+                binary: &baseline.echo_ct,
+                protocol: Protocol::Aws,
+            };
+            let theirs_ct = match count(&valgrind, &subject, event, sizes, &dir).await {
+                Ok((_, _, per)) => Ok(per),
+                Err(err) => Err(run.fail("callgrind on the current-thread baseline echo", &err)),
+            };
+            (theirs, theirs_ct)
+        }
+        Err(reason) => (Err(reason.clone()), Err(reason.clone())),
+    };
+    let row = Row::new(NAME, "instr", ours, theirs.as_ref().ok().copied(), target);
+    run.rows.push(match &theirs {
+        Ok(_) => row,
+        Err(reason) => row.baseline_missing(reason),
+    });
+    if let Ok(ct) = theirs_ct {
+        run.rows
+            .push(Row::new(CT_NAME, "instr", ours, Some(ct), None));
+    }
+}
+
+async fn cold_starts(
+    run: &mut Run,
+    echo: &Path,
+    baseline: &Result<Baseline, String>,
+    event: &Bytes,
+    sizes: &Sizes,
+) {
+    step(&format!(
+        "{} cold starts of each bootstrap",
+        sizes.cold_starts
+    ));
+    let ours = match coldstart::measure(echo, Protocol::Scf, event, sizes.cold_starts).await {
+        Ok(ours) => Some(ours),
+        Err(err) => {
+            run.fail("cold starts of our echo", &err);
+            None
+        }
+    };
+    let theirs = match baseline {
+        Ok(baseline) => {
+            match coldstart::measure(&baseline.echo, Protocol::Aws, event, sizes.cold_starts).await
+            {
+                Ok(theirs) => Ok(theirs),
+                Err(err) => Err(run.fail("cold starts of the baseline echo", &err)),
+            }
+        }
+        Err(reason) => Err(reason.clone()),
+    };
+    let pick = |f: fn(&coldstart::ColdStarts) -> Option<f64>| {
+        (ours.as_ref().and_then(f), theirs.as_ref().ok().and_then(f))
+    };
+    let missing = theirs.as_ref().err().cloned().unwrap_or_default();
+    let rows = [
+        (
+            "spawn -> ready p50",
+            "µs",
+            pick(|c| c.ready.p50()),
+            Some(Target::AtMost(2000.0)),
+        ),
+        ("spawn -> ready p99", "µs", pick(|c| c.ready.p99()), None),
+        (
+            "spawn -> first response p50",
+            "µs",
+            pick(|c| c.first_response.p50()),
+            None,
+        ),
+        (
+            "spawn -> first response p99",
+            "µs",
+            pick(|c| c.first_response.p99()),
+            None,
+        ),
+        (
+            "idle instance RSS (parked on /next), p50",
+            "MB",
+            pick(|c| c.idle_rss_kib.p50().map(|kib| kib * 1024.0 / MB)),
+            Some(Target::AtMost(2.5)),
+        ),
+    ];
+    for (name, unit, (ours, theirs), target) in rows {
+        let row = Row::new(name, unit, ours, theirs, target);
+        let row = if ours.is_none() {
+            Row {
+                status: Status::Skipped("error (cold starts)".to_owned()),
+                ..row
+            }
+        } else {
+            row.baseline_missing(&missing)
+        };
+        run.rows.push(row);
+    }
+}
+
+fn sizes_rows(run: &mut Run, echo: &Path, baseline: &Result<Baseline, String>, cache: &Path) {
+    let scratch = cache.join("stripped");
+    let ours = match artifacts::stripped_size(echo, &scratch) {
+        Ok(bytes) => Some(bytes as f64 / MB),
+        Err(err) => {
+            run.fail("size of our echo", &err);
+            None
+        }
+    };
+    let theirs = baseline
+        .as_ref()
+        .ok()
+        .and_then(|baseline| artifacts::stripped_size(&baseline.echo, &scratch).ok())
+        .map(|bytes| bytes as f64 / MB);
+    run.rows.push(Row::new(
+        "stripped echo bootstrap",
+        "MB",
+        ours,
+        theirs,
+        Some(Target::AtMost(1.2)),
+    ));
+}
+
+/// Figures from one host session (ours or the baseline's).
+#[derive(Debug, Default, Clone)]
+struct Hosted {
+    idle_rss_mb: Option<f64>,
+    busy_rss_mb: Option<f64>,
+    warm_p50_us: Option<f64>,
+    warm_p99_us: Option<f64>,
+    throughput: Option<f64>,
+    burst_s: Option<f64>,
+    burst_instances: Option<f64>,
+    burst_p99_us: Option<f64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn scf_host(
+    run: &mut Run,
+    scf: &Path,
+    echo: &Path,
+    event: &Bytes,
+    sizes: &Sizes,
+    cache: &Path,
+    host_cpus: Option<&str>,
+    client_cpu: Option<usize>,
+) -> Result<Hosted, String> {
+    let dir = cache.join("scf-serve");
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(err) = std::fs::create_dir_all(&dir) {
+        return Err(run.fail("scf serve", &err.into()));
+    }
+    let config = dir.join("scf.toml");
+    let text = serve::scf_config(echo, &dir.join("state"), sizes.clients, sizes.burst);
+    if let Err(err) = std::fs::write(&config, text) {
+        return Err(run.fail("scf serve", &err.into()));
+    }
+    let mut hosted = Hosted::default();
+
+    // Session 1: idle host, then the cold burst, then the host with its burst instances.
+    step(&format!(
+        "scf serve: idle RSS, then a burst of {} on a cold function",
+        sizes.burst
+    ));
+    let server = match serve::start_scf(scf, &config, &dir.join("serve-burst.log"), host_cpus).await
+    {
+        Ok(server) => server,
+        Err(err) => return Err(run.fail("starting scf serve", &err)),
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    hosted.idle_rss_mb = rss_kib(server.process.pid())
+        .ok()
+        .map(|kib| kib as f64 * 1024.0 / MB);
+    let target = LoadTarget {
+        addr: server.addr,
+        path: serve::scf_invoke_path(BURST_FUNCTION),
+        event: event.clone(),
+    };
+    let n = sizes.burst;
+    match load::run_pinned(client_cpu, async move { load::burst(&target, n).await }) {
+        Ok(burst) => {
+            hosted.burst_s = Some(burst.all_answered.as_secs_f64());
+            hosted.burst_p99_us = burst.latencies.p99();
+            hosted.burst_instances =
+                Some(descendants_named(server.process.pid(), "example-echo").len() as f64);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            hosted.busy_rss_mb = rss_kib(server.process.pid())
+                .ok()
+                .map(|kib| kib as f64 * 1024.0 / MB);
+        }
+        Err(err) => {
+            run.fail(
+                "burst through scf serve",
+                &err.context(format!("log: {}", server.log.display())),
+            );
+        }
+    }
+    let _ = server.process.terminate(Duration::from_secs(5)).await;
+
+    // Session 2: warm latency and throughput.
+    step("scf serve: warm latency (1 client) and throughput (16 clients)");
+    let server = match serve::start_scf(scf, &config, &dir.join("serve-warm.log"), host_cpus).await
+    {
+        Ok(server) => server,
+        Err(err) => return Err(run.fail("starting scf serve", &err)),
+    };
+    let log = server.log.clone();
+    let target = LoadTarget {
+        addr: server.addr,
+        path: serve::scf_invoke_path(WARM_FUNCTION),
+        event: event.clone(),
+    };
+    warm(
+        run,
+        &mut hosted,
+        target,
+        sizes,
+        client_cpu,
+        "scf serve",
+        &log,
+    );
+    let _ = server.process.terminate(Duration::from_secs(5)).await;
+    Ok(hosted)
+}
+
+/// Warm latency and throughput against one host.
+fn warm(
+    run: &mut Run,
+    hosted: &mut Hosted,
+    target: LoadTarget,
+    sizes: &Sizes,
+    client_cpu: Option<usize>,
+    what: &str,
+    log: &Path,
+) {
+    let (warmup, count) = (sizes.warm_warmup, sizes.warm_count);
+    let latency_target = target.clone();
+    match load::run_pinned(client_cpu, async move {
+        load::latency(&latency_target, warmup, count).await
+    }) {
+        Ok(samples) => {
+            hosted.warm_p50_us = samples.p50();
+            hosted.warm_p99_us = samples.p99();
+        }
+        Err(err) => {
+            run.fail(
+                &format!("warm latency through {what}"),
+                &err.context(format!("log: {}", log.display())),
+            );
+            return;
+        }
+    }
+    let clients = sizes.clients;
+    let warmup = Duration::from_millis(sizes.throughput_warmup_ms);
+    let duration = Duration::from_millis(sizes.throughput_ms);
+    match load::run_pinned(client_cpu, async move {
+        load::throughput(&target, clients, warmup, duration).await
+    }) {
+        Ok(rate) => hosted.throughput = Some(rate),
+        Err(err) => {
+            run.fail(
+                &format!("throughput through {what}"),
+                &err.context(format!("log: {}", log.display())),
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn lambda_host(
+    run: &mut Run,
+    baseline: &Result<Baseline, String>,
+    event: &Bytes,
+    sizes: &Sizes,
+    cache: &Path,
+    options: &Options,
+    host_cpus: Option<&str>,
+    client_cpu: Option<usize>,
+) -> Result<Hosted, String> {
+    let baseline = baseline.as_ref().map_err(Clone::clone)?;
+    let install = !options.smoke && !options.no_install;
+    if install {
+        step("cargo-lambda (installed into the cache once)");
+    }
+    let cargo_lambda = artifacts::cargo_lambda(cache, install).map_err(|err| format!("{err:#}"))?;
+    step("cargo lambda watch --release: warm latency (1 client) and throughput (16 clients)");
+    let log = cache.join("cargo-lambda-watch.log");
+    let server = match serve::start_cargo_lambda(
+        &cargo_lambda,
+        &baseline.project,
+        &baseline.target_dir,
+        sizes.clients,
+        &log,
+        host_cpus,
+    )
+    .await
+    {
+        Ok(server) => server,
+        Err(err) => return Err(format!("cargo lambda watch did not start: {err:#}")),
+    };
+    let mut hosted = Hosted::default();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    hosted.idle_rss_mb = rss_kib(server.process.pid())
+        .ok()
+        .map(|kib| kib as f64 * 1024.0 / MB);
+    let target = LoadTarget {
+        addr: server.addr,
+        path: serve::lambda_invoke_path(artifacts::BASELINE_BIN),
+        event: event.clone(),
+    };
+    // The first invoke starts the function (`cargo run`); give it time.
+    let first = target.clone();
+    let started = load::run_pinned(client_cpu, async move {
+        let mut client = load::Client::connect(&first).await?;
+        tokio::time::timeout(Duration::from_secs(300), client.invoke())
+            .await
+            .map_err(|_| anyhow::anyhow!("the first invoke took over 300 s"))?
+    });
+    if let Err(err) = started {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        return Err(format!(
+            "cargo lambda watch did not answer: {err:#} ({})",
+            serve::tail(&text)
+        ));
+    }
+    warm(
+        run,
+        &mut hosted,
+        target,
+        sizes,
+        client_cpu,
+        "cargo lambda watch",
+        &log,
+    );
+    let _ = server.process.terminate(Duration::from_secs(5)).await;
+    Ok(hosted)
+}
+
+fn host_rows(run: &mut Run, ours: &Result<Hosted, String>, theirs: &Result<Hosted, String>) {
+    type Pick = fn(&Hosted) -> Option<f64>;
+    let rows: [(&str, &str, Pick, Option<Target>, bool); 8] = [
+        (
+            "warm invoke p50 (1 client)",
+            "µs",
+            |h| h.warm_p50_us,
+            Some(Target::RatioAtMost(0.5)),
+            true,
+        ),
+        (
+            "warm invoke p99 (1 client)",
+            "µs",
+            |h| h.warm_p99_us,
+            None,
+            true,
+        ),
+        (
+            "throughput (16 clients, <= 16 instances)",
+            "inv/s",
+            |h| h.throughput,
+            Some(Target::RatioAtLeast(2.0)),
+            true,
+        ),
+        (
+            "host RSS, idle (0 instances)",
+            "MB",
+            |h| h.idle_rss_mb,
+            Some(Target::AtMost(20.0)),
+            true,
+        ),
+        (
+            "host RSS after the burst (200 instances)",
+            "MB",
+            |h| h.busy_rss_mb,
+            None,
+            false,
+        ),
+        (
+            "burst of 200 on a cold function: all answered",
+            "ms",
+            |h| h.burst_s.map(|s| s * 1000.0),
+            Some(Target::AtMost(1000.0)),
+            false,
+        ),
+        (
+            "  instances started by the burst",
+            "count",
+            |h| h.burst_instances,
+            None,
+            false,
+        ),
+        (
+            "  burst invocation latency p99",
+            "µs",
+            |h| h.burst_p99_us,
+            None,
+            false,
+        ),
+    ];
+    for (name, unit, pick, target, compared) in rows {
+        let row = match ours {
+            Ok(hosted) => {
+                let theirs_value = if compared {
+                    theirs.as_ref().ok().and_then(pick)
+                } else {
+                    None
+                };
+                let row = Row::new(name, unit, pick(hosted), theirs_value, target);
+                let row = if pick(hosted).is_none() {
+                    Row {
+                        status: Status::Skipped("not measured (see failures)".to_owned()),
+                        ..row
+                    }
+                } else {
+                    row
+                };
+                match theirs {
+                    Err(reason) if compared => row.baseline_missing(reason),
+                    Ok(_) if compared && theirs_value.is_none() => {
+                        row.baseline_missing("not measured")
+                    }
+                    _ => row,
+                }
+            }
+            Err(reason) => Row::skipped(name, unit, target, reason),
+        };
+        run.rows.push(row);
+    }
+}
+
+/// Callgrind profiles of both echo loops, from builds that keep their symbols.
+async fn profile(
+    run: &mut Run,
+    root: &Path,
+    target_dir: &Path,
+    cache: &Path,
+    baseline: &Result<Baseline, String>,
+    event: &Bytes,
+    sizes: &Sizes,
+) {
+    let Some(valgrind) = callgrind::valgrind() else {
+        run.fail("profile", &anyhow::anyhow!("valgrind is not installed"));
+        return;
+    };
+    step("profiling: building with symbols, then callgrind");
+    let dir = cache.join("profile");
+    let ours = match artifacts::build_ours_with_symbols(root, target_dir) {
+        Ok(binary) => binary,
+        Err(err) => {
+            run.fail("profile build of our echo", &err);
+            return;
+        }
+    };
+    let mut subjects = vec![("ours (example-echo)".to_owned(), ours, Protocol::Scf)];
+    if let Ok(baseline) = baseline
+        && let Ok(with_symbols) =
+            artifacts::build_baseline(baseline.project.parent().unwrap_or(cache), true)
+    {
+        subjects.push((
+            "baseline (lambda_runtime, #[tokio::main])".to_owned(),
+            with_symbols.echo,
+            Protocol::Aws,
+        ));
+    }
+    for (i, (name, binary, protocol)) in subjects.into_iter().enumerate() {
+        let file_name = format!("profile{i}");
+        let subject = Subject {
+            name: &file_name,
+            binary: &binary,
+            protocol,
+        };
+        match count(&valgrind, &subject, event, sizes, &dir).await {
+            Ok((small, large, per)) => match callgrind::hot_functions(&small, &large, 25) {
+                Ok(hot) => run.profile.push(ProfileEntry {
+                    subject: name,
+                    instructions_per_invocation: per,
+                    hot,
+                }),
+                Err(err) => {
+                    run.fail(&format!("annotating the profile of {name}"), &err);
+                }
+            },
+            Err(err) => {
+                run.fail(&format!("profiling {name}"), &err);
+            }
+        }
+    }
+}

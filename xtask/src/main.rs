@@ -1,0 +1,60 @@
+//! Project automation for scf-rs.
+//!
+//! `cargo run --release -p xtask -- bench [--smoke] [--json out.json]` builds the echo
+//! bootstrap and the runtime server in release, measures them side by side with the
+//! Rust-on-Lambda baseline (`lambda_runtime` under `cargo lambda watch`), and prints a table
+//! of figures, ratios and targets. BENCHMARKS.md at the repository root describes every row.
+
+mod artifacts;
+mod bench;
+mod callgrind;
+mod coldstart;
+mod host;
+mod load;
+mod procs;
+mod report;
+mod serve;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Project automation for scf-rs.
+#[derive(Debug, Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measure our SDK and host side by side with the lambda_runtime / cargo lambda baseline.
+    Bench(bench::Options),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Bench(options) => match bench::run(options) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+/// The repository root (the directory of the workspace's Cargo.toml).
+fn workspace_root() -> PathBuf {
+    // xtask/ sits directly under the root.
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}
