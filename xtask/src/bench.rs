@@ -46,10 +46,26 @@ pub(crate) struct Options {
     /// Do not pin the load client and the host under test to separate CPUs.
     #[arg(long)]
     no_pin: bool,
+    /// Run only these parts (comma-separated); all of them by default.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "PARTS")]
+    only: Vec<Part>,
     /// Cache folder for the baseline project, cargo-lambda and run logs
     /// [default: <target dir>/bench-cache].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+}
+
+/// The parts of a run, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    /// SDK instructions per invocation (callgrind).
+    Instructions,
+    /// Cold starts and idle instance RSS against the minimal host.
+    ColdStart,
+    /// Stripped bootstrap sizes.
+    Size,
+    /// `scf serve` and `cargo lambda watch`: warm latency, throughput, burst, host RSS.
+    Hosts,
 }
 
 /// How much of everything a run does.
@@ -112,6 +128,7 @@ struct Document<'a> {
 struct ProfileEntry {
     subject: String,
     instructions_per_invocation: f64,
+    categories: Vec<(String, f64)>,
     hot: Vec<Hot>,
 }
 
@@ -188,12 +205,20 @@ pub(crate) fn run(options: Options) -> Result<bool> {
     let event = Bytes::from_static(EVENT.as_bytes());
     let mut run = Run::default();
 
-    runtime.block_on(instructions(
-        &mut run, &ours.echo, &baseline, &event, &sizes, &cache,
-    ));
-    runtime.block_on(cold_starts(&mut run, &ours.echo, &baseline, &event, &sizes));
-    sizes_rows(&mut run, &ours.echo, &baseline, &cache);
+    let wanted = |part: Part| options.only.is_empty() || options.only.contains(&part);
+    if wanted(Part::Instructions) {
+        runtime.block_on(instructions(
+            &mut run, &ours.echo, &baseline, &event, &sizes, &cache,
+        ));
+    }
+    if wanted(Part::ColdStart) {
+        runtime.block_on(cold_starts(&mut run, &ours.echo, &baseline, &event, &sizes));
+    }
+    if wanted(Part::Size) {
+        sizes_rows(&mut run, &ours.echo, &baseline, &cache);
+    }
     match &ours.server {
+        _ if !wanted(Part::Hosts) => {}
         Ok(scf) => {
             let hosted = runtime.block_on(scf_host(
                 &mut run,
@@ -252,11 +277,23 @@ pub(crate) fn run(options: Options) -> Result<bool> {
     println!("{}", report::table(&run.rows));
     for entry in &run.profile {
         println!(
-            "where one invocation's instructions go: {} ({:.0} instructions; self cost per function)",
+            "where one invocation's instructions go: {} ({:.0} instructions)",
             entry.subject, entry.instructions_per_invocation
         );
+        println!("  by group:");
+        for (group, sum) in &entry.categories {
+            println!(
+                "  {sum:>9.0}  {:>5.1}%  {group}",
+                100.0 * sum / entry.instructions_per_invocation
+            );
+        }
+        println!("  hottest functions (self cost):");
         for hot in &entry.hot {
-            println!("  {:>9.0}  {}", hot.per_invocation, hot.function);
+            println!(
+                "  {:>9.0}  {}",
+                hot.per_invocation,
+                short_name(&hot.function)
+            );
         }
         println!();
     }
@@ -288,6 +325,25 @@ pub(crate) fn run(options: Options) -> Result<bool> {
         eprintln!("wrote {}", path.display());
     }
     Ok(run.failures.is_empty())
+}
+
+/// A callgrind function name without the source path and the object's directory.
+fn short_name(function: &str) -> String {
+    let name = function.split_once(':').map_or(function, |(file, rest)| {
+        if file.contains('/') || file == "???" {
+            rest
+        } else {
+            function
+        }
+    });
+    match name.rsplit_once(" [") {
+        Some((name, object)) => {
+            let object = object.trim_end_matches(']');
+            let object = object.rsplit('/').next().unwrap_or(object);
+            format!("{name} [{object}]")
+        }
+        None => name.to_owned(),
+    }
 }
 
 /// Instructions per invocation of a bootstrap under callgrind.
@@ -818,12 +874,17 @@ async fn profile(
             protocol,
         };
         match count(&valgrind, &subject, event, sizes, &dir).await {
-            Ok((small, large, per)) => match callgrind::hot_functions(&small, &large, 25) {
-                Ok(hot) => run.profile.push(ProfileEntry {
-                    subject: name,
-                    instructions_per_invocation: per,
-                    hot,
-                }),
+            Ok((small, large, per)) => match callgrind::hot_functions(&small, &large) {
+                Ok(mut hot) => {
+                    let categories = callgrind::categories(&hot);
+                    hot.truncate(30);
+                    run.profile.push(ProfileEntry {
+                        subject: name,
+                        instructions_per_invocation: per,
+                        categories,
+                        hot,
+                    });
+                }
                 Err(err) => {
                     run.fail(&format!("annotating the profile of {name}"), &err);
                 }

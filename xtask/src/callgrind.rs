@@ -187,9 +187,9 @@ pub(crate) struct Hot {
     pub(crate) per_invocation: f64,
 }
 
-/// The functions where one invocation's instructions go: self costs of the large run minus
-/// the small run's, per extra invocation, largest first.
-pub(crate) fn hot_functions(small: &Run, large: &Run, top: usize) -> Result<Vec<Hot>> {
+/// Where one invocation's instructions go: self costs of the large run minus the small
+/// run's, per extra invocation, for every function that grew, largest first.
+pub(crate) fn hot_functions(small: &Run, large: &Run) -> Result<Vec<Hot>> {
     let before = self_costs(&small.out_file)?;
     let after = self_costs(&large.out_file)?;
     let extra = (large.invocations - small.invocations) as f64;
@@ -202,11 +202,96 @@ pub(crate) fn hot_functions(small: &Run, large: &Run, top: usize) -> Result<Vec<
                 function,
             }
         })
-        .filter(|hot| hot.per_invocation > 0.0)
+        .filter(|hot| hot.per_invocation >= 0.5)
         .collect();
     hot.sort_by(|a, b| b.per_invocation.total_cmp(&a.per_invocation));
-    hot.truncate(top);
     Ok(hot)
+}
+
+/// The groups [`categories`] sums functions into, matched in this order on the
+/// `file:function [object]` name.
+const CATEGORIES: [(&str, &[&str]); 9] = [
+    (
+        "allocator (malloc/free)",
+        &[
+            "malloc.c:",
+            "/malloc/",
+            ":free ",
+            ":malloc ",
+            ":realloc",
+            ":calloc",
+        ],
+    ),
+    (
+        "libc memcpy/memmove/memset/str*",
+        &[
+            "memmove", "memcpy", "memset", "memcmp", "strcmp", "strlen", "memchr",
+        ],
+    ),
+    (
+        "tracing / tracing-subscriber",
+        &[
+            "tracing_subscriber::",
+            "tracing_core::",
+            "tracing::",
+            "sharded_slab::",
+        ],
+    ),
+    (
+        "HTTP (hyper, hyper-util, httparse, http)",
+        &[
+            "hyper::",
+            "hyper_util::",
+            "httparse::",
+            "http::",
+            "http_body",
+        ],
+    ),
+    (
+        "tokio (scheduler, I/O driver, timers)",
+        &["tokio::", "mio::"],
+    ),
+    (
+        "JSON (serde, serde_json)",
+        &["serde_json::", "serde::", "serde_core::"],
+    ),
+    (
+        "runtime loop (scf_runtime / lambda_runtime)",
+        &[
+            "scf_runtime::",
+            "lambda_runtime",
+            "example_echo::",
+            "baseline_echo::",
+        ],
+    ),
+    (
+        "hashing (SipHash, HashMap)",
+        &["Hasher", "hash_one", "hashbrown::"],
+    ),
+    (
+        "core / alloc / std (formatting, collections)",
+        &["core::", "alloc::", "std::", "<&"],
+    ),
+];
+
+/// Per-invocation instructions summed by [`CATEGORIES`]; the rest is `other`. Link-time
+/// inlining blurs the lines: code inlined into a caller counts for the caller's group.
+pub(crate) fn categories(hot: &[Hot]) -> Vec<(String, f64)> {
+    let mut sums: Vec<(String, f64)> = CATEGORIES
+        .iter()
+        .map(|(name, _)| ((*name).to_owned(), 0.0))
+        .chain(std::iter::once(("other".to_owned(), 0.0)))
+        .collect();
+    for entry in hot {
+        let index = CATEGORIES
+            .iter()
+            .position(|(_, needles)| needles.iter().any(|needle| entry.function.contains(needle)))
+            .unwrap_or(CATEGORIES.len());
+        sums[index].1 += entry.per_invocation;
+    }
+    sums.retain(|(_, sum)| *sum >= 1.0);
+    sums.sort_by(|a, b| b.1.total_cmp(&a.1));
+    sums
 }
 
 #[cfg(test)]
@@ -230,6 +315,24 @@ mod tests {
         let cost = per_invocation(&run(100, 2_000_000), &run(1100, 52_000_000)).unwrap();
         assert_eq!(cost, 50_000.0);
         assert!(per_invocation(&run(10, 1), &run(10, 2)).is_err());
+    }
+
+    #[test]
+    fn sums_categories() {
+        let hot = |function: &str, per_invocation| Hot {
+            function: function.to_owned(),
+            per_invocation,
+        };
+        let sums = categories(&[
+            hot("./malloc/./malloc/malloc.c:_int_free [libc]", 100.0),
+            hot("???:hyper::proto::h1::role::parse [bin]", 50.0),
+            hot("???:httparse::parse_headers_iter_uninit [bin]", 25.0),
+            hot("???:mystery [bin]", 5.0),
+        ]);
+        assert_eq!(sums[0], ("allocator (malloc/free)".to_owned(), 100.0));
+        assert_eq!(sums[1].1, 75.0);
+        assert_eq!(sums[2], ("other".to_owned(), 5.0));
+        assert_eq!(sums.len(), 3);
     }
 
     #[test]
