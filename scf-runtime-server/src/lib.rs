@@ -1,6 +1,111 @@
-//! The scf runtime server.
+//! The scf runtime server: hosts SCF bootstrap functions on one machine the way the platform
+//! does, and the `scf` command line.
+//!
+//! `scf serve` reads an `scf.toml`, and for every event function runs bootstrap processes that
+//! speak SCF's Custom Runtime API (any language: the server never links the function side). Each
+//! instance is one process with its own runtime API listener on 127.0.0.1; invocations go to the
+//! most recently used idle instance, else a new one is started (up to `max_instances` and the
+//! memory quota), else they wait in a bounded queue and get SCF's 432. Idle instances are
+//! reclaimed after `idle_timeout_s`; `min_instances` are kept. Faults get the platform's status
+//! codes ([`Fault`]).
+//!
+//! ```text
+//! cargo run -p scf-runtime-server -- serve          # hosts the functions of ./scf.toml on :9000
+//! curl -d '{"hello":"world"}' http://127.0.0.1:9000/functions/echo/invocations
+//! ```
+//!
+//! # HTTP interface
+//!
+//! | Path | What |
+//! |---|---|
+//! | `POST /functions/{name}/invocations` | invoke API ([`api`]) |
+//! | `POST /` with `X-TC-Action` | Cloud API `Invoke` / `InvokeFunction` ([`cloud_api`]) |
+//! | `GET /metrics` | Prometheus metrics ([`metrics`](mod@metrics)) |
+//! | `GET /status` | JSON: every function, its instances (id, pid, runtime API port, state, invocations) and queue |
+//! | anything else | API gateway routes, function URLs (`/fn/<name>/…`) and web functions ([`triggers`]) |
+//!
+//! # Configuration (`scf.toml`)
+//!
+//! Relative paths are read from the config file's directory. Durations (`*_s`) are seconds and
+//! may be fractional. A bad file is an error naming the key and its position
+//! (`scf.toml:12:13: functions.echo.memory_mb: must be from 64 to 122880 (MB), got 10`).
+//!
+//! | Key | Default | Meaning |
+//! |---|---|---|
+//! | `server.listen` | `"127.0.0.1:9000"` | HTTP address (`--listen` overrides; port 0 picks one) |
+//! | `server.state_dir` | `".scf"` | durable state folder |
+//! | `server.region` / `appid` / `uin` / `namespace` | `ap-guangzhou` / `1250000000` / `100000000001` / `default` | identity passed to functions |
+//! | `server.quota_mb` | `128000` | memory all event-function instances may reserve together (`memory_mb` each) |
+//! | `server.queue_length` | `1000` | invocations that may wait for an instance, per function |
+//! | `server.queue_timeout_s` | `10` | longest wait for an instance, then 432 |
+//! | `server.async_queue_length` | `100000` | accepted async invocations not yet run, then 432 |
+//! | `server.shutdown_timeout_s` | `10` | how long running invocations may finish on SIGINT/SIGTERM |
+//! | `server.credentials.{secret_id,secret_key,session_token}` | none | passed to functions as `TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN` |
+//! | `server.cloud_api.{secret_id,secret_key}` | none | when set, Cloud API requests must carry a valid TC3-HMAC-SHA256 signature |
+//! | `functions.<name>.bootstrap` | — | the executable (or `package`) |
+//! | `functions.<name>.package` | — | a workspace package `scf serve` builds with `cargo build --release -p` first |
+//! | `functions.<name>.type` | `"event"` | or `"web"`: `scf_bootstrap` serving HTTP on `$PORT` |
+//! | `functions.<name>.memory_mb` | `128` | RSS limit (434 past it), 64–122880 |
+//! | `functions.<name>.timeout_s` | `3` | longest invocation (433 past it; process group killed) |
+//! | `functions.<name>.init_timeout_s` | `60` | spawn to ready (450 past it), at most 300 |
+//! | `functions.<name>.max_instances` | `100` | |
+//! | `functions.<name>.min_instances` | `0` | started at boot, kept, replaced when they end |
+//! | `functions.<name>.idle_timeout_s` | `300` | idle instances are stopped after this (SIGTERM, SIGKILL after 2 s) |
+//! | `functions.<name>.max_concurrency` | `1` | web functions only: requests per instance (1–100) |
+//! | `functions.<name>.queue_length` / `queue_timeout_s` | the server's | per-function overrides |
+//! | `functions.<name>.env` | `{}` | the function's variables: keys `[a-zA-Z][a-zA-Z0-9_]*`, no `SCF_`/`QCLOUD_`/`TENCENTCLOUD_` prefix, 4 KB in all |
+//! | `[[functions.<name>.triggers]]` | none | `type = "apigw" \| "function_url" \| "timer" \| "ckafka"` ([`FunctionTrigger`]) |
+//!
+//! # The environment of an instance
+//!
+//! Nothing is inherited from the server. An event-function instance gets `SCF_RUNTIME_API=127.0.0.1`,
+//! `SCF_RUNTIME_API_PORT` (its own listener), `_HANDLER` (the executable's file name),
+//! `SCF_RUNTIME=CustomRuntime`, `SCF_FUNCTIONNAME`, `SCF_FUNCTIONVERSION=$LATEST`, `SCF_NAMESPACE`,
+//! `TENCENTCLOUD_REGION`, `TENCENTCLOUD_APPID`, `TENCENTCLOUD_UIN`, `TENCENTCLOUD_RUNENV=SCF`,
+//! `TENCENTCLOUD_TZ=UTC`, `USER_CODE_ROOT` (the executable's directory, also the working
+//! directory and `LD_LIBRARY_PATH`), the credentials when configured, the basics
+//! `PATH=/usr/local/bin:/usr/bin:/bin`, `HOME=/tmp`, `LANG=C.UTF-8`, and then the function's own
+//! `env` (which may override the basics). See [`host::instance_env`].
+//!
+//! # Logs
+//!
+//! Everything an instance prints is logged line by line through `tracing` (target
+//! `scf::function`, fields `function`, `instance`, `request_id`), with the platform's lines
+//! `START RequestId:<id>`, `Init Report RequestId:<id> InitDuration: …` (cold starts),
+//! `ERROR RequestId:<id> Result:<error>`, `END RequestId:<id>` and
+//! `Report RequestId:<id> Duration:<ms>ms Memory:<MB>MB MemUsage:<MB>MB` (measured peak RSS).
+//! `scf serve` writes them to stdout (`RUST_LOG` filters).
+//!
+//! # Using the invoke path from code
+//!
+//! [`Host`] is the invoke path: [`Host::invoke`] (sync, returns an [`InvokeOutcome`]) and
+//! [`Host::invoke_async`] (the async entry point). Triggers and queues take it through the
+//! [`triggers::Invoker`] trait, which [`Host`] implements.
 
+pub mod api;
+pub mod cargo;
+pub mod cli;
+pub mod cloud_api;
+pub mod config;
 pub mod durable;
+pub mod fault;
+pub mod host;
+mod instance;
 pub mod kafka;
+mod launcher;
+mod logs;
+pub mod metrics;
+mod pool;
+mod rss;
+pub mod serve;
+pub mod tc3;
 pub mod tools;
 pub mod triggers;
+
+pub use config::{Config, ConfigError, FunctionConfig, FunctionTrigger};
+pub use fault::Fault;
+pub use host::{FunctionStatus, Host, InvokeOptions, InvokeOutcome};
+pub use instance::State as InstanceState;
+pub use launcher::{LAUNCH_ARG, run_if_launcher, use_current_exe};
+pub use pool::{InstanceStatus, PoolCounts};
+pub use triggers::InvokeError;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `scf`: see `scf --help`.
+
+fn main() -> std::process::ExitCode {
+    scf_runtime_server::cli::main()
+}

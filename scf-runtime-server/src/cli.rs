@@ -1,0 +1,90 @@
+//! The `scf` command line. `main.rs` only calls [`main`].
+//!
+//! Every subcommand is a variant of [`Command`] with its arguments struct, dispatched in [`run`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Write, build and host Tencent Cloud SCF functions.
+#[derive(Debug, Parser)]
+#[command(name = "scf", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+#[non_exhaustive]
+pub enum Command {
+    /// Host the functions of an scf.toml: invoke API, Cloud API, triggers, /metrics, /status.
+    #[command(
+        after_help = "Examples:\n  scf serve\n  scf serve --config path/to/scf.toml --listen 127.0.0.1:0"
+    )]
+    Serve(ServeArgs),
+    /// Create a function project: Cargo.toml, an annotated handler, a fixture test, an scf.toml.
+    New(crate::tools::NewArgs),
+    /// Build a function for SCF (static musl, glibc 2.17 or native) and verify the binary.
+    Build(crate::tools::BuildArgs),
+    /// Zip a built function as <target dir>/scf/<package>/bootstrap.zip, ready to upload.
+    Package(crate::tools::PackageArgs),
+}
+
+/// `scf serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The config file.
+    #[arg(long, short, default_value = "scf.toml")]
+    pub config: PathBuf,
+    /// Listen address, overriding `server.listen` (port 0 picks a free port; the address is
+    /// printed as `scf serve listening on http://ADDR`).
+    #[arg(long, short)]
+    pub listen: Option<SocketAddr>,
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(crate::serve::serve(args))?;
+            Ok(())
+        }
+        Command::New(args) => crate::tools::run_new(&args).map(drop).map_err(Into::into),
+        Command::Build(args) => crate::tools::run_build(&args).map(drop).map_err(Into::into),
+        Command::Package(args) => crate::tools::run_package(&args).map(drop).map_err(Into::into),
+    }
+}
+
+/// The whole `scf` program: launcher mode, arguments, logging, then [`run`].
+pub fn main() -> ExitCode {
+    crate::launcher::run_if_launcher();
+    crate::launcher::use_current_exe();
+    // `cargo scf …` runs `cargo-scf scf …`.
+    let cli = Cli::parse_from(crate::tools::strip_cargo_subcommand(std::env::args_os()));
+    init_tracing();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stdout; `RUST_LOG` filters (default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .with_ansi(false)
+        .try_init();
+}

@@ -1,0 +1,791 @@
+//! `scf.toml`: the server's listen address and limits, and the functions it hosts.
+//!
+//! The format is fixed by the project's architecture; every key, its default and its range is in
+//! the table of the crate docs ([`crate`] "Configuration"). [`Config::load`] reads a file,
+//! [`Config::parse`] a string; any problem is a [`ConfigError`] naming the key and the file
+//! position (`scf.toml:12:13: functions.echo.memory_mb: …`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::triggers::{
+    ApigwTriggerConfig, FunctionUrlTriggerConfig, TimerTriggerConfig, TriggerConfig,
+};
+
+/// The default listen address of `scf serve`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+/// Total size allowed for a function's own environment variables (keys + values), bytes.
+pub const MAX_ENV_BYTES: usize = 4 * 1024;
+/// Environment key prefixes the platform keeps for itself.
+pub const RESERVED_ENV_PREFIXES: [&str; 3] = ["SCF_", "QCLOUD_", "TENCENTCLOUD_"];
+
+/// A bad `scf.toml`: which file, where, which key, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (or `<string>` for [`Config::parse`] without a path).
+    pub file: PathBuf,
+    /// 1-based line and column of the offending text, when known.
+    pub position: Option<(usize, usize)>,
+    /// The dotted key, e.g. `functions.echo.memory_mb` (empty when the file as a whole is bad).
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        if self.key.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": {}: {}", self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The whole configuration: `[server]` and every `[functions.<name>]`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The directory relative paths are read from (the config file's directory).
+    pub base_dir: PathBuf,
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[functions.<name>]`, sorted by name.
+    pub functions: Vec<FunctionConfig>,
+}
+
+/// `[server]`: the listener and the limits shared by every function.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `listen`: the HTTP address (default `127.0.0.1:9000`; port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// `state_dir`: durable state folder, relative to the config file (default `.scf`).
+    pub state_dir: PathBuf,
+    /// `region` (default `ap-guangzhou`), passed as `TENCENTCLOUD_REGION`.
+    pub region: String,
+    /// `appid` (default `1250000000`), passed as `TENCENTCLOUD_APPID`.
+    pub appid: String,
+    /// `uin` (default `100000000001`), passed as `TENCENTCLOUD_UIN`.
+    pub uin: String,
+    /// `namespace` (default `default`), passed as `SCF_NAMESPACE`.
+    pub namespace: String,
+    /// `quota_mb`: memory all event-function instances may take together (default 128000).
+    pub quota_mb: u64,
+    /// `queue_length`: invocations that may wait per function (default 1000).
+    pub queue_length: usize,
+    /// `queue_timeout_s`: longest wait for an instance before 432 (default 10).
+    pub queue_timeout: Duration,
+    /// `async_queue_length`: accepted async invocations not yet finished, per server (default 100000).
+    pub async_queue_length: usize,
+    /// `shutdown_timeout_s`: how long in-flight invocations may finish at shutdown (default 10).
+    pub shutdown_timeout: Duration,
+    /// `[server.credentials]`: temporary credentials handed to every function, if any.
+    pub credentials: Option<Credentials>,
+    /// `[server.cloud_api]`: the key pair Cloud API requests must be signed with, if any.
+    pub cloud_api_secret: Option<ApiSecret>,
+}
+
+/// `[server.credentials]`: passed to functions as `TENCENTCLOUD_SECRETID`, `…SECRETKEY` and
+/// `…SESSIONTOKEN` (as an execution role would).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// `secret_id`.
+    pub secret_id: String,
+    /// `secret_key`.
+    pub secret_key: String,
+    /// `session_token` (optional).
+    #[serde(default)]
+    pub session_token: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[server.cloud_api]`: with it, every Cloud API request must carry a valid TC3-HMAC-SHA256
+/// signature made with this key pair.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSecret {
+    /// `secret_id`.
+    pub secret_id: String,
+    /// `secret_key`.
+    pub secret_key: String,
+}
+
+impl fmt::Debug for ApiSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiSecret")
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a function's executable comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Code {
+    /// `bootstrap = "…"`: an executable, resolved against the config file's directory.
+    Bootstrap(PathBuf),
+    /// `package = "…"`: a workspace package that `scf serve` builds (release) first.
+    Package {
+        /// The package name (its binary has the same name).
+        name: String,
+        /// The built executable, once [`Config::set_package_binary`] gave it.
+        built: Option<PathBuf>,
+    },
+}
+
+/// `type`: how the function is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionType {
+    /// `event`: a bootstrap speaking the runtime API (the default).
+    Event,
+    /// `web`: `scf_bootstrap` serving HTTP on `$PORT`.
+    Web,
+}
+
+/// One `[functions.<name>]` table.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    /// The function name (the table key).
+    pub name: String,
+    /// `bootstrap` or `package`.
+    pub code: Code,
+    /// `type` (default `event`).
+    pub kind: FunctionType,
+    /// `memory_mb` (default 128): the limit RSS is held to (434 past it), and the quota share.
+    pub memory_mb: u32,
+    /// `timeout_s` (default 3): longest run of one invocation (433 past it).
+    pub timeout: Duration,
+    /// `init_timeout_s` (default 60): longest time from spawn to ready (450 past it).
+    pub init_timeout: Duration,
+    /// `max_instances` (default 100).
+    pub max_instances: usize,
+    /// `min_instances` (default 0): started at boot and kept.
+    pub min_instances: usize,
+    /// `idle_timeout_s` (default 300): an idle instance is stopped after this long.
+    pub idle_timeout: Duration,
+    /// `max_concurrency` (web functions only, default 1): requests one instance takes at once.
+    pub max_concurrency: usize,
+    /// `queue_length` (default: the server's).
+    pub queue_length: usize,
+    /// `queue_timeout_s` (default: the server's).
+    pub queue_timeout: Duration,
+    /// `env`: the function's own variables, sorted by key.
+    pub env: Vec<(String, String)>,
+    /// `[[functions.<name>.triggers]]`, in file order.
+    pub triggers: Vec<FunctionTrigger>,
+}
+
+/// One `[[functions.<name>.triggers]]` table, by its `type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FunctionTrigger {
+    /// `type = "apigw"`.
+    Apigw(ApigwTriggerConfig),
+    /// `type = "function_url"`.
+    FunctionUrl(FunctionUrlTriggerConfig),
+    /// `type = "timer"`.
+    Timer(TimerTriggerConfig),
+    /// `type = "ckafka"`.
+    Ckafka(CkafkaTriggerConfig),
+}
+
+/// A `ckafka` trigger as written in `scf.toml` (without `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CkafkaTriggerConfig {
+    /// `name`: the trigger's name (default: the topic).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `brokers`: bootstrap broker addresses, `host:port`.
+    pub brokers: Vec<String>,
+    /// `topic`.
+    pub topic: String,
+    /// `partitions`: which partitions to consume (default: all).
+    #[serde(default)]
+    pub partitions: Option<Vec<i32>>,
+    /// `batch_size`: most messages per event (default 100).
+    #[serde(default)]
+    pub batch_size: Option<u32>,
+    /// `max_wait_s`: longest wait to fill a batch, seconds (default 3).
+    #[serde(default)]
+    pub max_wait_s: Option<u64>,
+    /// `offset`: where to start without a stored offset, `latest` (default) or `earliest`.
+    #[serde(default)]
+    pub offset: Option<String>,
+}
+
+impl FunctionConfig {
+    /// Whether this is a web function (`type = "web"`).
+    pub fn is_web(&self) -> bool {
+        self.kind == FunctionType::Web
+    }
+
+    /// The executable to start, once known (always for `bootstrap`; for `package` after the build).
+    pub fn executable(&self) -> Option<&Path> {
+        match &self.code {
+            Code::Bootstrap(path) => Some(path),
+            Code::Package { built, .. } => built.as_deref(),
+        }
+    }
+
+    /// The triggers the HTTP and timer connectors handle (every trigger but `ckafka`).
+    pub fn trigger_configs(&self) -> Vec<TriggerConfig> {
+        self.triggers
+            .iter()
+            .filter_map(|t| match t {
+                FunctionTrigger::Apigw(c) => Some(TriggerConfig::Apigw(c.clone())),
+                FunctionTrigger::FunctionUrl(c) => Some(TriggerConfig::FunctionUrl(c.clone())),
+                FunctionTrigger::Timer(c) => Some(TriggerConfig::Timer(c.clone())),
+                FunctionTrigger::Ckafka(_) => None,
+            })
+            .collect()
+    }
+}
+
+impl Config {
+    /// Reads and checks the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            position: None,
+            key: String::new(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_owned)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Config::parse(&text, path, &base)
+    }
+
+    /// Parses and checks `text`; `file` names it in errors, `base_dir` anchors relative paths.
+    pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, ConfigError> {
+        let fail = |span: Option<Range<usize>>, key: String, message: String| ConfigError {
+            file: file.to_owned(),
+            position: span.map(|s| position(text, s.start)),
+            key,
+            message,
+        };
+        let de = toml::Deserializer::parse(text)
+            .map_err(|e| fail(e.span(), String::new(), e.message().trim().to_owned()))?;
+        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            // `Spanned` fields show up as a private segment of the path.
+            let key = e
+                .path()
+                .to_string()
+                .replace(".$__serde_spanned_private_value", "")
+                .replace("$__serde_spanned_private_value", "");
+            let key = if key == "." { String::new() } else { key };
+            let inner = e.into_inner();
+            fail(inner.span(), key, inner.message().trim().to_owned())
+        })?;
+        build(raw, base_dir).map_err(|(span, key, message)| fail(span, key, message))
+    }
+
+    /// The function called `name`.
+    pub fn function(&self, name: &str) -> Option<&FunctionConfig> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// Records the built executable of every function using `package`.
+    pub fn set_package_binary(&mut self, package: &str, binary: &Path) {
+        for function in &mut self.functions {
+            if let Code::Package { name, built } = &mut function.code
+                && name == package
+            {
+                *built = Some(binary.to_owned());
+            }
+        }
+    }
+
+    /// The packages functions name, each once, in order.
+    pub fn packages(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for function in &self.functions {
+            if let Code::Package { name, .. } = &function.code
+                && !out.contains(name)
+            {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: Option<RawServer>,
+    #[serde(default)]
+    functions: BTreeMap<String, Spanned<RawFunction>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
+    state_dir: Option<String>,
+    region: Option<String>,
+    appid: Option<String>,
+    uin: Option<String>,
+    namespace: Option<String>,
+    quota_mb: Option<u64>,
+    queue_length: Option<usize>,
+    queue_timeout_s: Option<Spanned<f64>>,
+    async_queue_length: Option<usize>,
+    shutdown_timeout_s: Option<Spanned<f64>>,
+    credentials: Option<Credentials>,
+    cloud_api: Option<ApiSecret>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFunction {
+    bootstrap: Option<String>,
+    package: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<FunctionType>,
+    memory_mb: Option<Spanned<u32>>,
+    timeout_s: Option<Spanned<f64>>,
+    init_timeout_s: Option<Spanned<f64>>,
+    max_instances: Option<Spanned<usize>>,
+    min_instances: Option<Spanned<usize>>,
+    idle_timeout_s: Option<Spanned<f64>>,
+    max_concurrency: Option<Spanned<usize>>,
+    queue_length: Option<usize>,
+    queue_timeout_s: Option<Spanned<f64>>,
+    env: Option<Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    triggers: Vec<RawTrigger>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum RawTrigger {
+    Apigw(ApigwTriggerConfig),
+    FunctionUrl(FunctionUrlTriggerConfig),
+    Timer(TimerTriggerConfig),
+    Ckafka(CkafkaTriggerConfig),
+}
+
+type BuildError = (Option<Range<usize>>, String, String);
+
+fn seconds(
+    value: &Option<Spanned<f64>>,
+    default: Duration,
+    key: &str,
+    max: f64,
+) -> Result<Duration, BuildError> {
+    match value {
+        None => Ok(default),
+        Some(v) => {
+            let s = *v.get_ref();
+            if !(s > 0.0 && s <= max) {
+                return Err((
+                    Some(v.span()),
+                    key.to_owned(),
+                    format!("must be more than 0 and at most {max} seconds, got {s}"),
+                ));
+            }
+            Ok(Duration::from_secs_f64(s))
+        }
+    }
+}
+
+fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
+    let s = raw.server.unwrap_or(RawServer {
+        listen: None,
+        state_dir: None,
+        region: None,
+        appid: None,
+        uin: None,
+        namespace: None,
+        quota_mb: None,
+        queue_length: None,
+        queue_timeout_s: None,
+        async_queue_length: None,
+        shutdown_timeout_s: None,
+        credentials: None,
+        cloud_api: None,
+    });
+    let listen = match &s.listen {
+        None => DEFAULT_LISTEN.parse().expect("valid default"),
+        Some(l) => l.get_ref().parse().map_err(|e| {
+            (
+                Some(l.span()),
+                "server.listen".to_owned(),
+                format!("{e}: expected an address like \"127.0.0.1:9000\""),
+            )
+        })?,
+    };
+    let server = ServerConfig {
+        listen,
+        state_dir: base_dir.join(s.state_dir.as_deref().unwrap_or(".scf")),
+        region: s.region.unwrap_or_else(|| "ap-guangzhou".to_owned()),
+        appid: s.appid.unwrap_or_else(|| "1250000000".to_owned()),
+        uin: s.uin.unwrap_or_else(|| "100000000001".to_owned()),
+        namespace: s.namespace.unwrap_or_else(|| "default".to_owned()),
+        quota_mb: s.quota_mb.unwrap_or(128_000),
+        queue_length: s.queue_length.unwrap_or(1000),
+        queue_timeout: seconds(
+            &s.queue_timeout_s,
+            Duration::from_secs(10),
+            "server.queue_timeout_s",
+            300.0,
+        )?,
+        async_queue_length: s.async_queue_length.unwrap_or(100_000),
+        shutdown_timeout: seconds(
+            &s.shutdown_timeout_s,
+            Duration::from_secs(10),
+            "server.shutdown_timeout_s",
+            3600.0,
+        )?,
+        credentials: s.credentials,
+        cloud_api_secret: s.cloud_api,
+    };
+
+    let mut functions = Vec::new();
+    for (name, spanned) in raw.functions {
+        let span = spanned.span();
+        let f = spanned.into_inner();
+        let key = |k: &str| format!("functions.{name}.{k}");
+        check_function_name(&name)
+            .map_err(|m| (Some(span.clone()), format!("functions.{name}"), m))?;
+        let code = match (f.bootstrap, f.package) {
+            (Some(path), None) => Code::Bootstrap(base_dir.join(path)),
+            (None, Some(package)) => Code::Package {
+                name: package,
+                built: None,
+            },
+            (Some(_), Some(_)) => {
+                return Err((
+                    Some(span),
+                    key("bootstrap"),
+                    "give either `bootstrap` or `package`, not both".to_owned(),
+                ));
+            }
+            (None, None) => {
+                return Err((
+                    Some(span),
+                    key("bootstrap"),
+                    "missing: give `bootstrap = \"path/to/executable\"` or `package = \"<workspace package>\"`".to_owned(),
+                ));
+            }
+        };
+        let memory_mb = match &f.memory_mb {
+            None => 128,
+            Some(m) => {
+                let v = *m.get_ref();
+                if !(64..=120 * 1024).contains(&v) {
+                    return Err((
+                        Some(m.span()),
+                        key("memory_mb"),
+                        format!("must be from 64 to 122880 (MB), got {v}"),
+                    ));
+                }
+                v
+            }
+        };
+        let max_instances = f
+            .max_instances
+            .as_ref()
+            .map(|v| *v.get_ref())
+            .unwrap_or(100);
+        if max_instances == 0 {
+            let span = f.max_instances.as_ref().map(Spanned::span);
+            return Err((span, key("max_instances"), "must be at least 1".to_owned()));
+        }
+        let min_instances = f.min_instances.as_ref().map(|v| *v.get_ref()).unwrap_or(0);
+        if min_instances > max_instances {
+            let span = f.min_instances.as_ref().map(Spanned::span);
+            return Err((
+                span,
+                key("min_instances"),
+                format!("{min_instances} is more than max_instances ({max_instances})"),
+            ));
+        }
+        let kind = f.kind.unwrap_or(FunctionType::Event);
+        let max_concurrency = match &f.max_concurrency {
+            None => 1,
+            Some(v) => {
+                let c = *v.get_ref();
+                if kind != FunctionType::Web && c != 1 {
+                    return Err((
+                        Some(v.span()),
+                        key("max_concurrency"),
+                        "only web functions (type = \"web\") take more than one request per instance".to_owned(),
+                    ));
+                }
+                if !(1..=100).contains(&c) {
+                    return Err((
+                        Some(v.span()),
+                        key("max_concurrency"),
+                        format!("must be from 1 to 100, got {c}"),
+                    ));
+                }
+                c
+            }
+        };
+        let env = match f.env {
+            None => Vec::new(),
+            Some(env) => {
+                let span = env.span();
+                check_env(env.get_ref()).map_err(|m| (Some(span), key("env"), m))?;
+                env.into_inner().into_iter().collect()
+            }
+        };
+        let triggers = f
+            .triggers
+            .into_iter()
+            .map(|t| match t {
+                RawTrigger::Apigw(c) => FunctionTrigger::Apigw(c),
+                RawTrigger::FunctionUrl(c) => FunctionTrigger::FunctionUrl(c),
+                RawTrigger::Timer(c) => FunctionTrigger::Timer(c),
+                RawTrigger::Ckafka(c) => FunctionTrigger::Ckafka(c),
+            })
+            .collect();
+        functions.push(FunctionConfig {
+            code,
+            kind,
+            memory_mb,
+            timeout: seconds(
+                &f.timeout_s,
+                Duration::from_secs(3),
+                &key("timeout_s"),
+                86_400.0,
+            )?,
+            init_timeout: seconds(
+                &f.init_timeout_s,
+                Duration::from_secs(60),
+                &key("init_timeout_s"),
+                300.0,
+            )?,
+            max_instances,
+            min_instances,
+            idle_timeout: seconds(
+                &f.idle_timeout_s,
+                Duration::from_secs(300),
+                &key("idle_timeout_s"),
+                86_400.0,
+            )?,
+            max_concurrency,
+            queue_length: f.queue_length.unwrap_or(server.queue_length),
+            queue_timeout: seconds(
+                &f.queue_timeout_s,
+                server.queue_timeout,
+                &key("queue_timeout_s"),
+                300.0,
+            )?,
+            env,
+            triggers,
+            name,
+        });
+    }
+    Ok(Config {
+        base_dir: base_dir.to_owned(),
+        server,
+        functions,
+    })
+}
+
+/// Function names as the platform allows them: 2–60 characters, letters, digits, `-` and `_`,
+/// starting with a letter.
+fn check_function_name(name: &str) -> Result<(), String> {
+    let ok = (1..=60).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a valid function name (letters, digits, `-` and `_`, starting with a letter, at most 60)"
+        ))
+    }
+}
+
+/// Checks a function's own variables: keys `[a-zA-Z][a-zA-Z0-9_]*`, no reserved prefix, 4 KB in all.
+pub fn check_env(env: &BTreeMap<String, String>) -> Result<(), String> {
+    let mut total = 0;
+    for (k, v) in env {
+        let valid = k.starts_with(|c: char| c.is_ascii_alphabetic())
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!(
+                "{k:?} is not a valid variable name (letters, digits and `_`, starting with a letter)"
+            ));
+        }
+        if let Some(prefix) = RESERVED_ENV_PREFIXES
+            .iter()
+            .find(|p| k.to_ascii_uppercase().starts_with(**p))
+        {
+            return Err(format!(
+                "{k:?} uses the reserved prefix {prefix} (SCF_, QCLOUD_ and TENCENTCLOUD_ belong to the platform)"
+            ));
+        }
+        total += k.len() + v.len();
+    }
+    if total > MAX_ENV_BYTES {
+        return Err(format!(
+            "the variables take {total} bytes; at most {MAX_ENV_BYTES} are allowed per function"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("scf.toml"), Path::new("/srv"))
+    }
+
+    #[test]
+    fn the_documented_example_parses_with_defaults() {
+        let config = parse(
+            r#"
+[server]
+listen = "127.0.0.1:9000"
+state_dir = ".scf"
+
+[functions.echo]
+bootstrap = "target/release/example-echo"
+type = "event"
+memory_mb = 128
+timeout_s = 3
+init_timeout_s = 60
+max_instances = 100
+min_instances = 0
+idle_timeout_s = 300
+env = { GREETING = "hello" }
+
+[[functions.echo.triggers]]
+type = "apigw"
+path = "/echo"
+methods = ["GET", "POST"]
+
+[[functions.echo.triggers]]
+type = "timer"
+name = "every-minute"
+cron = "0 */1 * * * * *"
+message = "tick"
+
+[functions.other]
+package = "example-echo"
+timeout_s = 0.5
+
+[[functions.other.triggers]]
+type = "ckafka"
+brokers = ["127.0.0.1:9092"]
+topic = "t"
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(config.server.state_dir, Path::new("/srv/.scf"));
+        assert_eq!(config.server.queue_length, 1000);
+        let echo = config.function("echo").unwrap();
+        assert_eq!(
+            echo.code,
+            Code::Bootstrap("/srv/target/release/example-echo".into())
+        );
+        assert_eq!(echo.env, [("GREETING".to_owned(), "hello".to_owned())]);
+        assert_eq!(echo.triggers.len(), 2);
+        assert_eq!(echo.trigger_configs().len(), 2);
+        let other = config.function("other").unwrap();
+        assert_eq!(other.timeout, Duration::from_millis(500));
+        assert_eq!(other.idle_timeout, Duration::from_secs(300));
+        assert!(matches!(other.triggers[0], FunctionTrigger::Ckafka(_)));
+        assert!(other.trigger_configs().is_empty());
+        assert_eq!(config.packages(), ["example-echo"]);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_position() {
+        let err = parse("[functions.echo]\nbootstrap = \"x\"\nmemory_mb = \"big\"\n").unwrap_err();
+        assert_eq!(err.key, "functions.echo.memory_mb");
+        assert_eq!(err.position, Some((3, 13)));
+        assert!(
+            err.to_string()
+                .starts_with("scf.toml:3:13: functions.echo.memory_mb: "),
+            "{err}"
+        );
+
+        let err = parse("[functions.echo]\nbootstrap = \"x\"\nmemory_mb = 10\n").unwrap_err();
+        assert_eq!(err.key, "functions.echo.memory_mb");
+        assert_eq!(err.position, Some((3, 13)));
+
+        let err = parse("[functions.echo]\nbootstrap = \"x\"\nmemroy_mb = 10\n").unwrap_err();
+        assert!(err.message.contains("memroy_mb"), "{err}");
+        assert_eq!(err.position.map(|p| p.0), Some(3), "{err}");
+
+        let err = parse("[server]\nlisten = \"nowhere\"\n").unwrap_err();
+        assert_eq!(err.key, "server.listen");
+        assert_eq!(err.position, Some((2, 10)));
+
+        let err =
+            parse("[functions.echo]\nbootstrap = \"x\"\nenv = { SCF_X = \"1\" }\n").unwrap_err();
+        assert_eq!(err.key, "functions.echo.env");
+        assert!(err.message.contains("reserved prefix SCF_"), "{err}");
+        assert_eq!(err.position.map(|p| p.0), Some(3));
+
+        let big = "v".repeat(5000);
+        let err = parse(&format!(
+            "[functions.echo]\nbootstrap = \"x\"\nenv = {{ A = \"{big}\" }}\n"
+        ))
+        .unwrap_err();
+        assert!(err.message.contains("at most 4096"), "{err}");
+
+        let err = parse("[functions.echo]\ntimeout_s = 3\n").unwrap_err();
+        assert_eq!(err.key, "functions.echo.bootstrap");
+
+        let err =
+            parse("[functions.echo]\nbootstrap = \"x\"\nmin_instances = 3\nmax_instances = 2\n")
+                .unwrap_err();
+        assert_eq!(err.key, "functions.echo.min_instances");
+        assert_eq!(err.position, Some((3, 17)));
+
+        let err = parse(
+            "[functions.echo]\nbootstrap = \"x\"\n[[functions.echo.triggers]]\ntype = \"sqs\"\n",
+        )
+        .unwrap_err();
+        assert!(err.key.starts_with("functions.echo.triggers"), "{err}");
+        assert!(err.message.contains("sqs"), "{err}");
+
+        let err = parse("this is not toml").unwrap_err();
+        assert_eq!(err.position.map(|p| p.0), Some(1));
+    }
+}

@@ -1,0 +1,174 @@
+//! Function logs: instance output split into lines, kept per invocation for `LogType: Tail`, and
+//! written through `tracing` (target `scf::function`) tagged with the function, the instance and
+//! the request id; the platform's own lines (`START`, `END`, `Report`, …) use the same target.
+
+use std::fmt::Write as _;
+
+/// How much of an invocation's log `LogType: Tail` returns, bytes.
+pub(crate) const TAIL_BYTES: usize = 4 * 1024;
+/// How much of one invocation's log is kept in memory, bytes (older lines are dropped).
+const KEEP_BYTES: usize = 64 * 1024;
+/// Longest line; longer output is split.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The log of one invocation (or one instance's init), newest last, bounded.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct LogBuf {
+    text: String,
+}
+
+impl LogBuf {
+    /// Appends one line.
+    pub(crate) fn push(&mut self, line: &str) {
+        self.text.push_str(line);
+        self.text.push('\n');
+        if self.text.len() > KEEP_BYTES {
+            let mut cut = self.text.len() - KEEP_BYTES;
+            while !self.text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            self.text.drain(..cut);
+        }
+    }
+
+    /// Appends all of `other`.
+    pub(crate) fn append(&mut self, other: &LogBuf) {
+        for line in other.text.lines() {
+            self.push(line);
+        }
+    }
+
+    /// The last `TAIL_BYTES` bytes, starting at a character boundary.
+    pub(crate) fn tail(&self) -> String {
+        let mut start = self.text.len().saturating_sub(TAIL_BYTES);
+        while !self.text.is_char_boundary(start) {
+            start += 1;
+        }
+        self.text[start..].to_owned()
+    }
+}
+
+/// Splits a byte stream into lines (lossy UTF-8, `\r\n` trimmed, long lines split).
+#[derive(Debug, Default)]
+pub(crate) struct LineSplitter {
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Feeds `bytes`; returns the complete lines.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
+        self.pending.extend_from_slice(bytes);
+        let mut lines = Vec::new();
+        let mut start = 0;
+        while let Some(i) = self.pending[start..].iter().position(|b| *b == b'\n') {
+            lines.push(line_text(&self.pending[start..start + i]));
+            start += i + 1;
+        }
+        self.pending.drain(..start);
+        while self.pending.len() >= MAX_LINE_BYTES {
+            let rest = self.pending.split_off(MAX_LINE_BYTES);
+            lines.push(line_text(&self.pending));
+            self.pending = rest;
+        }
+        lines
+    }
+
+    /// What is left without a final newline.
+    pub(crate) fn finish(&mut self) -> Option<String> {
+        if self.pending.is_empty() {
+            None
+        } else {
+            let line = line_text(&self.pending);
+            self.pending.clear();
+            Some(line)
+        }
+    }
+}
+
+fn line_text(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Writes one line of function output (or a platform line) through `tracing`.
+pub(crate) fn emit(function: &str, instance: u64, request_id: Option<&str>, line: &str) {
+    tracing::info!(
+        target: "scf::function",
+        function,
+        instance,
+        request_id = request_id.unwrap_or("-"),
+        "{line}"
+    );
+}
+
+/// `Report RequestId:<id> Duration:<ms>ms Memory:<MB>MB MemUsage:<MB>MB`.
+pub(crate) fn report_line(
+    request_id: &str,
+    duration_ms: u64,
+    memory_mb: u32,
+    mem_bytes: u64,
+) -> String {
+    let mut line = String::new();
+    let _ = write!(
+        line,
+        "Report RequestId:{request_id} Duration:{duration_ms}ms Memory:{memory_mb}MB MemUsage:{}MB",
+        megabytes(mem_bytes)
+    );
+    line
+}
+
+/// `Init Report RequestId:<id> InitDuration: <ms>ms Duration: <ms>ms Memory: <MB>MB MemUsage: <MB>MB`.
+pub(crate) fn init_report_line(
+    request_id: &str,
+    init_ms: u64,
+    memory_mb: u32,
+    mem_bytes: u64,
+) -> String {
+    format!(
+        "Init Report RequestId:{request_id} InitDuration: {init_ms}ms Duration: {init_ms}ms Memory: {memory_mb}MB MemUsage: {}MB",
+        megabytes(mem_bytes)
+    )
+}
+
+/// Bytes as MB with the platform's precision (`29.734375`).
+pub(crate) fn megabytes(bytes: u64) -> f64 {
+    // Rounded to 1/1024 MB (1 KiB), which is what /proc reports anyway.
+    (bytes / 1024) as f64 / 1024.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_across_chunks() {
+        let mut s = LineSplitter::default();
+        assert_eq!(s.feed(b"hel"), Vec::<String>::new());
+        assert_eq!(s.feed(b"lo\r\nwor"), ["hello"]);
+        assert_eq!(s.feed(b"ld\n\n"), ["world", ""]);
+        assert_eq!(s.feed(b"tail"), Vec::<String>::new());
+        assert_eq!(s.finish().as_deref(), Some("tail"));
+        assert_eq!(s.finish(), None);
+        let long = vec![b'x'; MAX_LINE_BYTES + 10];
+        let lines = s.feed(&long);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].len(), MAX_LINE_BYTES);
+        assert_eq!(s.finish().unwrap().len(), 10);
+    }
+
+    #[test]
+    fn tail_is_the_last_4_kb() {
+        let mut log = LogBuf::default();
+        for i in 0..2000 {
+            log.push(&format!("line {i} é"));
+        }
+        let tail = log.tail();
+        assert!(tail.len() <= TAIL_BYTES);
+        assert!(tail.ends_with("line 1999 é\n"));
+        assert!(log.text.len() <= KEEP_BYTES);
+        assert_eq!(
+            report_line("r", 12, 128, 31_178_752),
+            "Report RequestId:r Duration:12ms Memory:128MB MemUsage:29.734375MB"
+        );
+    }
+}
