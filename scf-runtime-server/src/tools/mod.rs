@@ -5,9 +5,9 @@
 //!
 //! | Subcommand | Arguments | Entry point | What it does |
 //! |---|---|---|---|
-//! | `scf new` | `NewArgs` | `run_new` | a ready project: Cargo.toml, an annotated handler, a fixture test, an `scf.toml` |
-//! | `scf build` | `BuildArgs` | `run_build` | builds for SCF (static musl, glibc 2.17 via zigbuild, or native) and verifies the binary |
-//! | `scf package` | `PackageArgs` | `run_package` | a reproducible `bootstrap.zip` with `bootstrap` (mode 0755) at its root |
+//! | `scf new` | [`NewArgs`] | [`run_new`] | a ready project: Cargo.toml, an annotated handler, a fixture test, an `scf.toml` |
+//! | `scf build` | [`BuildArgs`] | [`run_build`] | builds for SCF (static musl, glibc 2.17 via zigbuild, or native) and verifies the binary |
+//! | `scf package` | [`PackageArgs`] | [`run_package`] | a reproducible `bootstrap.zip` with `bootstrap` (mode 0755) at its root |
 //! | `scf invoke` | `InvokeArgs` | `run_invoke` | one invocation against a running `scf serve`, printed for humans |
 //! | `scf dev` | `DevArgs` | `run_dev` | rebuilds on source changes while a server hosts the function |
 //!
@@ -19,21 +19,22 @@
 //! argument, and [`strip_cargo_subcommand`] drops it. Link or copy the installed `scf` binary as
 //! `cargo-scf` next to it (`ln -s "$(command -v scf)" ~/.cargo/bin/cargo-scf`).
 
-// pub mod build;
-// pub(crate) mod cargo;
+pub mod build;
+pub(crate) mod cargo;
 // pub mod dev;
 // pub mod invoke;
-// pub mod new;
-// pub mod package;
+pub mod new;
+pub mod package;
 pub mod verify;
 
-// pub use build::{BuildArgs, BuildTarget, run_build};
+pub use build::{BuildArgs, BuildTarget, run_build};
 // pub use dev::{DevArgs, run_dev};
 // pub use invoke::{InvokeArgs, run_invoke};
-// pub use new::{NewArgs, Trigger, run_new};
-// pub use package::{PackageArgs, run_package};
+pub use new::{NewArgs, Trigger, run_new};
+pub use package::{PackageArgs, run_package};
 pub use verify::{VerifyOptions, VerifyReport, verify};
 
+use std::ffi::OsString;
 use std::fmt;
 
 /// An error from one of the tools: a message for the user that says what was wrong and where,
@@ -70,17 +71,18 @@ impl std::error::Error for ToolError {}
 ///
 /// ```
 /// use scf_runtime_server::tools::strip_cargo_subcommand;
-/// let args = strip_cargo_subcommand(["cargo-scf", "scf", "build"].map(String::from));
+/// let args = strip_cargo_subcommand(["cargo-scf", "scf", "build"]);
 /// assert_eq!(args, ["cargo-scf", "build"]);
-/// let args = strip_cargo_subcommand(["scf", "build"].map(String::from));
+/// let args = strip_cargo_subcommand(["scf", "build"]);
 /// assert_eq!(args, ["scf", "build"]);
 /// ```
-pub fn strip_cargo_subcommand<I>(args: I) -> Vec<String>
+pub fn strip_cargo_subcommand<I, T>(args: I) -> Vec<OsString>
 where
-    I: IntoIterator<Item = String>,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
 {
-    let mut args: Vec<String> = args.into_iter().collect();
-    if args.get(1).map(String::as_str) == Some("scf") {
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).is_some_and(|a| a == "scf") {
         args.remove(1);
     }
     args
