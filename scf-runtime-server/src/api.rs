@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use http_body_util::{BodyExt as _, Limited};
+use http_body_util::BodyExt as _;
 
 use crate::cloud_api::CloudApi;
 use crate::fault::Fault;
@@ -61,13 +61,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Reads a body of at most `limit` bytes; `None` when it is longer.
-pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Option<Bytes>, String> {
-    match Limited::new(body, limit).collect().await {
-        Ok(c) => Ok(Some(c.to_bytes())),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Ok(None),
-        Err(e) => Err(format!("reading the request body failed: {e}")),
+/// Past its limit, a body is still read (and dropped) up to this size, so the client gets the
+/// error answer instead of a reset connection.
+const DRAIN_MAX_BYTES: usize = 32 * 1024 * 1024;
+
+/// Reads a body of at most `limit` bytes; `None` when it is longer (never keeping more than
+/// `limit` bytes).
+pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Option<Bytes>, String> {
+    let mut kept = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| format!("reading the request body failed: {e}"))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen <= limit {
+            kept.extend_from_slice(&data);
+        } else if seen > DRAIN_MAX_BYTES {
+            break;
+        }
     }
+    Ok((seen <= limit).then(|| kept.freeze()))
 }
 
 fn content_length(headers: &HeaderMap) -> Option<usize> {
@@ -127,12 +142,16 @@ async fn invoke_api(
             if is_async { "async" } else { "sync" }
         ))
     };
-    if content_length(&headers).is_some_and(|n| n > limit) {
-        return error_response(&too_large(), &fresh_id());
+    let refuse = |error: InvokeError| {
+        state.host.count_refusal(&name, &error);
+        error_response(&error, &fresh_id())
+    };
+    if content_length(&headers).is_some_and(|n| n > DRAIN_MAX_BYTES) {
+        return refuse(too_large());
     }
     let payload = match read_limited(body, limit).await {
         Ok(Some(b)) => b,
-        Ok(None) => return error_response(&too_large(), &fresh_id()),
+        Ok(None) => return refuse(too_large()),
         Err(e) => return error_response(&Fault::InvalidParameter.error(e), &fresh_id()),
     };
     if is_async {

@@ -407,9 +407,10 @@ impl Host {
         Ok(request_id)
     }
 
-    /// Counts a refused invocation, for known functions only (so unknown names cannot grow the
+    /// Counts an invocation refused before it reached the host (e.g. a body over the size limit
+    /// seen while reading it), for known functions only (so unknown names cannot grow the
     /// metrics without bound).
-    fn count_refusal(&self, function: &str, error: &InvokeError) {
+    pub fn count_refusal(&self, function: &str, error: &InvokeError) {
         if self.inner.pools.contains_key(function) {
             self.inner.shared.metrics.invocation(function);
             self.inner.shared.metrics.error(function, error.code);

@@ -204,7 +204,6 @@ fn post(path: &str, content_type: &str, body: impl Into<Bytes>) -> Request<Full<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "enabled once `scf serve` mounts the triggers (HttpTriggers as the HTTP fallback, timers at start)"]
 async fn triggers_through_scf_serve() {
     if !python_available() {
         eprintln!("SKIPPED: no python3 for the test bootstraps");
