@@ -30,7 +30,7 @@ pub enum Command {
     New(crate::tools::NewArgs),
     /// Build a function for SCF (static musl, glibc 2.17 or native) and verify the binary.
     Build(crate::tools::BuildArgs),
-    /// Zip a built function as <target dir>/scf/<package>/bootstrap.zip, ready to upload.
+    /// Zip a built function as `<target dir>/scf/<package>/bootstrap.zip`, ready to upload.
     Package(crate::tools::PackageArgs),
 }
 
@@ -58,7 +58,9 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::New(args) => crate::tools::run_new(&args).map(drop).map_err(Into::into),
         Command::Build(args) => crate::tools::run_build(&args).map(drop).map_err(Into::into),
-        Command::Package(args) => crate::tools::run_package(&args).map(drop).map_err(Into::into),
+        Command::Package(args) => crate::tools::run_package(&args)
+            .map(drop)
+            .map_err(Into::into),
     }
 }
 

@@ -290,7 +290,7 @@ impl Host {
 
     /// Runs `function` once with `payload` (raw event bytes; empty means `{}`) and waits for the
     /// outcome. Never fails otherwise: every problem is an [`InvokeOutcome`] with an SCF code
-    /// (see [`Fault`](crate::Fault)).
+    /// (see [`Fault`]).
     pub async fn invoke(
         &self,
         function: &str,
