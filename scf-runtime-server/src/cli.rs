@@ -32,6 +32,8 @@ pub enum Command {
     Build(crate::tools::BuildArgs),
     /// Zip a built function as `<target dir>/scf/<package>/bootstrap.zip`, ready to upload.
     Package(crate::tools::PackageArgs),
+    /// Invoke a function of a running `scf serve` with a sample event, JSON or a file.
+    Invoke(crate::tools::InvokeArgs),
 }
 
 /// `scf serve`.
@@ -59,6 +61,9 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::New(args) => crate::tools::run_new(&args).map(drop).map_err(Into::into),
         Command::Build(args) => crate::tools::run_build(&args).map(drop).map_err(Into::into),
         Command::Package(args) => crate::tools::run_package(&args)
+            .map(drop)
+            .map_err(Into::into),
+        Command::Invoke(args) => crate::tools::run_invoke(&args)
             .map(drop)
             .map_err(Into::into),
     }

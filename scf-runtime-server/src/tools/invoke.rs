@@ -1,0 +1,474 @@
+//! `scf invoke`: one invocation against a running `scf serve`, printed for people.
+//!
+//! The event is a bundled sample (`--event cos`, `--event cos:delete`, `--event apigw-get`),
+//! inline JSON (`--data`), a file (`--file`, `-` for stdin), or `{}`. The answer shows the
+//! result (pretty JSON when it is JSON), or the error with its SCF code, then the tail of the
+//! invocation's log, its duration and its peak memory.
+
+use std::fmt::Write as _;
+use std::io::{Read as _, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use clap::Args;
+use http_body_util::{BodyExt as _, Full};
+
+use super::ToolError;
+use super::package::human_size;
+
+/// The server `scf invoke` talks to when neither `--remote` nor a config says otherwise.
+pub const DEFAULT_REMOTE: &str = "http://127.0.0.1:9000";
+
+/// Arguments of `scf invoke`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(after_help = "\
+Examples:
+  scf invoke echo                              an empty event ({})
+  scf invoke thumbs --event cos                the bundled COS sample (cos-put)
+  scf invoke thumbs --event cos:delete         a named variant (fixture cos-delete)
+  scf invoke echo --data '{\"name\": \"ann\"}'
+  scf invoke echo --file event.json
+  scf invoke ticker --event timer --async      queue it; prints the request id
+  scf invoke echo --remote http://10.0.0.5:9000
+
+Talks to a running `scf serve`: --remote, else [server].listen of ./scf.toml (or --config),
+else http://127.0.0.1:9000. Fixture names: `scf invoke --list-events`.")]
+pub struct InvokeArgs {
+    /// The function's name, as in scf.toml.
+    #[arg(value_name = "FUNCTION", required_unless_present = "list_events")]
+    pub function: Option<String>,
+    /// A bundled sample event: a trigger (`cos`), `trigger:variant` (`cos:delete`) or a
+    /// fixture name (`cos-put`).
+    #[arg(long, short, value_name = "TRIGGER[:VARIANT]", group = "input")]
+    pub event: Option<String>,
+    /// The event as inline JSON.
+    #[arg(long, short, value_name = "JSON", group = "input")]
+    pub data: Option<String>,
+    /// Read the event from this file (`-` reads stdin).
+    #[arg(long, short, value_name = "FILE", group = "input")]
+    pub file: Option<PathBuf>,
+    /// Invoke asynchronously: the server queues the event and answers with its request id.
+    #[arg(long = "async")]
+    pub is_async: bool,
+    /// The server's URL.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+    /// The scf.toml whose [server].listen to use when --remote is not given.
+    #[arg(long, short, value_name = "FILE", default_value = "scf.toml")]
+    pub config: PathBuf,
+    /// Print the names of the bundled sample events and exit.
+    #[arg(long)]
+    pub list_events: bool,
+    /// Print only the result body (for scripts).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 960, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+/// What one invocation answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvokeOutcome {
+    /// The HTTP status (200 for a sync success, 202 for an accepted async event, else the SCF code).
+    pub status: u16,
+    /// The request id (`X-Scf-Request-Id`).
+    pub request_id: Option<String>,
+    /// The body as answered.
+    pub body: Vec<u8>,
+    /// The tail of the invocation's log.
+    pub log: Option<String>,
+    /// Execution time in ms.
+    pub duration_ms: Option<f64>,
+    /// Peak memory in bytes.
+    pub mem_usage: Option<u64>,
+}
+
+impl InvokeOutcome {
+    /// Whether the function (or, async, the queue) accepted and succeeded.
+    pub fn is_success(&self) -> bool {
+        self.status == 200 || self.status == 202
+    }
+}
+
+/// Runs `scf invoke` in the current directory, printing to stdout; a failed invocation is an
+/// error (after its details are printed), so the exit status tells scripts.
+pub fn run_invoke(args: &InvokeArgs) -> Result<InvokeOutcome, ToolError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| ToolError::new(format!("cannot read the current directory: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ToolError::new(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(invoke_in(args, &cwd, &mut std::io::stdout()))
+}
+
+/// Runs `scf invoke` as if started in `cwd`, writing what it prints to `out`.
+pub async fn invoke_in(
+    args: &InvokeArgs,
+    cwd: &Path,
+    out: &mut (dyn Write + Send),
+) -> Result<InvokeOutcome, ToolError> {
+    if args.list_events {
+        for name in scf_events::fixtures::names() {
+            let _ = writeln!(out, "{name}");
+        }
+        return Ok(InvokeOutcome {
+            status: 200,
+            request_id: None,
+            body: Vec::new(),
+            log: None,
+            duration_ms: None,
+            mem_usage: None,
+        });
+    }
+    let function = args
+        .function
+        .as_deref()
+        .ok_or_else(|| ToolError::new("name the function to invoke: scf invoke <FUNCTION>"))?;
+    let (event, source) = event_body(args, cwd)?;
+    let remote = match &args.remote {
+        Some(remote) => remote.clone(),
+        None => remote_from_config(&cwd.join(&args.config))?,
+    };
+    let outcome = post(
+        &remote,
+        function,
+        event,
+        args.is_async,
+        Duration::from_secs(args.timeout),
+    )
+    .await?;
+    let _ = out.write_all(render(function, &source, args, &outcome).as_bytes());
+    if outcome.is_success() {
+        Ok(outcome)
+    } else {
+        Err(ToolError::new(format!(
+            "invocation of `{function}` failed with code {}",
+            outcome.status
+        )))
+    }
+}
+
+/// The event bytes and a description of where they came from.
+fn event_body(args: &InvokeArgs, cwd: &Path) -> Result<(Vec<u8>, String), ToolError> {
+    let (bytes, source) = if let Some(spec) = &args.event {
+        let name = fixture_name(spec)?;
+        let text = scf_events::fixtures::get(&name).unwrap_or_default();
+        (text.as_bytes().to_vec(), format!("fixture {name}"))
+    } else if let Some(data) = &args.data {
+        (data.as_bytes().to_vec(), "--data".to_owned())
+    } else if let Some(file) = &args.file {
+        if file.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| ToolError::new(format!("cannot read the event from stdin: {e}")))?;
+            (buf, "stdin".to_owned())
+        } else {
+            let path = cwd.join(file);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                ToolError::new(format!(
+                    "cannot read the event file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            (bytes, path.display().to_string())
+        }
+    } else {
+        (b"{}".to_vec(), "empty event".to_owned())
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return Err(ToolError::new(format!(
+            "the event from {source} is not JSON ({e}); SCF events are JSON documents"
+        )));
+    }
+    Ok((bytes, source))
+}
+
+/// The fixture a `--event` value names: `cos` -> `cos-put` (or the first `cos-*`),
+/// `cos:delete` -> `cos-delete`, `cos-put` -> itself.
+pub fn fixture_name(spec: &str) -> Result<String, ToolError> {
+    let exists = |name: &str| scf_events::fixtures::get(name).is_some();
+    let spec = spec.trim();
+    let normalized = spec.replace('_', "-");
+    if let Some((trigger, variant)) = normalized.split_once(':') {
+        let name = format!("{trigger}-{variant}");
+        if exists(&name) {
+            return Ok(name);
+        }
+        return Err(unknown_event(spec, trigger));
+    }
+    if exists(&normalized) {
+        return Ok(normalized);
+    }
+    let trigger = normalized.as_str();
+    let preferred = match trigger {
+        "cos" => Some("cos-put"),
+        "apigw" => Some("apigw-get"),
+        "timer" => Some("timer-doc"),
+        "ckafka" => Some("ckafka-doc"),
+        "cmq" => Some("cmq-doc-2021"),
+        "function-url" => Some("function-url-get"),
+        "custom" => Some("custom-object"),
+        _ => None,
+    };
+    if let Some(name) = preferred.filter(|n| exists(n)) {
+        return Ok(name.to_owned());
+    }
+    let prefix = format!("{trigger}-");
+    scf_events::fixtures::names()
+        .find(|n| n.starts_with(&prefix))
+        .map(str::to_owned)
+        .ok_or_else(|| unknown_event(spec, trigger))
+}
+
+fn unknown_event(spec: &str, trigger: &str) -> ToolError {
+    let prefix = format!("{trigger}-");
+    let same: Vec<&str> = scf_events::fixtures::names()
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    let listing = if same.is_empty() {
+        let mut triggers: Vec<&str> = scf_events::fixtures::names()
+            .filter_map(|n| n.split('-').next())
+            .collect();
+        triggers.dedup();
+        format!("triggers with samples: {}", triggers.join(", "))
+    } else {
+        format!("samples for {trigger}: {}", same.join(", "))
+    };
+    ToolError::new(format!(
+        "no bundled event `{spec}`; {listing} (all names: scf invoke --list-events)"
+    ))
+}
+
+/// `http://<server.listen>` from the config file, or [`DEFAULT_REMOTE`] when there is none.
+fn remote_from_config(config: &Path) -> Result<String, ToolError> {
+    let Ok(text) = std::fs::read_to_string(config) else {
+        return Ok(DEFAULT_REMOTE.to_owned());
+    };
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| ToolError::new(format!("{}: {e}", config.display())))?;
+    let listen = table
+        .get("server")
+        .and_then(|s| s.get("listen"))
+        .and_then(|l| l.as_str());
+    Ok(match listen {
+        Some(listen) => {
+            // A wildcard listen address is reached through loopback.
+            let listen = listen
+                .replace("0.0.0.0:", "127.0.0.1:")
+                .replace("[::]:", "[::1]:");
+            format!("http://{listen}")
+        }
+        None => DEFAULT_REMOTE.to_owned(),
+    })
+}
+
+/// POSTs the event to `<remote>/functions/<function>/invocations`.
+async fn post(
+    remote: &str,
+    function: &str,
+    event: Vec<u8>,
+    is_async: bool,
+    timeout: Duration,
+) -> Result<InvokeOutcome, ToolError> {
+    let base: http::Uri = remote
+        .parse()
+        .map_err(|e| ToolError::new(format!("--remote `{remote}` is not a URL: {e}")))?;
+    if base.scheme_str().is_some_and(|s| s != "http") {
+        return Err(ToolError::new(format!(
+            "--remote `{remote}`: only http:// is supported (scf serve speaks plain HTTP)"
+        )));
+    }
+    let host = base
+        .host()
+        .ok_or_else(|| ToolError::new(format!("--remote `{remote}` has no host")))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = base.port_u16().unwrap_or(80);
+    let prefix = base.path().trim_end_matches('/');
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(function, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let path = format!("{prefix}/functions/{encoded}/invocations");
+
+    let unreachable = |e: &dyn std::fmt::Display| {
+        ToolError::new(format!(
+            "cannot reach scf serve at {remote}: {e}\nstart it with `scf serve` in the directory of your scf.toml, or pass --remote URL"
+        ))
+    };
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| unreachable(&e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut request = http::Request::post(path)
+            .header(http::header::HOST, format!("{host}:{port}"))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header("x-scf-log-type", "Tail");
+        if is_async {
+            request = request.header("x-scf-invocation-type", "Event");
+        }
+        let request = request
+            .body(Full::new(Bytes::from(event)))
+            .map_err(|e| ToolError::new(format!("cannot build the request: {e}")))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| unreachable(&e))?
+            .to_bytes()
+            .to_vec();
+        Ok::<_, ToolError>((parts, body))
+    };
+    let (parts, body) = tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| {
+            ToolError::new(format!(
+                "no answer from {remote} within {} s (--timeout)",
+                timeout.as_secs()
+            ))
+        })??;
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let log = header("x-scf-log").and_then(|b64| {
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    });
+    Ok(InvokeOutcome {
+        status: parts.status.as_u16(),
+        request_id: header("x-scf-request-id"),
+        body,
+        log,
+        duration_ms: header("x-scf-duration-ms").and_then(|d| d.parse().ok()),
+        mem_usage: header("x-scf-mem-usage").and_then(|m| m.parse().ok()),
+    })
+}
+
+/// How many log lines the summary shows.
+const LOG_LINES: usize = 20;
+
+/// The human-readable summary of one invocation.
+fn render(function: &str, source: &str, args: &InvokeArgs, outcome: &InvokeOutcome) -> String {
+    let body_text = String::from_utf8_lossy(&outcome.body);
+    let pretty = serde_json::from_slice::<serde_json::Value>(&outcome.body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| body_text.clone().into_owned());
+    if args.quiet {
+        return format!("{pretty}\n");
+    }
+    let mut s = String::new();
+    let id = outcome.request_id.as_deref().unwrap_or("-");
+    if outcome.status == 202 {
+        let _ = writeln!(s, "queued `{function}` ({source}): request {id}");
+        return s;
+    }
+    let mut facts = Vec::new();
+    if let Some(ms) = outcome.duration_ms.filter(|ms| *ms > 0.0) {
+        facts.push(format!("{ms:.1} ms"));
+    }
+    if let Some(mem) = outcome.mem_usage.filter(|m| *m > 0) {
+        facts.push(format!("peak memory {}", human_size(mem)));
+    }
+    let facts = if facts.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", facts.join(", "))
+    };
+    if outcome.is_success() {
+        let _ = writeln!(s, "ok `{function}` ({source}): request {id}{facts}");
+        let _ = writeln!(s, "result:");
+    } else {
+        let error = serde_json::from_slice::<serde_json::Value>(&outcome.body).ok();
+        let field = |k: &str| {
+            error.as_ref().and_then(|e| e.get(k)).map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })
+        };
+        let code = field("code").unwrap_or_else(|| outcome.status.to_string());
+        let _ = writeln!(
+            s,
+            "FAILED `{function}` ({source}): code {code} {}: request {id}{facts}",
+            field("error").unwrap_or_default()
+        );
+        if let Some(message) = field("message") {
+            let _ = writeln!(s, "message: {message}");
+        }
+        let _ = writeln!(s, "answer:");
+    }
+    for line in pretty.lines() {
+        let _ = writeln!(s, "  {line}");
+    }
+    if let Some(log) = outcome.log.as_deref().filter(|l| !l.trim().is_empty()) {
+        let lines: Vec<&str> = log.lines().collect();
+        let skip = lines.len().saturating_sub(LOG_LINES);
+        let _ = writeln!(s, "log{}:", if skip > 0 { " (last lines)" } else { "" });
+        for line in &lines[skip..] {
+            let _ = writeln!(s, "  | {line}");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_specs_pick_fixtures() {
+        assert_eq!(fixture_name("cos").unwrap(), "cos-put");
+        assert_eq!(fixture_name("cos:delete").unwrap(), "cos-delete");
+        assert_eq!(fixture_name("cos-put").unwrap(), "cos-put");
+        assert_eq!(fixture_name("timer").unwrap(), "timer-doc");
+        assert_eq!(fixture_name("function_url").unwrap(), "function-url-get");
+        assert!(fixture_name("cls").unwrap().starts_with("cls-"));
+        let err = fixture_name("cos:nope").unwrap_err().to_string();
+        assert!(
+            err.contains("cos-put") && err.contains("cos-delete"),
+            "{err}"
+        );
+        let err = fixture_name("sqs").unwrap_err().to_string();
+        assert!(
+            err.contains("triggers with samples") && err.contains("cos"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_remote_comes_from_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("scf.toml");
+        assert_eq!(remote_from_config(&config).unwrap(), DEFAULT_REMOTE);
+        std::fs::write(&config, "[server]\nlisten = \"0.0.0.0:9100\"\n").unwrap();
+        assert_eq!(
+            remote_from_config(&config).unwrap(),
+            "http://127.0.0.1:9100"
+        );
+        std::fs::write(&config, "[server\n").unwrap();
+        assert!(remote_from_config(&config).is_err());
+    }
+}
