@@ -34,6 +34,8 @@ pub enum Command {
     Package(crate::tools::PackageArgs),
     /// Invoke a function of a running `scf serve` with a sample event, JSON or a file.
     Invoke(crate::tools::InvokeArgs),
+    /// Serve and watch: rebuild on source changes and restart the server on the same address.
+    Dev(crate::tools::DevArgs),
 }
 
 /// `scf serve`.
@@ -66,6 +68,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Invoke(args) => crate::tools::run_invoke(&args)
             .map(drop)
             .map_err(Into::into),
+        Command::Dev(args) => crate::tools::run_dev(&args).map_err(Into::into),
     }
 }
 

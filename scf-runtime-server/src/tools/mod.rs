@@ -9,7 +9,7 @@
 //! | `scf build` | [`BuildArgs`] | [`run_build`] | builds for SCF (static musl, glibc 2.17 via zigbuild, or native) and verifies the binary |
 //! | `scf package` | [`PackageArgs`] | [`run_package`] | a reproducible `bootstrap.zip` with `bootstrap` (mode 0755) at its root |
 //! | `scf invoke` | [`InvokeArgs`] | [`run_invoke`] | one invocation against a running `scf serve`, printed for humans |
-//! | `scf dev` | `DevArgs` | `run_dev` | rebuilds on source changes while a server hosts the function |
+//! | `scf dev` | [`DevArgs`] | [`run_dev`] | rebuilds on source changes while a server hosts the function |
 //!
 //! The checks behind `scf build` are a library of their own: [`verify::verify`] reads an ELF and
 //! answers with a [`VerifyReport`] that names every reason the binary would not start on SCF's
@@ -21,14 +21,14 @@
 
 pub mod build;
 pub(crate) mod cargo;
-// pub mod dev;
+pub mod dev;
 pub mod invoke;
 pub mod new;
 pub mod package;
 pub mod verify;
 
 pub use build::{BuildArgs, BuildTarget, run_build};
-// pub use dev::{DevArgs, run_dev};
+pub use dev::{DevArgs, run_dev};
 pub use invoke::{InvokeArgs, run_invoke};
 pub use new::{NewArgs, Trigger, run_new};
 pub use package::{PackageArgs, run_package};
