@@ -1,0 +1,695 @@
+//! [`DurableQueue`]: accepting events, the in-memory schedule, queries and dead-letter operations.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::clock::{Clock, SystemClock};
+use super::error::DurableError;
+use super::policy::{FailureCounts, RetryPolicy};
+use super::record::{DeadLetter, EventRecord, EventSource, NewEvent};
+use super::state::{AsyncStatus, EventState, Transition};
+use super::store::{Store, WriteOp};
+
+/// Limits and policy of a [`DurableQueue`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueConfig {
+    /// Accepted events per function that are not done yet (queued, in flight or waiting for a
+    /// retry); past it [`DurableQueue::enqueue`] fails with [`DurableError::QueueFull`]
+    /// (default 100,000, PLATFORM.md §7.2). Memory per waiting event is its id and due time
+    /// (about 100 bytes); payloads stay on disk until delivery.
+    pub max_pending_per_function: usize,
+    /// The retry and dead-letter policy.
+    pub policy: RetryPolicy,
+    /// How long finished and aborted events stay queryable (default 72 h, as SCF keeps
+    /// `GetAsyncEventStatus` answers). Dead letters stay until purged.
+    pub retention: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            max_pending_per_function: 100_000,
+            policy: RetryPolicy::default(),
+            retention: Duration::from_secs(72 * 3600),
+        }
+    }
+}
+
+/// How [`DurableQueue::replay`] names the re-queued event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayId {
+    /// Keep the dead letter's request id (status queries on it show `RUNNING` again).
+    Same,
+    /// A fresh request id; the dead letter is removed.
+    Fresh,
+}
+
+/// Filters and paging for [`DurableQueue::list`] (the `ListAsyncEvents` parameters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only this function's events.
+    pub function: Option<String>,
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<AsyncStatus>,
+    /// Only these sources (empty: all).
+    pub sources: Vec<EventSource>,
+    /// Only this request id.
+    pub request_id: Option<String>,
+    /// Accepted within this range of Unix ms (SCF's `StartTimeInterval`).
+    pub created: Option<Range<u64>>,
+    /// Ended within this range of Unix ms (SCF's `EndTimeInterval`).
+    pub ended: Option<Range<u64>>,
+    /// Oldest first (`Order: ASC`); newest first by default.
+    pub ascending: bool,
+    /// Matches to skip.
+    pub offset: usize,
+    /// Most matches to return.
+    pub limit: usize,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            function: None,
+            statuses: Vec::new(),
+            sources: Vec::new(),
+            request_id: None,
+            created: None,
+            ended: None,
+            ascending: false,
+            offset: 0,
+            limit: 20,
+        }
+    }
+}
+
+impl ListQuery {
+    fn matches(&self, r: &EventRecord) -> bool {
+        self.function.as_ref().is_none_or(|f| *f == r.function)
+            && (self.statuses.is_empty() || self.statuses.contains(&r.status()))
+            && (self.sources.is_empty() || self.sources.contains(&r.source))
+            && self
+                .request_id
+                .as_ref()
+                .is_none_or(|id| *id == r.request_id)
+            && self
+                .created
+                .as_ref()
+                .is_none_or(|c| c.contains(&r.created_ms))
+            && self
+                .ended
+                .as_ref()
+                .is_none_or(|e| r.ended_ms.is_some_and(|t| e.contains(&t)))
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// How many items match in all.
+    pub total: usize,
+    /// The items of this page.
+    pub items: Vec<T>,
+}
+
+/// Which dead letters an operation applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeadLetterFilter {
+    /// Only this function's.
+    pub function: Option<String>,
+    /// Only these request ids (empty: all).
+    pub request_ids: Vec<String>,
+}
+
+impl DeadLetterFilter {
+    fn matches(&self, r: &EventRecord) -> bool {
+        self.function.as_ref().is_none_or(|f| *f == r.function)
+            && (self.request_ids.is_empty() || self.request_ids.contains(&r.request_id))
+    }
+}
+
+/// The durable async event queue. Cheap to clone; every clone is the same queue.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), scf_runtime_server::durable::DurableError> {
+/// use scf_runtime_server::durable::{DurableQueue, EventSource, NewEvent, QueueConfig};
+///
+/// let queue = DurableQueue::open(".scf".as_ref(), QueueConfig::default())?;
+/// // Returns once the event is fsynced: now it survives a crash.
+/// let request_id = queue.enqueue(NewEvent::new("echo", r#"{"k":1}"#, EventSource::Invoke)).await?;
+/// let record = queue.get(&request_id)?.expect("just accepted");
+/// assert_eq!(record.status().as_str(), "RUNNING");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct DurableQueue {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) config: QueueConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    index: Mutex<Index>,
+    pub(crate) wake: Notify,
+}
+
+/// The schedule: per function, due events by (due time, arrival), and counts.
+#[derive(Debug, Default)]
+struct Index {
+    functions: HashMap<String, FunctionQueue>,
+    in_flight: HashSet<String>,
+    seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct FunctionQueue {
+    due: BTreeMap<(u64, u64), String>,
+    /// Accepted and not done: waiting in `due` or in flight.
+    pending: usize,
+    in_flight: usize,
+}
+
+impl Index {
+    fn schedule(&mut self, function: &str, request_id: String, due_ms: u64) {
+        self.seq += 1;
+        let seq = self.seq;
+        self.functions
+            .entry(function.to_owned())
+            .or_default()
+            .due
+            .insert((due_ms, seq), request_id);
+    }
+}
+
+/// What the dispatcher may do next.
+pub(crate) enum Next {
+    /// Deliver this event (request id, function) now.
+    Deliver(String, String),
+    /// Nothing is due before this time (Unix ms).
+    WaitUntil(u64),
+    /// Nothing is waiting (or every function with waiting events is at its limit).
+    Idle,
+}
+
+impl DurableQueue {
+    /// Opens (or creates) the queue in `state_dir` on the wall clock, and reloads every event not
+    /// yet done. Events that were in flight when the previous process died are due again at
+    /// once: delivery is **at least once**, so a crash may deliver an event twice.
+    pub fn open(state_dir: &Path, config: QueueConfig) -> Result<DurableQueue, DurableError> {
+        DurableQueue::open_with_clock(state_dir, config, Arc::new(SystemClock))
+    }
+
+    /// [`open`](Self::open) with another clock (e.g. a [`ScaledClock`](super::ScaledClock) in tests).
+    pub fn open_with_clock(
+        state_dir: &Path,
+        config: QueueConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<DurableQueue, DurableError> {
+        if config.max_pending_per_function == 0 {
+            return Err(DurableError::Invalid(
+                "max_pending_per_function must be at least 1".into(),
+            ));
+        }
+        let store = Store::open(state_dir)?;
+        let mut index = Index::default();
+        let pending = store.pending()?;
+        for record in &pending {
+            index.schedule(&record.function, record.request_id.clone(), record.due_ms);
+            index
+                .functions
+                .entry(record.function.clone())
+                .or_default()
+                .pending += 1;
+        }
+        if !pending.is_empty() {
+            tracing::info!(target: "scf::async", path = %store.path().display(), "{} accepted async events reloaded", pending.len());
+        }
+        Ok(DurableQueue {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                clock,
+                index: Mutex::new(index),
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    fn index(&self) -> MutexGuard<'_, Index> {
+        // A panic while holding the lock leaves consistent data (every update is one statement).
+        self.inner.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The queue's configuration.
+    pub fn config(&self) -> &QueueConfig {
+        &self.inner.config
+    }
+
+    /// The queue's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Accepts an event: writes it and fsyncs (batched with concurrent enqueues into one
+    /// commit) before returning its request id. Fails with [`DurableError::QueueFull`] when the
+    /// function has `max_pending_per_function` events not done.
+    pub async fn enqueue(&self, event: NewEvent) -> Result<String, DurableError> {
+        if event.function.is_empty() {
+            return Err(DurableError::Invalid(
+                "an async event needs a function name".into(),
+            ));
+        }
+        let request_id = match event.request_id {
+            Some(id) if id.is_empty() => {
+                return Err(DurableError::Invalid(
+                    "an empty request id was given".into(),
+                ));
+            }
+            Some(id) => {
+                if self.inner.store.get(&id)?.is_some() {
+                    return Err(DurableError::Duplicate { request_id: id });
+                }
+                id
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        self.reserve(&event.function)?;
+        let now = self.inner.clock.now_ms();
+        let record = EventRecord {
+            request_id: request_id.clone(),
+            function: event.function.clone(),
+            qualifier: "$LATEST".into(),
+            source: event.source,
+            state: EventState::Queued,
+            attempts: 0,
+            failures: FailureCounts::default(),
+            created_ms: now,
+            started_ms: None,
+            due_ms: now,
+            ended_ms: None,
+            last_error: None,
+            give_up: None,
+            payload_len: event.payload.len() as u64,
+        };
+        let written = self
+            .inner
+            .store
+            .write(vec![WriteOp::Put {
+                record,
+                payload: Some(event.payload),
+            }])
+            .await;
+        if let Err(e) = written {
+            self.release(&event.function);
+            return Err(e);
+        }
+        self.index()
+            .schedule(&event.function, request_id.clone(), now);
+        self.inner.wake.notify_one();
+        Ok(request_id)
+    }
+
+    /// Takes a slot of `function`'s bound.
+    fn reserve(&self, function: &str) -> Result<(), DurableError> {
+        let limit = self.inner.config.max_pending_per_function;
+        let mut index = self.index();
+        let queue = index.functions.entry(function.to_owned()).or_default();
+        if queue.pending >= limit {
+            return Err(DurableError::QueueFull {
+                function: function.to_owned(),
+                limit,
+            });
+        }
+        queue.pending += 1;
+        Ok(())
+    }
+
+    fn release(&self, function: &str) {
+        if let Some(queue) = self.index().functions.get_mut(function) {
+            queue.pending = queue.pending.saturating_sub(1);
+        }
+    }
+
+    /// Accepted events of `function` not done yet (queued, in flight, waiting for a retry).
+    pub fn pending(&self, function: &str) -> usize {
+        self.index()
+            .functions
+            .get(function)
+            .map_or(0, |q| q.pending)
+    }
+
+    /// Write transactions (each one fsync) committed since the queue was opened: with group
+    /// commit, far fewer than the events accepted under concurrent load.
+    pub fn commits(&self) -> u64 {
+        self.inner.store.commits()
+    }
+
+    /// Events being delivered right now.
+    pub fn in_flight(&self) -> usize {
+        self.index().in_flight.len()
+    }
+
+    /// The record of `request_id` (its state is `InFlight` while it is being delivered).
+    pub fn get(&self, request_id: &str) -> Result<Option<EventRecord>, DurableError> {
+        let mut record = self.inner.store.get(request_id)?;
+        if let Some(record) = &mut record
+            && self.index().in_flight.contains(request_id)
+        {
+            record.state = EventState::InFlight;
+        }
+        Ok(record)
+    }
+
+    /// The payload of `request_id` (kept until it finishes; dead letters keep theirs).
+    pub fn payload(&self, request_id: &str) -> Result<Option<Bytes>, DurableError> {
+        self.inner.store.payload(request_id)
+    }
+
+    /// Events matching `query`, in acceptance order, with the total count of matches.
+    pub fn list(&self, query: &ListQuery) -> Result<Page<EventRecord>, DurableError> {
+        let mut total = 0;
+        let mut items = Vec::new();
+        self.inner.store.scan_timeline(query.ascending, |record| {
+            if query.matches(&record) {
+                if total >= query.offset && items.len() < query.limit {
+                    items.push(record);
+                }
+                total += 1;
+            }
+            true
+        })?;
+        let in_flight = &self.index().in_flight;
+        for record in &mut items {
+            if in_flight.contains(&record.request_id) {
+                record.state = EventState::InFlight;
+            }
+        }
+        Ok(Page { total, items })
+    }
+
+    /// Dead letters matching `filter`, oldest first, paged.
+    pub fn dead_letters(
+        &self,
+        filter: &DeadLetterFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Page<DeadLetter>, DurableError> {
+        let mut total = 0;
+        let mut items = Vec::new();
+        self.inner.store.dead_letters(|record, payload| {
+            if filter.matches(&record) {
+                if total >= offset && items.len() < limit {
+                    items.push(dead_letter(&record, payload.as_deref()));
+                }
+                total += 1;
+            }
+            true
+        })?;
+        Ok(Page { total, items })
+    }
+
+    /// Re-queues the dead letters matching `filter` for delivery now, under the same or a fresh
+    /// request id (see [`ReplayId`]). A replay is a new acceptance: the failure counts, the
+    /// event's age and its attempts start over. Returns the request ids queued.
+    pub async fn replay(
+        &self,
+        filter: &DeadLetterFilter,
+        id: ReplayId,
+    ) -> Result<Vec<String>, DurableError> {
+        let mut found = Vec::new();
+        self.inner.store.dead_letters(|record, payload| {
+            if filter.matches(&record) {
+                found.push((record, payload));
+            }
+            true
+        })?;
+        if found.is_empty() && filter.request_ids.len() == 1 {
+            return Err(self.missing_dead_letter(&filter.request_ids[0]));
+        }
+        let mut queued = Vec::new();
+        for (old, payload) in found {
+            let state =
+                old.state
+                    .apply(Transition::Replay)
+                    .map_err(|_| DurableError::WrongState {
+                        request_id: old.request_id.clone(),
+                        state: old.state,
+                        action: "replay",
+                    })?;
+            self.reserve(&old.function)?;
+            let now = self.inner.clock.now_ms();
+            let mut record = EventRecord {
+                state,
+                attempts: 0,
+                failures: FailureCounts::default(),
+                created_ms: now,
+                started_ms: None,
+                due_ms: now,
+                ended_ms: None,
+                give_up: None,
+                ..old.clone()
+            };
+            let mut ops = Vec::new();
+            if id == ReplayId::Fresh {
+                record.request_id = uuid::Uuid::new_v4().to_string();
+                ops.push(WriteOp::Delete {
+                    request_id: old.request_id.clone(),
+                });
+            }
+            let new_id = record.request_id.clone();
+            ops.push(WriteOp::Put {
+                record,
+                payload: Some(payload.unwrap_or_default()),
+            });
+            if let Err(e) = self.inner.store.write(ops).await {
+                self.release(&old.function);
+                return Err(e);
+            }
+            self.index().schedule(&old.function, new_id.clone(), now);
+            self.inner.wake.notify_one();
+            queued.push(new_id);
+        }
+        Ok(queued)
+    }
+
+    fn missing_dead_letter(&self, request_id: &str) -> DurableError {
+        match self.get(request_id) {
+            Ok(Some(record)) => DurableError::WrongState {
+                request_id: request_id.to_owned(),
+                state: record.state,
+                action: "replay or purge (not a dead letter)",
+            },
+            _ => DurableError::NotFound {
+                request_id: request_id.to_owned(),
+            },
+        }
+    }
+
+    /// Deletes the dead letters matching `filter`; returns how many.
+    pub async fn purge(&self, filter: &DeadLetterFilter) -> Result<usize, DurableError> {
+        let mut ids = Vec::new();
+        self.inner.store.dead_letters(|record, _| {
+            if filter.matches(&record) {
+                ids.push(record.request_id);
+            }
+            true
+        })?;
+        if ids.is_empty() && filter.request_ids.len() == 1 {
+            return Err(self.missing_dead_letter(&filter.request_ids[0]));
+        }
+        let count = ids.len();
+        for chunk in ids.chunks(1024) {
+            let ops = chunk
+                .iter()
+                .map(|id| WriteOp::Delete {
+                    request_id: id.clone(),
+                })
+                .collect();
+            self.inner.store.write(ops).await?;
+        }
+        Ok(count)
+    }
+
+    /// Stops a queued event before it is delivered again (`ABORTED`, SCF 499). An event being
+    /// delivered right now cannot be aborted (the delivery is not interrupted).
+    pub async fn abort(&self, request_id: &str) -> Result<EventRecord, DurableError> {
+        let record = self
+            .inner
+            .store
+            .get(request_id)?
+            .ok_or_else(|| DurableError::NotFound {
+                request_id: request_id.to_owned(),
+            })?;
+        let wrong_state = |state| DurableError::WrongState {
+            request_id: request_id.to_owned(),
+            state,
+            action: "abort",
+        };
+        let removed = {
+            let mut index = self.index();
+            if index.in_flight.contains(request_id) {
+                return Err(wrong_state(EventState::InFlight));
+            }
+            let state = record
+                .state
+                .apply(Transition::Abort)
+                .map_err(|e| wrong_state(e.from))?;
+            let queue = index.functions.get_mut(&record.function);
+            let key = queue.as_ref().and_then(|q| {
+                q.due
+                    .iter()
+                    .find(|(_, id)| id.as_str() == request_id)
+                    .map(|(key, _)| *key)
+            });
+            match (queue, key) {
+                (Some(queue), Some(key)) => {
+                    queue.due.remove(&key);
+                    queue.pending = queue.pending.saturating_sub(1);
+                    state
+                }
+                _ => return Err(wrong_state(EventState::InFlight)),
+            }
+        };
+        let aborted = EventRecord {
+            state: removed,
+            ended_ms: Some(self.inner.clock.now_ms()),
+            last_error: Some(super::record::EventError {
+                code: 499,
+                message: "aborted by an operator".into(),
+            }),
+            ..record
+        };
+        self.inner
+            .store
+            .write(vec![WriteOp::Put {
+                record: aborted.clone(),
+                payload: None,
+            }])
+            .await?;
+        Ok(aborted)
+    }
+
+    /// Removes finished and aborted events that ended more than `retention` ago.
+    pub async fn prune(&self) -> Result<(), DurableError> {
+        let retention = self.inner.config.retention.as_millis() as u64;
+        let before_ms = self.inner.clock.now_ms().saturating_sub(retention);
+        self.inner
+            .store
+            .write(vec![WriteOp::Prune {
+                before_ms,
+                limit: 10_000,
+            }])
+            .await
+    }
+
+    /// A Kafka consumer's stored next offset of `partition` (`consumer` names the trigger).
+    pub fn kafka_offset(
+        &self,
+        consumer: &str,
+        partition: i32,
+    ) -> Result<Option<i64>, DurableError> {
+        self.inner.store.offset(consumer, partition)
+    }
+
+    /// Stores (fsynced) that `consumer` should next read `partition` at `next`.
+    pub async fn store_kafka_offset(
+        &self,
+        consumer: &str,
+        partition: i32,
+        next: i64,
+    ) -> Result<(), DurableError> {
+        self.inner
+            .store
+            .write(vec![WriteOp::Offset {
+                consumer: consumer.to_owned(),
+                partition,
+                next,
+            }])
+            .await
+    }
+
+    // ---- for the dispatcher ----
+
+    /// Takes the earliest due event of a function under its concurrency limit.
+    pub(crate) fn next(&self, now_ms: u64, limit: &dyn Fn(&str) -> usize) -> Next {
+        let mut index = self.index();
+        let mut best: Option<(&str, (u64, u64))> = None;
+        for (function, queue) in &index.functions {
+            if queue.in_flight >= limit(function) {
+                continue;
+            }
+            if let Some((key, _)) = queue.due.first_key_value()
+                && best.is_none_or(|(_, b)| *key < b)
+            {
+                best = Some((function, *key));
+            }
+        }
+        let Some((function, key)) = best else {
+            return Next::Idle;
+        };
+        if key.0 > now_ms {
+            return Next::WaitUntil(key.0);
+        }
+        let function = function.to_owned();
+        let queue = index.functions.get_mut(&function).expect("just found");
+        let request_id = queue.due.remove(&key).expect("just found");
+        queue.in_flight += 1;
+        index.in_flight.insert(request_id.clone());
+        Next::Deliver(request_id, function)
+    }
+
+    /// A delivery ended: the event is due again at `retry_at`, or done.
+    pub(crate) fn delivered(&self, function: &str, request_id: String, retry_at: Option<u64>) {
+        {
+            let mut index = self.index();
+            index.in_flight.remove(&request_id);
+            if let Some(queue) = index.functions.get_mut(function) {
+                queue.in_flight = queue.in_flight.saturating_sub(1);
+                if retry_at.is_none() {
+                    queue.pending = queue.pending.saturating_sub(1);
+                }
+            }
+            if let Some(due) = retry_at {
+                index.schedule(function, request_id, due);
+            }
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// Writes `record` (no payload change).
+    pub(crate) async fn put(&self, record: EventRecord) -> Result<(), DurableError> {
+        self.inner
+            .store
+            .write(vec![WriteOp::Put {
+                record,
+                payload: None,
+            }])
+            .await
+    }
+}
+
+fn dead_letter(record: &EventRecord, payload: Option<&[u8]>) -> DeadLetter {
+    let (code, message) = record
+        .last_error
+        .as_ref()
+        .map_or((500, String::new()), |e| (e.code, e.message.clone()));
+    DeadLetter {
+        request_id: record.request_id.clone(),
+        function_name: record.function.clone(),
+        error_code: code,
+        error_message: message,
+        reason: record.give_up.map_or("", |g| g.describe()).to_owned(),
+        retry_num: record.retry_num(),
+        created_ms: record.created_ms,
+        failed_ms: record.ended_ms.unwrap_or(0),
+        event: String::from_utf8_lossy(payload.unwrap_or_default()).into_owned(),
+    }
+}
