@@ -10,7 +10,7 @@
 //!
 //! It keeps `panic = "unwind"` (and warns when the profile aborts: a panicking handler would
 //! take its instance down instead of being reported), sets no `target-cpu` (and warns when
-//! `RUSTFLAGS` does: SCF's CPU model is unknown), then runs [`super::verify`] on every binary it
+//! `RUSTFLAGS` does: SCF's CPU model is unknown), then runs [`verify`](mod@super::verify) on every binary it
 //! built and prints the report.
 
 use std::ffi::OsString;

@@ -55,7 +55,7 @@ pub struct InvokeArgs {
     /// The server's URL.
     #[arg(long, value_name = "URL")]
     pub remote: Option<String>,
-    /// The scf.toml whose [server].listen to use when --remote is not given.
+    /// The scf.toml whose `[server].listen` to use when --remote is not given.
     #[arg(long, short, value_name = "FILE", default_value = "scf.toml")]
     pub config: PathBuf,
     /// Print the names of the bundled sample events and exit.

@@ -4,7 +4,7 @@
 //! Unix mode 0755, plus any `--include`d files. It is reproducible: entries are sorted, every
 //! timestamp is 1980-01-01 00:00 (or `SOURCE_DATE_EPOCH`), and nothing depends on the machine,
 //! so packaging the same binary twice gives the same bytes. The bootstrap is verified first
-//! ([`super::verify`]): a file that is not executable, or built for another architecture,
+//! ([`verify`](mod@super::verify)): a file that is not executable, or built for another architecture,
 //! is never packaged.
 
 use std::io::{Cursor, Write};
@@ -55,7 +55,7 @@ pub struct PackageArgs {
     /// Extra files or directories to put next to the bootstrap (repeatable).
     #[arg(long = "include", value_name = "PATH")]
     pub include: Vec<PathBuf>,
-    /// Write the zip here instead of <target dir>/scf/<package>/bootstrap.zip.
+    /// Write the zip here instead of `<target dir>/scf/<package>/bootstrap.zip`.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Package even if the glibc or library checks fail (the executable bit and the
