@@ -89,24 +89,65 @@ pub(crate) struct Ours {
     pub(crate) server: Result<PathBuf, String>,
 }
 
-/// Builds `example-echo` and the `scf` server in release. A server that does not build
-/// (yet) is reported, not fatal: the benchmarks that need it are skipped.
-pub(crate) fn build_ours(root: &Path, target_dir: &Path) -> Result<Ours> {
-    let release = target_dir.join("release");
+/// The profile overrides of a quick build (smoke runs): no LTO, parallel codegen. Such a
+/// build lands in its own target directory so the benchmark build is not redone.
+const QUICK: [(&str, &str); 2] = [
+    ("CARGO_PROFILE_RELEASE_LTO", "false"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+];
+
+/// Builds `example-echo` and the `scf` server in release (`quick`: without LTO, into
+/// `<target>/bench-quick`). A server that does not build (yet) is reported, not fatal: the
+/// benchmarks that need it are skipped.
+pub(crate) fn build_ours(root: &Path, target_dir: &Path, quick: bool) -> Result<Ours> {
+    let (dir, env): (PathBuf, &[(&str, &str)]) = if quick {
+        (target_dir.join("bench-quick"), &QUICK)
+    } else {
+        (target_dir.to_owned(), &[])
+    };
+    let release = dir.join("release");
     let echo = release.join("example-echo");
-    let server = match cargo_build(
-        root,
-        target_dir,
-        &["example-echo", "scf-runtime-server"],
-        &[],
-    ) {
+    let server = match cargo_build(root, &dir, &["example-echo", "scf-runtime-server"], env) {
         Ok(()) => Ok(release.join("scf")),
         Err(both) => {
-            cargo_build(root, target_dir, &["example-echo"], &[])?;
+            cargo_build(root, &dir, &["example-echo"], env)?;
             Err(format!("the scf server does not build: {both}"))
         }
     };
     Ok(Ours { echo, server })
+}
+
+/// The target triple of static musl builds (what `scf package` ships by default).
+pub(crate) const MUSL: &str = "x86_64-unknown-linux-musl";
+
+/// Builds `example-echo` for static musl, when the toolchain has that target.
+pub(crate) fn build_ours_musl(root: &Path, target_dir: &Path) -> Result<PathBuf> {
+    let libdir = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", MUSL])
+        .output()
+        .context("cannot run rustc")?;
+    let libdir = PathBuf::from(String::from_utf8_lossy(&libdir.stdout).trim());
+    if !libdir.is_dir() {
+        bail!("the {MUSL} target is not installed (rustup target add {MUSL})");
+    }
+    let mut command = Command::new(cargo());
+    command
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "example-echo",
+            "--target",
+            MUSL,
+        ])
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", target_dir);
+    let status = command.status().context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("`cargo build --release -p example-echo --target {MUSL}` failed ({status})");
+    }
+    Ok(target_dir.join(MUSL).join("release").join("example-echo"))
 }
 
 /// Builds an unstripped `example-echo` (symbols kept, for profiles) into its own target
