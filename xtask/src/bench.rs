@@ -53,6 +53,10 @@ pub(crate) struct Options {
     /// [default: <target dir>/bench-cache].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Measure this SCF bootstrap instead of the echo we build (say, a build with other
+    /// profile settings); it must answer every event with the event itself.
+    #[arg(long, value_name = "PATH")]
+    echo_binary: Option<PathBuf>,
 }
 
 /// The parts of a run, for `--only`.
@@ -186,7 +190,11 @@ pub(crate) fn run(options: Options) -> Result<bool> {
              (run `cargo run --release -p xtask -- bench`)"
         );
     }
-    let ours = artifacts::build_ours(&root, &target_dir, options.smoke)?;
+    let mut ours = artifacts::build_ours(&root, &target_dir, options.smoke)?;
+    if let Some(binary) = &options.echo_binary {
+        ours.echo = std::fs::canonicalize(binary)
+            .with_context(|| format!("--echo-binary {}", binary.display()))?;
+    }
     if let Err(reason) = &ours.server {
         eprintln!("note: {reason}");
     }
