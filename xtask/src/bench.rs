@@ -50,7 +50,7 @@ pub(crate) struct Options {
     #[arg(long, value_enum, value_delimiter = ',', value_name = "PARTS")]
     only: Vec<Part>,
     /// Cache folder for the baseline project, cargo-lambda and run logs
-    /// [default: <target dir>/bench-cache].
+    /// [default: TARGET_DIR/bench-cache].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// Measure this SCF bootstrap instead of the echo we build (say, a build with other
