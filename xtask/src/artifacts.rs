@@ -163,6 +163,19 @@ pub(crate) fn build_ours_with_symbols(root: &Path, target_dir: &Path) -> Result<
     Ok(dir.join("release").join("example-echo"))
 }
 
+/// Builds an unstripped `scf` server (symbols kept, for profiles) beside
+/// [`build_ours_with_symbols`]'s echo.
+pub(crate) fn build_server_with_symbols(root: &Path, target_dir: &Path) -> Result<PathBuf> {
+    let dir = target_dir.join("bench-symbols");
+    cargo_build(
+        root,
+        &dir,
+        &["scf-runtime-server"],
+        &[("CARGO_PROFILE_RELEASE_STRIP", "false")],
+    )?;
+    Ok(dir.join("release").join("scf"))
+}
+
 /// The baseline project in the cache folder.
 #[derive(Debug, Clone)]
 pub(crate) struct Baseline {

@@ -960,6 +960,12 @@ async fn profile(
             Protocol::Aws,
         ));
     }
+    match host_profile(root, target_dir, cache, &valgrind, event, sizes).await {
+        Ok(entry) => run.profile.push(entry),
+        Err(err) => {
+            run.fail("profiling scf serve", &err);
+        }
+    }
     for (i, (name, binary, protocol)) in subjects.into_iter().enumerate() {
         let file_name = format!("profile{i}");
         let subject = Subject {
@@ -988,4 +994,68 @@ async fn profile(
             }
         }
     }
+}
+
+/// Callgrind profile of `scf serve` itself: instructions the host spends per warm invocation
+/// through its invoke API (one keep-alive client, the echo instance outside callgrind).
+async fn host_profile(
+    root: &Path,
+    target_dir: &Path,
+    cache: &Path,
+    valgrind: &Path,
+    event: &Bytes,
+    sizes: &Sizes,
+) -> Result<ProfileEntry> {
+    let scf = artifacts::build_server_with_symbols(root, target_dir)?;
+    let echo = artifacts::build_ours_with_symbols(root, target_dir)?;
+    let dir = cache.join("profile");
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("scf.toml");
+    std::fs::write(&config, serve::scf_config(&echo, &dir.join("state"), 1, 1))?;
+    // Fewer invocations than the SDK profile: the host runs at callgrind speed in-line.
+    let (n1, n2) = (
+        sizes.callgrind.0,
+        sizes.callgrind.0 + (sizes.callgrind.1 - sizes.callgrind.0) / 10,
+    );
+    let mut runs = Vec::new();
+    for n in [n1, n2] {
+        let out = dir.join(format!("callgrind.host.{n}.out"));
+        let _ = std::fs::remove_file(&out);
+        let log = dir.join(format!("serve.{n}.log"));
+        let server =
+            serve::start_scf_under(&scf, &config, &log, None, Some((valgrind, &out))).await?;
+        let target = LoadTarget {
+            addr: server.addr,
+            path: serve::scf_invoke_path(WARM_FUNCTION),
+            event: event.clone(),
+        };
+        let count = usize::try_from(n)?;
+        load::run_pinned(None, async move { load::latency(&target, 0, count).await })?;
+        server
+            .process
+            .terminate(Duration::from_secs(60))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("scf serve did not stop on SIGTERM under callgrind"))?;
+        let text = std::fs::read_to_string(&out)
+            .with_context(|| format!("callgrind wrote no {}", out.display()))?;
+        let instructions = callgrind::totals(&text)
+            .ok_or_else(|| anyhow::anyhow!("{} has no totals line", out.display()))?;
+        runs.push(callgrind::Run {
+            invocations: n,
+            instructions,
+            out_file: out,
+        });
+    }
+    let per = callgrind::per_invocation(&runs[0], &runs[1])?;
+    let mut hot = callgrind::hot_functions(&runs[0], &runs[1])?;
+    let categories = callgrind::categories(&hot);
+    hot.truncate(30);
+    Ok(ProfileEntry {
+        subject:
+            "host (scf serve, per warm invocation through the invoke API; the instance not counted)"
+                .to_owned(),
+        instructions_per_invocation: per,
+        categories,
+        hot,
+    })
 }

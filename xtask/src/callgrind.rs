@@ -210,7 +210,7 @@ pub(crate) fn hot_functions(small: &Run, large: &Run) -> Result<Vec<Hot>> {
 
 /// The groups [`categories`] sums functions into, matched in this order on the
 /// `file:function [object]` name.
-const CATEGORIES: [(&str, &[&str]); 9] = [
+const CATEGORIES: [(&str, &[&str]); 10] = [
     (
         "allocator (malloc/free)",
         &[
@@ -255,6 +255,7 @@ const CATEGORIES: [(&str, &[&str]); 9] = [
         "JSON (serde, serde_json)",
         &["serde_json::", "serde::", "serde_core::"],
     ),
+    ("host (scf_runtime_server)", &["scf_runtime_server::"]),
     (
         "runtime loop (scf_runtime / lambda_runtime)",
         &[

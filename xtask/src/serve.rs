@@ -114,9 +114,31 @@ pub(crate) async fn start_scf(
     log: &Path,
     cpus: Option<&str>,
 ) -> Result<Server> {
+    start_scf_under(scf, config, log, cpus, None).await
+}
+
+/// Like [`start_scf`], run under `valgrind --tool=callgrind` when `callgrind` names the
+/// valgrind binary and the output file.
+pub(crate) async fn start_scf_under(
+    scf: &Path,
+    config: &Path,
+    log: &Path,
+    cpus: Option<&str>,
+    callgrind: Option<(&Path, &Path)>,
+) -> Result<Server> {
     let file =
         std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    let mut command = pinned(scf, cpus);
+    let (mut command, patience) = match callgrind {
+        Some((valgrind, out)) => {
+            let mut command = pinned(valgrind, cpus);
+            command
+                .arg("--tool=callgrind")
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(scf);
+            (command, Duration::from_secs(120))
+        }
+        None => (pinned(scf, cpus), Duration::from_secs(30)),
+    };
     command
         .arg("serve")
         .arg("--config")
@@ -144,9 +166,9 @@ pub(crate) async fn start_scf(
                 tail(&text)
             );
         }
-        if started.elapsed() > Duration::from_secs(30) {
+        if started.elapsed() > patience {
             bail!(
-                "scf serve printed no 127.0.0.1:<port> address within 30 s: {}",
+                "scf serve printed no 127.0.0.1:<port> address within {patience:?}: {}",
                 tail(&text)
             );
         }
