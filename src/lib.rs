@@ -42,11 +42,11 @@
 
 #[cfg(feature = "events")]
 pub use scf_events as events;
+pub use scf_macros::function;
 pub use scf_runtime::{
     Config, ConfigError, Context, ContextBuilder, Credentials, Error, Invocation, Runtime,
     RuntimeError, ServiceFn, config, context, error, run, service_fn, testing, tracing,
 };
-pub use scf_macros::function;
 
 #[doc(hidden)]
 #[path = "private.rs"]

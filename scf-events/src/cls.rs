@@ -45,14 +45,7 @@
 
 use serde::{Deserialize, Serialize};
 
-// TEMP-SHIM: `custom_serde`'s submodules are not public yet; the same files are included here
-// until they are, so the crate builds meanwhile.
-#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
-#[path = "custom_serde/gzip.rs"]
-mod gzip_shim;
-#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
-#[path = "custom_serde/time.rs"]
-mod time_shim;
+use crate::custom_serde::{gzip, time};
 
 /// The event a CLS trigger delivers.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -84,7 +77,7 @@ impl ClsEvent {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ClsPayload {
     /// The decoded logs. On the wire: base64 of gzip-compressed JSON (key `data`).
-    #[serde(rename = "data", with = "gzip_shim::base64_gzip_json")]
+    #[serde(rename = "data", with = "gzip::base64_gzip_json")]
     pub data: ClsLogs,
     /// Keys this version does not model, kept so that serialising gives them back.
     #[cfg(feature = "catch-all-fields")]
@@ -129,7 +122,7 @@ pub struct ClsRecord {
 impl ClsRecord {
     /// The timestamp in microseconds; `None` when it is not a string of digits.
     pub fn timestamp_micros(&self) -> Option<i64> {
-        time_shim::micros_str::to_micros(&self.timestamp)
+        time::micros_str::to_micros(&self.timestamp)
     }
 
     /// The timestamp as a UTC time.

@@ -37,16 +37,8 @@
 
 use serde::{Deserialize, Serialize};
 
-// TEMP-SHIM: `custom_serde`'s submodules are not public yet; the same files are included here
-// until they are, so the crate builds meanwhile.
-#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
-#[path = "custom_serde/list.rs"]
-mod list_shim;
-#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
-#[path = "custom_serde/number.rs"]
-mod number_shim;
-use list_shim::CommaList;
-use number_shim::StringOrU64;
+use crate::custom_serde::list::CommaList;
+use crate::custom_serde::number::StringOrU64;
 
 // The body helper lives in `ckafka` when that feature is on; it is included here otherwise.
 #[cfg(feature = "ckafka")]

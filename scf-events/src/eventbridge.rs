@@ -50,12 +50,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-// TEMP-SHIM: `custom_serde`'s submodules are not public yet; the same files are included here
-// until they are, so the crate builds meanwhile.
-#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
-#[path = "custom_serde/number.rs"]
-mod number_shim;
-use number_shim::{StringOrI64, StringOrU64};
+use crate::custom_serde::number::{StringOrI64, StringOrU64};
 
 /// A batch delivery: the function receives a top-level JSON array of envelopes.
 pub type EventBridgeBatch<D = serde_json::Value> = Vec<EventBridgeEvent<D>>;

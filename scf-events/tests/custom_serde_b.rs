@@ -1,6 +1,3 @@
-// TEMP: off until `custom_serde`'s submodules are `pub` (custom_serde/mod.rs); then delete this
-// line and the `cfg(any())` below, and drop the TEMP-SHIM blocks in cmq.rs, eventbridge.rs and cls.rs.
-#![cfg(any())]
 //! The number, list, gzip and timestamp helpers, used from outside the crate the way a user would.
 
 use scf_events::custom_serde::gzip::{self, base64_gzip_json};
