@@ -14,6 +14,8 @@
 //! `X-Scf-Duration-Ms` (execution time) and `X-Scf-Mem-Usage` (peak bytes).
 //!
 //! **Cloud API** — `POST /` with `X-TC-Action` (see [`crate::cloud_api`]).
+//!
+//! **Async events** — `/async/events…` and `/async/dlq…` (see [`crate::async_api`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,6 +55,18 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/functions/{name}/invocations", post(invoke_api))
+        .route("/async/events", get(crate::async_api::route_list))
+        .route(
+            "/async/events/{request_id}",
+            get(crate::async_api::route_show),
+        )
+        .route(
+            "/async/events/{request_id}/abort",
+            post(crate::async_api::route_abort),
+        )
+        .route("/async/dlq", get(crate::async_api::route_dlq))
+        .route("/async/dlq/replay", post(crate::async_api::route_replay))
+        .route("/async/dlq/purge", post(crate::async_api::route_purge))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/", axum::routing::any(root))

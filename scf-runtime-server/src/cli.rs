@@ -36,6 +36,16 @@ pub enum Command {
     Invoke(crate::tools::InvokeArgs),
     /// Serve and watch: rebuild on source changes and restart the server on the same address.
     Dev(crate::tools::DevArgs),
+    /// List, show and abort async events (on the running server, or its state folder).
+    #[command(
+        after_help = "Examples:\n  scf events list --status FAILED\n  scf events show 6f1c…\n  scf events list --remote http://127.0.0.1:9000 --json"
+    )]
+    Events(crate::async_cli::EventsArgs),
+    /// List, replay and purge dead-lettered async events.
+    #[command(
+        after_help = "Examples:\n  scf dlq list\n  scf dlq replay --function echo\n  scf dlq purge 6f1c… 83ab…"
+    )]
+    Dlq(crate::async_cli::DlqArgs),
 }
 
 /// `scf serve`.
@@ -69,6 +79,8 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .map(drop)
             .map_err(Into::into),
         Command::Dev(args) => crate::tools::run_dev(&args).map_err(Into::into),
+        Command::Events(args) => crate::async_cli::run_events(&args).map_err(Into::into),
+        Command::Dlq(args) => crate::async_cli::run_dlq(&args).map_err(Into::into),
     }
 }
 

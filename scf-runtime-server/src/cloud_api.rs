@@ -5,6 +5,9 @@
 //! |---|---|---|
 //! | `Invoke` | `FunctionName`, `InvocationType` (`RequestResponse` \| `Event`), `ClientContext` (the event, a JSON string), `Qualifier` (`$LATEST`), `Namespace`, `LogType` (`None` \| `Tail`) | `Response.Result` |
 //! | `InvokeFunction` | `FunctionName`, `Event`, `Qualifier` (`$DEFAULT`), `Namespace`, `LogType` | `Response.Result` |
+//! | `GetAsyncEventStatus` | `InvokeRequestId` | `Response.Result`: `Status` (`RUNNING` \| `FINISHED` \| `FAILED` \| `ABORTED`), `StatusCode` (202 running, 200 finished, the last error's code when failed, 499 aborted), `InvokeRequestId` |
+//! | `ListAsyncEvents` | `FunctionName`, `Qualifier`, `InvokeType` (`INVOKE`/`TIMER`/`CKAFKA` list), `Status` (list), `InvokeRequestId`, `StartTimeInterval` / `EndTimeInterval` (`{Start, End}` as `%Y-%m-%d %H:%M:%S`), `Order` (`ASC` \| `DESC`), `Offset`, `Limit` (≤ 100, default 20) | `Response.EventList` (`InvokeRequestId`, `InvokeType`, `Qualifier`, `Status`, `StartTime`, `EndTime`) and `TotalCount` |
+//! | `TerminateAsyncEvent` | `FunctionName`, `InvokeRequestId` | stops a queued event (`ABORTED`); one being delivered right now is refused with `FailedOperation.AsyncEventStatus` |
 //!
 //! Every answer is HTTP 200 with `Content-Type: application/json` and a `Response.RequestId`.
 //! `Result` has `FunctionRequestId`, `Duration` (ms), `BillDuration`, `MemUsage` (bytes),
@@ -24,6 +27,8 @@
 //! | throttled (432) | `LimitExceeded.TotalConcurrencyMemory` |
 //! | shutting down (438) | `FailedOperation.FunctionStatusError` |
 //! | signature problems (with `[server.cloud_api]`) | `AuthFailure.*` |
+//! | unknown async request id | `ResourceNotFound.AsyncEvent` |
+//! | async event in a state that forbids the action | `FailedOperation.AsyncEventStatus` |
 //! | anything else | `InternalError` |
 
 use axum::body::Body;
@@ -167,13 +172,26 @@ impl CloudApi {
         match action.as_str() {
             "Invoke" => invoke(host, &params, false, request_id).await,
             "InvokeFunction" => invoke(host, &params, true, request_id).await,
+            "GetAsyncEventStatus" => {
+                crate::async_api::get_async_event_status(host.async_queue(), &params)
+                    .map_err(|(code, message)| api_error(code, message))
+            }
+            "ListAsyncEvents" => crate::async_api::list_async_events(host.async_queue(), &params)
+                .map_err(|(code, message)| api_error(code, message)),
+            "TerminateAsyncEvent" => {
+                crate::async_api::terminate_async_event(host.async_queue(), &params)
+                    .await
+                    .map_err(|(code, message)| api_error(code, message))
+            }
             "" => Err(api_error(
                 "InvalidAction",
                 "the X-TC-Action header is missing",
             )),
             other => Err(api_error(
                 "InvalidAction",
-                format!("action {other} is not supported (Invoke, InvokeFunction)"),
+                format!(
+                    "action {other} is not supported (Invoke, InvokeFunction, GetAsyncEventStatus, ListAsyncEvents, TerminateAsyncEvent)"
+                ),
             )),
         }
     }

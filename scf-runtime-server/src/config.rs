@@ -87,14 +87,46 @@ pub struct ServerConfig {
     pub queue_length: usize,
     /// `queue_timeout_s`: longest wait for an instance before 432 (default 10).
     pub queue_timeout: Duration,
-    /// `async_queue_length`: accepted async invocations not yet finished, per server (default 100000).
+    /// `async_queue_length`: accepted async invocations not yet finished, per function
+    /// (default 100000); past it async invocations get 432.
     pub async_queue_length: usize,
+    /// `async_retry_num`: how many times a failed async invocation is retried (default 2, at
+    /// most 10; SCF's `RetryNum`).
+    pub async_retry_num: u32,
+    /// `async_retry_interval_s`: wait between retries after a function error (default 60).
+    pub async_retry_interval: Duration,
+    /// `async_backoff_max_s`: longest backoff after throttles and system errors (default 300).
+    pub async_backoff_max: Duration,
+    /// `async_max_age_s`: how long after acceptance an event may still be retried (default
+    /// 21600 = 6 h; SCF's `MsgTTL`, 60 to 21600).
+    pub async_max_age: Duration,
+    /// `async_retention_s`: how long finished events stay queryable (default 259200 = 72 h).
+    pub async_retention: Duration,
     /// `shutdown_timeout_s`: how long in-flight invocations may finish at shutdown (default 10).
     pub shutdown_timeout: Duration,
     /// `[server.credentials]`: temporary credentials handed to every function, if any.
     pub credentials: Option<Credentials>,
     /// `[server.cloud_api]`: the key pair Cloud API requests must be signed with, if any.
     pub cloud_api_secret: Option<ApiSecret>,
+}
+
+impl ServerConfig {
+    /// The durable async queue's limits and SCF retry policy as configured.
+    pub fn queue_config(&self) -> crate::durable::QueueConfig {
+        use crate::durable::{Backoff, QueueConfig, RetryPolicy};
+        let backoff = Backoff::exponential(Duration::from_secs(1), self.async_backoff_max);
+        QueueConfig {
+            max_pending_per_function: self.async_queue_length,
+            policy: RetryPolicy {
+                retry_num: self.async_retry_num,
+                function_backoff: Backoff::fixed(self.async_retry_interval),
+                throttle_backoff: backoff,
+                system_backoff: backoff,
+                max_age: self.async_max_age,
+            },
+            retention: self.async_retention,
+        }
+    }
 }
 
 /// `[server.credentials]`: passed to functions as `TENCENTCLOUD_SECRETID`, `…SECRETKEY` and
@@ -364,6 +396,11 @@ struct RawServer {
     queue_length: Option<usize>,
     queue_timeout_s: Option<Spanned<f64>>,
     async_queue_length: Option<usize>,
+    async_retry_num: Option<Spanned<u32>>,
+    async_retry_interval_s: Option<Spanned<f64>>,
+    async_backoff_max_s: Option<Spanned<f64>>,
+    async_max_age_s: Option<Spanned<f64>>,
+    async_retention_s: Option<Spanned<f64>>,
     shutdown_timeout_s: Option<Spanned<f64>>,
     credentials: Option<Credentials>,
     cloud_api: Option<ApiSecret>,
@@ -435,6 +472,11 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         queue_length: None,
         queue_timeout_s: None,
         async_queue_length: None,
+        async_retry_num: None,
+        async_retry_interval_s: None,
+        async_backoff_max_s: None,
+        async_max_age_s: None,
+        async_retention_s: None,
         shutdown_timeout_s: None,
         credentials: None,
         cloud_api: None,
@@ -465,6 +507,41 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
             300.0,
         )?,
         async_queue_length: s.async_queue_length.unwrap_or(100_000),
+        async_retry_num: match &s.async_retry_num {
+            None => 2,
+            Some(n) if *n.get_ref() <= 10 => *n.get_ref(),
+            Some(n) => {
+                return Err((
+                    Some(n.span()),
+                    "server.async_retry_num".to_owned(),
+                    format!("must be from 0 to 10, got {}", n.get_ref()),
+                ));
+            }
+        },
+        async_retry_interval: seconds(
+            &s.async_retry_interval_s,
+            Duration::from_secs(60),
+            "server.async_retry_interval_s",
+            21_600.0,
+        )?,
+        async_backoff_max: seconds(
+            &s.async_backoff_max_s,
+            Duration::from_secs(300),
+            "server.async_backoff_max_s",
+            21_600.0,
+        )?,
+        async_max_age: seconds(
+            &s.async_max_age_s,
+            Duration::from_secs(21_600),
+            "server.async_max_age_s",
+            21_600.0,
+        )?,
+        async_retention: seconds(
+            &s.async_retention_s,
+            Duration::from_secs(72 * 3600),
+            "server.async_retention_s",
+            30.0 * 86_400.0,
+        )?,
         shutdown_timeout: seconds(
             &s.shutdown_timeout_s,
             Duration::from_secs(10),

@@ -10,6 +10,9 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::config::{Config, FunctionConfig, ServerConfig};
+use crate::durable::{
+    AsyncEvent, DeliveryOutcome, DispatchConfig, Dispatcher, DurableQueue, EventSource, NewEvent,
+};
 use crate::fault::Fault;
 use crate::instance::{Completion, FunctionSpec, Invocation};
 use crate::launcher::Launcher;
@@ -136,6 +139,7 @@ struct HostInner {
     in_flight: AtomicUsize,
     async_pending: Arc<AtomicUsize>,
     async_limit: usize,
+    durable: OnceLock<DurableQueue>,
     region: String,
     namespace: String,
 }
@@ -222,6 +226,7 @@ impl Host {
                 in_flight: AtomicUsize::new(0),
                 async_pending: Arc::new(AtomicUsize::new(0)),
                 async_limit: config.server.async_queue_length,
+                durable: OnceLock::new(),
                 region: config.server.region.clone(),
                 namespace: config.server.namespace.clone(),
             }),
@@ -358,15 +363,31 @@ impl Host {
     }
 
     /// **The async entry point.** Accepts an asynchronous invocation of `function` and returns its
-    /// request id at once; the event runs later through [`invoke`](Self::invoke).
-    ///
-    /// This implementation keeps accepted events in memory only (lost if the server stops before
-    /// they run), bounded by `server.async_queue_length` (432 past it); limits (128 KB, JSON,
-    /// known function) are checked before accepting.
+    /// request id once it is accepted; the event runs later through [`invoke`](Self::invoke).
+    /// The same as [`invoke_async_from`](Self::invoke_async_from) with [`EventSource::Invoke`].
     pub async fn invoke_async(
         &self,
         function: &str,
         payload: Bytes,
+    ) -> Result<String, InvokeError> {
+        self.invoke_async_from(function, payload, EventSource::Invoke)
+            .await
+    }
+
+    /// Accepts an asynchronous invocation of `function` coming from `source` (the invoke API, a
+    /// timer, a queue batch) and returns its request id.
+    ///
+    /// Limits (128 KB, JSON, a known event function) are checked first. With a durable queue
+    /// (see [`start_async_queue`](Self::start_async_queue), which `scf serve` always uses) the
+    /// event is written to disk and fsynced before this returns, and is delivered with SCF's
+    /// retry and dead-letter policy; a function with `async_queue_length` accepted events not
+    /// yet done refuses more with 432. Without one (a [`Host`] used as a library), accepted
+    /// events are kept in memory only, run once, and are lost if the process stops first.
+    pub async fn invoke_async_from(
+        &self,
+        function: &str,
+        payload: Bytes,
+        source: EventSource,
     ) -> Result<String, InvokeError> {
         let payload = if payload.iter().all(u8::is_ascii_whitespace) {
             Bytes::from_static(b"{}")
@@ -377,6 +398,23 @@ impl Host {
         if let Err(error) = self.admit(function, &payload, true) {
             self.count_refusal(function, &error);
             return Err(error);
+        }
+        if let Some(queue) = self.inner.durable.get() {
+            return match queue
+                .enqueue(NewEvent::new(function, payload, source))
+                .await
+            {
+                Ok(request_id) => {
+                    metrics.async_accepted(function);
+                    Ok(request_id)
+                }
+                Err(e) => {
+                    let error = InvokeError::new(e.scf_code(), e.to_string());
+                    metrics.invocation(function);
+                    metrics.error(function, error.code);
+                    Err(error)
+                }
+            };
         }
         let pending = self.inner.async_pending.clone();
         if pending.fetch_add(1, Ordering::AcqRel) >= self.inner.async_limit {
@@ -405,6 +443,61 @@ impl Host {
             }
         });
         Ok(request_id)
+    }
+
+    /// Makes async invocations durable: from now on [`invoke_async_from`](Self::invoke_async_from)
+    /// accepts events into `queue`, and the returned [`Dispatcher`] delivers them (and the events
+    /// a previous run left queued or in flight) through [`invoke`](Self::invoke) with the same
+    /// request id on every attempt. Each function gets at most `max_instances` deliveries at
+    /// once, so async events never crowd out its sync invocations' queue.
+    ///
+    /// Call once, inside the tokio runtime; stop the dispatcher before [`shutdown`](Self::shutdown)
+    /// so deliveries in flight can finish (those that cannot are delivered again after a restart).
+    pub fn start_async_queue(&self, queue: DurableQueue) -> Dispatcher {
+        let per_function: std::collections::HashMap<String, usize> = self
+            .inner
+            .pools
+            .iter()
+            .map(|(name, pool)| (name.clone(), pool.spec.max_instances.max(1)))
+            .collect();
+        let concurrency = per_function.values().sum::<usize>().clamp(1, 4096);
+        let config = DispatchConfig {
+            concurrency,
+            per_function,
+            default_per_function: 1,
+            ..DispatchConfig::default()
+        };
+        if self.inner.durable.set(queue.clone()).is_err() {
+            tracing::warn!(target: "scf::async", "start_async_queue called twice; the first queue stays in use");
+        }
+        let host = self.clone();
+        queue.start_dispatcher(config, move |event| {
+            let host = host.clone();
+            async move { host.deliver(event).await }
+        })
+    }
+
+    /// The durable async queue, once [`start_async_queue`](Self::start_async_queue) was called.
+    pub fn async_queue(&self) -> Option<&DurableQueue> {
+        self.inner.durable.get()
+    }
+
+    /// Runs one delivery of a queued async event.
+    async fn deliver(&self, event: AsyncEvent) -> DeliveryOutcome {
+        let function = event.record.function.clone();
+        let options = InvokeOptions {
+            request_id: Some(event.record.request_id.clone()),
+            is_async: true,
+        };
+        let outcome = self.invoke(&function, event.payload, options).await;
+        match outcome.result {
+            Ok(_) => DeliveryOutcome::Success,
+            Err(e) => {
+                tracing::info!(target: "scf::async", function, request_id = outcome.request_id,
+                    attempt = event.record.attempts, "async delivery failed: {e}");
+                DeliveryOutcome::from_code(e.code, e.message)
+            }
+        }
     }
 
     /// Counts an invocation refused before it reached the host (e.g. a body over the size limit
@@ -507,6 +600,15 @@ impl Invoker for Host {
 
     async fn invoke_async(&self, function: &str, payload: Bytes) -> Result<String, InvokeError> {
         Host::invoke_async(self, function, payload).await
+    }
+
+    async fn invoke_event(
+        &self,
+        function: &str,
+        payload: Bytes,
+        source: EventSource,
+    ) -> Result<String, InvokeError> {
+        Host::invoke_async_from(self, function, payload, source).await
     }
 }
 

@@ -38,7 +38,12 @@
 //! | `server.quota_mb` | `128000` | memory all event-function instances may reserve together (`memory_mb` each) |
 //! | `server.queue_length` | `1000` | invocations that may wait for an instance, per function |
 //! | `server.queue_timeout_s` | `10` | longest wait for an instance, then 432 |
-//! | `server.async_queue_length` | `100000` | accepted async invocations not yet run, then 432 |
+//! | `server.async_queue_length` | `100000` | accepted async events not yet done, per function, then 432 |
+//! | `server.async_retry_num` | `2` | retries of an async event after a function error (0–10) |
+//! | `server.async_retry_interval_s` | `60` | wait between those retries |
+//! | `server.async_backoff_max_s` | `300` | cap of the exponential backoff (from 1 s) after throttles and system errors |
+//! | `server.async_max_age_s` | `21600` | an async event older than this is not retried but dead-lettered |
+//! | `server.async_retention_s` | `259200` | how long finished events stay queryable (dead letters stay until purged) |
 //! | `server.shutdown_timeout_s` | `10` | how long running invocations may finish on SIGINT/SIGTERM |
 //! | `server.credentials.{secret_id,secret_key,session_token}` | none | passed to functions as `TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN` |
 //! | `server.cloud_api.{secret_id,secret_key}` | none | when set, Cloud API requests must carry a valid TC3-HMAC-SHA256 signature |
@@ -83,6 +88,8 @@
 //! [`triggers::Invoker`] trait, which [`Host`] implements.
 
 pub mod api;
+pub mod async_api;
+pub mod async_cli;
 pub mod cargo;
 pub mod cli;
 pub mod cloud_api;

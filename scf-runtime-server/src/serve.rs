@@ -111,7 +111,23 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(|e| error(format!("cannot listen on {}: {e}", config.server.listen)))?;
     let addr = listener.local_addr().map_err(error)?;
 
+    std::fs::create_dir_all(&config.server.state_dir).map_err(|e| {
+        error(format!(
+            "cannot create the state folder {} (server.state_dir): {e}",
+            config.server.state_dir.display()
+        ))
+    })?;
+    let queue =
+        crate::durable::DurableQueue::open(&config.server.state_dir, config.server.queue_config())
+            .map_err(|e| {
+                error(format!(
+                    "cannot open the async event store in {} (server.state_dir): {e}",
+                    config.server.state_dir.display()
+                ))
+            })?;
+
     host.start();
+    let dispatcher = host.start_async_queue(queue.clone());
     let timers = triggers.start_timers();
     if let Err(e) = triggers.start_web_min_instances().await {
         tracing::warn!(target: "scf::serve", "starting web function instances failed: {e}");
@@ -148,8 +164,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let _ = stop_tx.send(true);
     drop(timers);
     let grace = config.server.shutdown_timeout;
-    host.stop_accepting();
     let _ = tokio::time::timeout(grace + Duration::from_millis(500), server).await;
+    // Deliveries in flight finish (or are delivered again after a restart); then nothing new.
+    dispatcher.stop(grace).await;
+    host.stop_accepting();
     host.shutdown(grace).await;
     triggers.shutdown().await;
     tracing::info!(target: "scf::serve", "stopped");

@@ -26,6 +26,19 @@ pub trait Invoker: Clone + Send + Sync + 'static {
         function: &str,
         payload: Bytes,
     ) -> impl Future<Output = Result<String, InvokeError>> + Send;
+
+    /// Queues an asynchronous invocation that came from `source` (a timer fire, a queue batch),
+    /// so status listings show where it came from. By default the same as
+    /// [`invoke_async`](Self::invoke_async).
+    fn invoke_event(
+        &self,
+        function: &str,
+        payload: Bytes,
+        source: crate::durable::EventSource,
+    ) -> impl Future<Output = Result<String, InvokeError>> + Send {
+        let _ = source;
+        self.invoke_async(function, payload)
+    }
 }
 
 /// A failed invocation, as the platform reports it: an SCF status code, its name and a message.

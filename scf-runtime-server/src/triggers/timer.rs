@@ -177,7 +177,7 @@ impl TimerTrigger {
 
     /// Runs the schedule on the current tokio runtime until the handle is aborted (or dropped via
     /// [`TimerSet`]): sleeps until each fire time and queues the event with
-    /// [`Invoker::invoke_async`].
+    /// [`Invoker::invoke_event`].
     pub fn spawn<I: Invoker>(self, invoker: I) -> JoinHandle<()> {
         tokio::spawn(async move { self.run(invoker).await })
     }
@@ -207,7 +207,11 @@ impl TimerTrigger {
             }
             let event = serde_json::to_vec(&self.event(at)).expect("a timer event serialises");
             match invoker
-                .invoke_async(&self.function, Bytes::from(event))
+                .invoke_event(
+                    &self.function,
+                    Bytes::from(event),
+                    crate::durable::EventSource::Timer,
+                )
                 .await
             {
                 Ok(request_id) => tracing::info!(
