@@ -535,6 +535,14 @@ impl Host {
             .collect()
     }
 
+    /// Rolls every event function over to its executable as it is on disk now (after a rebuild):
+    /// idle instances stop at once, busy ones after their current invocation, and new instances
+    /// take over; nothing queued or running is lost. `scf serve` does this on SIGHUP. Returns
+    /// how many instances are being replaced.
+    pub fn recycle(&self) -> usize {
+        self.inner.pools.values().map(|p| p.recycle()).sum()
+    }
+
     /// Stops taking new invocations (they get 438); running and queued ones go on.
     pub fn stop_accepting(&self) {
         self.inner.closing.store(true, Ordering::Release);

@@ -43,6 +43,8 @@ struct Slot {
     started: Instant,
     last_used: Instant,
     served: u64,
+    /// The pool's generation when it was started (see [`Pool::recycle`]).
+    generation: u64,
 }
 
 #[derive(Debug)]
@@ -68,6 +70,8 @@ struct PoolState {
     next_ticket: u64,
     retry_scheduled: bool,
     closed: bool,
+    /// Bumped by [`Pool::recycle`]: instances of an older generation are not given new work.
+    generation: u64,
 }
 
 impl PoolState {
@@ -290,6 +294,14 @@ impl Pool {
             slot.handle.stop(StopReason::Shutdown);
             return;
         }
+        if slot.generation < st.generation {
+            // Started before a recycle: it runs the old executable; a new instance takes over.
+            slot.state = State::Stopping;
+            slot.handle.stop(StopReason::Reclaim);
+            st.idle.retain(|i| *i != id);
+            self.spawn_wanted(st);
+            return;
+        }
         if let Some(waiter) = st.waiters.pop_front() {
             match slot.handle.assign(waiter.invocation) {
                 Ok(()) => slot.state = State::Busy,
@@ -395,6 +407,7 @@ impl Pool {
                             started: now,
                             last_used: now,
                             served: 0,
+                            generation: st.generation,
                         },
                     );
                 }
@@ -469,6 +482,33 @@ impl Pool {
             }
         }
         true
+    }
+
+    /// Replaces every instance without losing work: idle instances are stopped now, busy and
+    /// starting ones when their current invocation (or init) ends, and new instances (running
+    /// the executable as it is now) take the queue and `min_instances`. A pending start backoff
+    /// is cleared, since the new executable may start where the old one failed.
+    pub(crate) fn recycle(&self) -> usize {
+        let mut st = self.lock();
+        if st.closed {
+            return 0;
+        }
+        st.generation += 1;
+        st.crash = CrashLoop::default();
+        let idle = std::mem::take(&mut st.idle);
+        for id in &idle {
+            if let Some(slot) = st.slots.get_mut(id) {
+                slot.state = State::Stopping;
+                slot.handle.stop(StopReason::Reclaim);
+            }
+        }
+        let replaced = st
+            .slots
+            .values()
+            .filter(|s| s.state != State::Exited)
+            .count();
+        self.spawn_wanted(&mut st);
+        replaced
     }
 
     /// Refuses new work, fails the queue and stops every instance (busy ones included).

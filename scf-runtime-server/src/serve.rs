@@ -159,7 +159,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     });
     let server = tokio::spawn(async move { server.await });
 
+    let reloader = tokio::spawn(reload_on_sighup(host.clone()));
     shutdown_signal().await;
+    reloader.abort();
     tracing::info!(target: "scf::serve", "stopping: no new requests; waiting up to {:?} for running invocations", config.server.shutdown_timeout);
     let _ = stop_tx.send(true);
     drop(timers);
@@ -172,6 +174,21 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     triggers.shutdown().await;
     tracing::info!(target: "scf::serve", "stopped");
     Ok(())
+}
+
+/// SIGHUP: every event function rolls over to its executable as it is on disk now (what
+/// `scf dev` sends after a rebuild); see [`Host::recycle`].
+async fn reload_on_sighup(host: Host) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let replaced = host.recycle();
+        tracing::info!(target: "scf::serve",
+            "SIGHUP: replacing {replaced} instance(s); new invocations run the bootstraps as they are on disk now");
+        println!("scf serve reloaded");
+    }
 }
 
 async fn shutdown_signal() {

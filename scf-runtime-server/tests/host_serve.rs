@@ -786,3 +786,52 @@ async fn bad_config_and_failed_builds_are_clear_errors() {
         "{output:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rolls_instances_over_without_losing_the_running_invocation() {
+    let Some(config) = config(&[("py", "timeout_s = 10\nmin_instances = 1")]) else {
+        return;
+    };
+    let server = start("reload", &config);
+    let idle_pid = pid_of(&server, "py").await;
+    // One invocation is running when the reload comes.
+    let slow = {
+        let addr = server.addr;
+        tokio::spawn(async move {
+            host::send(
+                addr,
+                host::post(
+                    "/functions/py/invocations",
+                    r#"{"sleep": 1.5, "pid": true}"#,
+                ),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = server.function_status("py").await;
+    assert_eq!(status["counts"]["busy"], 1, "{status}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.child.id() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    server.wait_for_line(&["scf serve reloaded"]).await;
+    // The running invocation finishes on its (old) instance; that instance then stops.
+    let answer = slow.await.unwrap();
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let busy_pid = answer.json()["pid"].as_u64().unwrap();
+    assert_eq!(busy_pid, idle_pid, "the only instance ran it");
+    assert!(
+        gone_within(busy_pid, Duration::from_secs(5)).await,
+        "the old instance stops after its invocation"
+    );
+    // New invocations run on a new instance; min_instances is kept.
+    let new_pid = pid_of(&server, "py").await;
+    assert_ne!(new_pid, busy_pid);
+    let status = server.function_status("py").await;
+    assert!(
+        status["instances"].as_array().unwrap().len() >= 1,
+        "{status}"
+    );
+}

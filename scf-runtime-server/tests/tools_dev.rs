@@ -1,5 +1,5 @@
-//! `scf dev`: an edited bootstrap is picked up, served on the same address, without a manual
-//! restart.
+//! `scf dev`: an edited bootstrap is picked up by the running server (no restart), a changed
+//! config restarts it on the same address.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -124,7 +124,28 @@ fn an_edited_bootstrap_is_served_on_the_same_address() {
     let (at, _) = dev.wait_for(at + 1, "change line", |l| {
         l.starts_with("scf dev: change detected") && l.contains("handler.py")
     });
-    let (_, line) = dev.wait_for(at, "second listening line", listening);
+    // Same config: the server is not restarted; its instances roll over to the new bootstrap.
+    let (at, _) = dev.wait_for(at, "reload line", |l| l.contains("scf serve reloaded"));
+    assert_eq!(invoke(&addr), serde_json::json!({"version": 2}));
+    assert_eq!(
+        dev.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| listening(l))
+            .count(),
+        1,
+        "the server kept running (no second start)"
+    );
+
+    // A changed config restarts the server on the same address.
+    let config = std::fs::read_to_string(dir.path().join("scf.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("scf.toml"),
+        config.replace("[functions.ver]", "[functions.ver]\ntimeout_s = 5"),
+    )
+    .unwrap();
+    let (at, line) = dev.wait_for(at, "second listening line", listening);
     assert!(
         line.ends_with(&addr),
         "the same address is kept: {line} vs {addr}"

@@ -5,8 +5,10 @@
 //! every `bootstrap = "…"` file and the config itself. On a change it rebuilds the packages with
 //! `cargo build --release` (what `scf serve` runs) while the running server keeps answering with
 //! the previous build; a build error is printed and changes nothing. After a good build the
-//! server is stopped gracefully (busy instances finish their invocation) and started again on the
-//! same address, so clients and triggers keep their URL.
+//! server is sent SIGHUP and keeps running: idle instances are replaced at once, busy ones after
+//! their current invocation, so nothing in flight or queued (async events included) is lost and
+//! the address never goes away. When the config itself changed, or it has web functions, the
+//! server is instead stopped gracefully and started again on the same address.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -24,7 +26,7 @@ use super::cargo::{Metadata, cargo_program};
 #[derive(Debug, Clone, Default, Args)]
 #[command(after_help = "\
 Examples:
-  scf dev                                   host ./scf.toml, rebuild and restart on changes
+  scf dev                                   host ./scf.toml, rebuild and reload on changes
   scf dev --config fns/scf.toml --listen 127.0.0.1:9100
 
 Edit a handler and save: the package is rebuilt while the server keeps serving the previous
@@ -53,6 +55,8 @@ struct Watched {
     paths: Vec<PathBuf>,
     /// Where to run cargo.
     cargo_dir: PathBuf,
+    /// Whether some function is a web function (those are restarted with the server).
+    web: bool,
 }
 
 /// Runs `scf dev` until the server cannot be restarted or the process is interrupted.
@@ -89,6 +93,7 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
         std::thread::sleep(Duration::from_millis(150));
         let settled = snapshot(&watched.paths);
         let changed = describe_change(&signature, &settled);
+        let config_changed = signature.get(&config) != settled.get(&config);
         signature = settled;
         println!("scf dev: change detected{changed}");
         // The config is read again: it may name other packages or files now.
@@ -106,6 +111,16 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
         if !watched.packages.is_empty() && !rebuild(&watched) {
             println!("scf dev: build failed (errors above); still serving the previous build");
             continue;
+        }
+        if !stopped && !config_changed && !watched.web {
+            // Same config: the server stays up and rolls its instances over to the new build.
+            let pid = nix::unistd::Pid::from_raw(server.id() as i32);
+            if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).is_ok() {
+                println!(
+                    "scf dev: reloading: new invocations run the new build (the server keeps running)"
+                );
+                continue;
+            }
         }
         println!("scf dev: restarting scf serve");
         stop_server(&mut server);
@@ -143,6 +158,9 @@ fn watched_paths(config: &Path) -> Result<Watched, ToolError> {
         }
         if let Some(bootstrap) = function.get("bootstrap").and_then(|b| b.as_str()) {
             watched.paths.push(base.join(bootstrap));
+        }
+        if function.get("type").and_then(|t| t.as_str()) == Some("web") {
+            watched.web = true;
         }
     }
     if !watched.packages.is_empty() {
