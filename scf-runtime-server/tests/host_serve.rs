@@ -831,7 +831,7 @@ async fn sighup_rolls_instances_over_without_losing_the_running_invocation() {
     assert_ne!(new_pid, busy_pid);
     let status = server.function_status("py").await;
     assert!(
-        status["instances"].as_array().unwrap().len() >= 1,
+        !status["instances"].as_array().unwrap().is_empty(),
         "{status}"
     );
 }
