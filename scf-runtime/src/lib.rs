@@ -37,6 +37,11 @@
 //! | [`service`] | [`service_fn`], [`Invocation`]: the `tower::Service` handler model |
 //! | [`testing`] | [`testing::MockApi`]: an in-process mock runtime API |
 //! | [`tracing`](mod@tracing) | [`tracing::init_default_subscriber`] |
+//!
+//! | Feature | Default | Enables |
+//! |---|---|---|
+//! | `hint` | yes | an event that does not fit the handler's type is reported with the trigger it looks like ("this looks like a COS event"), through `scf-events`' detection |
+//! | `http` | no | `scf-events`' HTTP adapters |
 
 mod client;
 pub mod config;

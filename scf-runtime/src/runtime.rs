@@ -425,7 +425,7 @@ fn decode_error<E>(body: &[u8], path: &str, err: &serde_json::Error) -> Error {
         format!("`{path}`")
     };
     let hint = match crate::hint::trigger_of(body) {
-        Some(kind) => format!(" (this looks like a {kind} event)"),
+        Some(trigger) => format!(" (this looks like {trigger})"),
         None => String::new(),
     };
     Error::new(

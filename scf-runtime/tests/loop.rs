@@ -360,3 +360,87 @@ async fn testing_invoke_runs_one_event() {
     let outcome = scf_runtime::testing::invoke(service_fn(echo), r#"[1,"two"]"#).await;
     assert_eq!(outcome.json(), json!([1, "two"]));
 }
+
+/// A handler that expects its own shape, not a trigger's.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Upload {
+    #[serde(rename = "Records")]
+    records: Vec<UploadRecord>,
+}
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct UploadRecord {
+    event: UploadEvent,
+}
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct UploadEvent {
+    #[serde(rename = "eventTime")]
+    event_time: String,
+}
+
+#[cfg(feature = "hint")]
+#[tokio::test]
+async fn a_trigger_event_into_the_wrong_type_names_the_trigger_and_the_path() {
+    let cos = scf_events::fixtures::get("cos-put").expect("the cos-put fixture is bundled");
+    let mock = MockApi::start().await;
+    let outcomes = drive(
+        &mock,
+        service_fn(|_: Upload, _: Context| async { Ok::<_, Error>(0) }),
+        &[cos],
+    )
+    .await;
+    assert_eq!(
+        outcomes[0].error_type().as_deref(),
+        Some("DeserializeError")
+    );
+    let message = outcomes[0].error_message().unwrap();
+    assert!(
+        message.contains("at `Records[0].event.eventTime`"),
+        "{message}"
+    );
+    assert!(message.contains("Upload"), "{message}");
+    assert!(
+        message.ends_with("(this looks like a COS event)"),
+        "{message}"
+    );
+
+    // The same at the top level, and for another trigger.
+    let timer = scf_events::fixtures::get("timer-doc").expect("the timer-doc fixture is bundled");
+    let mock = MockApi::start().await;
+    let outcomes = drive(
+        &mock,
+        service_fn(|order: Order, _: Context| async move { Ok::<_, Error>(order.id) }),
+        &[cos, timer],
+    )
+    .await;
+    let message = outcomes[0].error_message().unwrap();
+    assert!(message.contains("at the top level"), "{message}");
+    assert!(message.contains("missing field `id`"), "{message}");
+    assert!(
+        message.ends_with("(this looks like a COS event)"),
+        "{message}"
+    );
+    let message = outcomes[1].error_message().unwrap();
+    assert!(
+        message.ends_with("(this looks like a timer event)"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_payload_of_no_known_trigger_gets_no_hint() {
+    let mock = MockApi::start().await;
+    let outcomes = drive(
+        &mock,
+        service_fn(|order: Order, _: Context| async move { Ok::<_, Error>(order.id) }),
+        &[r#"{"Records":[{"sku":"a"}]}"#, "not json"],
+    )
+    .await;
+    for outcome in &outcomes {
+        let message = outcome.error_message().unwrap();
+        assert_eq!(outcome.error_type().as_deref(), Some("DeserializeError"));
+        assert!(!message.contains("looks like"), "{message}");
+    }
+}
