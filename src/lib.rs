@@ -39,6 +39,7 @@
 //! | `events` | yes | every trigger module of [`events`] |
 //! | `fixtures` | no | `scf::events::fixtures`: bundled sample events by name |
 //! | `http` | no | HTTP adapters: an axum `Router` as an API Gateway handler |
+//! | `multi-thread` | no | tokio's multi-thread scheduler, for `#[scf::function(flavor = "multi_thread")]` |
 
 #[cfg(feature = "events")]
 pub use scf_events as events;

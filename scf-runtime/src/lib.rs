@@ -41,6 +41,7 @@
 //! | Feature | Default | Enables |
 //! |---|---|---|
 //! | `hint` | yes | an event that does not fit the handler's type is reported with the trigger it looks like ("this looks like a COS event"), through `scf-events`' detection |
+//! | `multi-thread` | no | tokio's multi-thread scheduler, for `#[scf::function(flavor = "multi_thread")]` |
 //! | `http` | no | `scf-events`' HTTP adapters |
 
 mod client;

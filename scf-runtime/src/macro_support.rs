@@ -11,10 +11,6 @@
 //! `flavor = "multi_thread"` needs tokio's multi-thread scheduler, which is opt-in: the
 //! `multi-thread` feature (`tokio/rt-multi-thread`) compiles it in.
 
-// `feature = "multi-thread"` may be absent from the manifest's feature list; the cfg is then
-// simply off, which makes `flavor = "multi_thread"` the compile error described above.
-#![allow(unexpected_cfgs)]
-
 use std::future::Future;
 
 use serde::Serialize;
@@ -319,6 +315,31 @@ mod tests {
         fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
             Some(&self.0)
         }
+    }
+
+    #[cfg(feature = "multi-thread")]
+    #[test]
+    fn the_multi_thread_flavor_runs_on_worker_threads() {
+        let runtime = build_runtime(Flavor::multi_thread::<MultiThreadFeature>()).unwrap();
+        let caller = std::thread::current().id();
+        let worker = runtime.block_on(async {
+            tokio::spawn(async { std::thread::current().id() })
+                .await
+                .unwrap()
+        });
+        assert_ne!(worker, caller, "a spawned task runs on a worker thread");
+    }
+
+    #[test]
+    fn the_current_thread_flavor_runs_on_the_caller() {
+        let runtime = build_runtime(Flavor::CurrentThread).unwrap();
+        let caller = std::thread::current().id();
+        let ran_on = runtime.block_on(async {
+            tokio::spawn(async { std::thread::current().id() })
+                .await
+                .unwrap()
+        });
+        assert_eq!(ran_on, caller);
     }
 
     #[test]
