@@ -100,10 +100,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stdout; `RUST_LOG` filters (default `info`).
+/// Logs to stdout; `RUST_LOG` filters (default `info`, the Kafka client at `warn`).
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rskafka=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stdout)

@@ -260,7 +260,7 @@ impl Host {
         &self,
         function: &str,
         payload: &[u8],
-        is_async: bool,
+        limit: usize,
     ) -> Result<&Arc<Pool>, InvokeError> {
         if self.inner.closing.load(Ordering::Acquire) {
             return Err(Fault::ShuttingDown.error("the server is shutting down"));
@@ -275,16 +275,15 @@ impl Host {
                 Fault::FunctionNotFound.error(format!("function {function} does not exist"))
             );
         };
-        let limit = if is_async {
-            MAX_ASYNC_EVENT_BYTES
-        } else {
-            MAX_SYNC_EVENT_BYTES
-        };
         if payload.len() > limit {
             return Err(Fault::RequestTooLarge.error(format!(
                 "the event is {} bytes; {} invocations take at most {limit}",
                 payload.len(),
-                if is_async { "async" } else { "sync" }
+                if limit == MAX_ASYNC_EVENT_BYTES {
+                    "async"
+                } else {
+                    "sync"
+                }
             )));
         }
         if serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_err() {
@@ -311,7 +310,12 @@ impl Host {
             payload
         };
         let metrics = &self.inner.shared.metrics;
-        let pool = match self.admit(function, &payload, options.is_async) {
+        let limit = if options.is_async {
+            MAX_ASYNC_EVENT_BYTES
+        } else {
+            MAX_SYNC_EVENT_BYTES
+        };
+        let pool = match self.admit(function, &payload, limit) {
             Ok(pool) => pool.clone(),
             Err(error) => {
                 self.count_refusal(function, &error);
@@ -395,7 +399,12 @@ impl Host {
             payload
         };
         let metrics = &self.inner.shared.metrics;
-        if let Err(error) = self.admit(function, &payload, true) {
+        // A CKafka batch is a sync invocation on the platform: up to 6 MB.
+        let limit = match source {
+            EventSource::Ckafka => MAX_SYNC_EVENT_BYTES,
+            _ => MAX_ASYNC_EVENT_BYTES,
+        };
+        if let Err(error) = self.admit(function, &payload, limit) {
             self.count_refusal(function, &error);
             return Err(error);
         }
@@ -487,7 +496,8 @@ impl Host {
         let function = event.record.function.clone();
         let options = InvokeOptions {
             request_id: Some(event.record.request_id.clone()),
-            is_async: true,
+            // CKafka batches were admitted with the sync limit (6 MB).
+            is_async: event.record.source != EventSource::Ckafka,
         };
         let outcome = self.invoke(&function, event.payload, options).await;
         match outcome.result {
@@ -596,6 +606,12 @@ impl Completion {
         Completion::refused(
             Fault::Internal.error("the instance ended without reporting the invocation"),
         )
+    }
+}
+
+impl crate::kafka::BatchSink for Host {
+    async fn accept(&self, function: &str, payload: Bytes) -> Result<String, InvokeError> {
+        Host::invoke_async_from(self, function, payload, EventSource::Ckafka).await
     }
 }
 

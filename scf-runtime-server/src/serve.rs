@@ -84,6 +84,7 @@ pub fn web_config(function: &FunctionConfig, config: &Config) -> Option<WebFunct
 /// Runs `scf serve` until SIGINT or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let config = tokio::task::block_in_place(|| load_and_build(&args))?;
+    crate::kafka::check(&config).map_err(error)?;
     let host = Host::new(&config).map_err(error)?;
 
     let mut setup = TriggerSetup::new(host.clone());
@@ -128,6 +129,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     host.start();
     let dispatcher = host.start_async_queue(queue.clone());
+    let consumers = crate::kafka::Consumers::start(&config, host.clone(), queue.clone());
     let timers = triggers.start_timers();
     if let Err(e) = triggers.start_web_min_instances().await {
         tracing::warn!(target: "scf::serve", "starting web function instances failed: {e}");
@@ -166,6 +168,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let _ = stop_tx.send(true);
     drop(timers);
     let grace = config.server.shutdown_timeout;
+    consumers.stop().await;
     let _ = tokio::time::timeout(grace + Duration::from_millis(500), server).await;
     // Deliveries in flight finish (or are delivered again after a restart); then nothing new.
     dispatcher.stop(grace).await;
