@@ -1,9 +1,26 @@
-//! `scf invoke`: one invocation against a running `scf serve`, printed for people.
+//! `scf invoke`: one invocation, printed for people, against a running `scf serve` or, when
+//! none runs, by starting the function's bootstrap once right here.
 //!
 //! The event is a bundled sample (`--event cos`, `--event cos:delete`, `--event apigw-get`),
 //! inline JSON (`--data`), a file (`--file`, `-` for stdin), or `{}`. The answer shows the
 //! result (pretty JSON when it is JSON), or the error with its SCF code, then the tail of the
-//! invocation's log, its duration and its peak memory.
+//! invocation's log, its duration and its peak memory, and last a line saying where it ran.
+//!
+//! Where it runs:
+//!
+//! - `--remote URL`: that `scf serve` (an error when it cannot be reached);
+//! - otherwise the server at `[server].listen` of the config (default `127.0.0.1:9000`) when
+//!   something listens there;
+//! - when nothing does (the connection is refused), or with `--local`: a one-shot run. The
+//!   config's function is taken alone (one instance at most, no triggers), its `package` built
+//!   with `cargo build --release`, and the [`Host`](crate::Host) library runs the event once
+//!   in-process: it starts the bootstrap with its own runtime API, waits for the result, and
+//!   stops the instance (SIGTERM, then SIGKILL);
+//! - `--bootstrap PATH`: a one-shot run of that executable without any config (memory 128 MB,
+//!   timeout 3 s, init timeout 60 s).
+//!
+//! `--memory`, `--timeout` and `--env` adjust a one-shot run. `--async` is refused in a one-shot
+//! run: nothing would be left to keep the queued event once `scf invoke` exits.
 
 use std::fmt::Write as _;
 use std::io::{Read as _, Write};
@@ -18,8 +35,13 @@ use http_body_util::{BodyExt as _, Full};
 use super::ToolError;
 use super::package::human_size;
 
+mod oneshot;
+
 /// The server `scf invoke` talks to when neither `--remote` nor a config says otherwise.
 pub const DEFAULT_REMOTE: &str = "http://127.0.0.1:9000";
+
+/// How long `scf invoke` waits for a server's answer unless `--timeout` says otherwise, seconds.
+pub const DEFAULT_REMOTE_TIMEOUT_S: f64 = 960.0;
 
 /// Arguments of `scf invoke`.
 #[derive(Debug, Clone, Default, Args)]
@@ -30,14 +52,26 @@ Examples:
   scf invoke thumbs --event cos:delete         a named variant (fixture cos-delete)
   scf invoke echo --data '{\"name\": \"ann\"}'
   scf invoke echo --file event.json
-  scf invoke ticker --event timer --async      queue it; prints the request id
+  scf invoke ticker --event timer --async      queue it on the server; prints the request id
   scf invoke echo --remote http://10.0.0.5:9000
+  scf invoke echo --local --timeout 10         run it here even when a server runs
+  scf invoke --bootstrap target/release/hello --env GREETING=hi    no scf.toml needed
 
-Talks to a running `scf serve`: --remote, else [server].listen of ./scf.toml (or --config),
-else http://127.0.0.1:9000. Fixture names: `scf invoke --list-events`.")]
+Where it runs: with --remote, on that `scf serve`. Otherwise on the server at [server].listen
+of ./scf.toml (or --config; else 127.0.0.1:9000) when one answers there. When nothing listens
+there, the function of scf.toml runs once right here: its package is built (cargo build
+--release), its bootstrap is started with a built-in runtime API, sent the event, and stopped
+(SIGTERM, then SIGKILL). --local always runs it here. --bootstrap PATH runs an executable
+without any scf.toml (memory 128 MB, timeout 3 s, unless --memory or --timeout say otherwise).
+The last line printed says where it ran.
+
+--async needs a server: a one-shot run keeps nothing after it exits, so it refuses --async.
+Exit status: 0 when the function succeeded (or the server queued the event), 1 otherwise.
+Fixture names: `scf invoke --list-events`.")]
 pub struct InvokeArgs {
-    /// The function's name, as in scf.toml.
-    #[arg(value_name = "FUNCTION", required_unless_present = "list_events")]
+    /// The function's name, as in scf.toml (with --bootstrap: the name it runs as, by default
+    /// the executable's file name without extension).
+    #[arg(value_name = "FUNCTION", required_unless_present_any = ["list_events", "bootstrap"])]
     pub function: Option<String>,
     /// A bundled sample event: a trigger (`cos`), `trigger:variant` (`cos:delete`) or a
     /// fixture name (`cos-put`).
@@ -49,13 +83,21 @@ pub struct InvokeArgs {
     /// Read the event from this file (`-` reads stdin).
     #[arg(long, short, value_name = "FILE", group = "input")]
     pub file: Option<PathBuf>,
-    /// Invoke asynchronously: the server queues the event and answers with its request id.
+    /// Invoke asynchronously: the server queues the event and answers with its request id
+    /// (needs a running server).
     #[arg(long = "async")]
     pub is_async: bool,
-    /// The server's URL.
-    #[arg(long, value_name = "URL")]
+    /// The server's URL (never runs the function locally).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["local", "bootstrap"])]
     pub remote: Option<String>,
-    /// The scf.toml whose `[server].listen` to use when --remote is not given.
+    /// Run the function of the config once right here, even when a server answers.
+    #[arg(long)]
+    pub local: bool,
+    /// Run this executable once right here, without any scf.toml.
+    #[arg(long, value_name = "PATH", conflicts_with = "local")]
+    pub bootstrap: Option<PathBuf>,
+    /// The scf.toml: its `[server].listen` is where the server is looked for, and its function
+    /// is what runs when no server answers.
     #[arg(long, short, value_name = "FILE", default_value = "scf.toml")]
     pub config: PathBuf,
     /// Print the names of the bundled sample events and exit.
@@ -64,9 +106,38 @@ pub struct InvokeArgs {
     /// Print only the result body (for scripts).
     #[arg(long, short)]
     pub quiet: bool,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 960, value_name = "SECS")]
-    pub timeout: u64,
+    /// Run locally: the function's timeout_s (default: scf.toml's, with --bootstrap 3). With a
+    /// server: how long to wait for its answer (default 960).
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<f64>,
+    /// Run locally with this memory_mb (64 to 122880; default: scf.toml's, with --bootstrap
+    /// 128).
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u32).range(64..=122_880))]
+    pub memory: Option<u32>,
+    /// Run locally with this environment variable set, over scf.toml's `env` (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env_pair)]
+    pub env: Vec<(String, String)>,
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    let s: f64 = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{text}` is not a number of seconds: {e}"))?;
+    if s.is_finite() && s > 0.0 && s <= 86_400.0 {
+        Ok(s)
+    } else {
+        Err(format!(
+            "must be more than 0 and at most 86400 seconds, got {text}"
+        ))
+    }
+}
+
+fn parse_env_pair(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 /// What one invocation answered.
@@ -84,6 +155,11 @@ pub struct InvokeOutcome {
     pub duration_ms: Option<f64>,
     /// Peak memory in bytes.
     pub mem_usage: Option<u64>,
+    /// Whether a new instance was started for it (known for one-shot runs, which always start
+    /// one; a server does not say).
+    pub cold_start: Option<bool>,
+    /// Whether it ran locally (one-shot) rather than on a server.
+    pub local: bool,
 }
 
 impl InvokeOutcome {
@@ -102,7 +178,30 @@ pub fn run_invoke(args: &InvokeArgs) -> Result<InvokeOutcome, ToolError> {
         .enable_all()
         .build()
         .map_err(|e| ToolError::new(format!("cannot start the async runtime: {e}")))?;
+    // A one-shot run hosts the function in this process: its output lines belong in the log
+    // section of the summary, not on stdout as server log lines. Everything runs on this thread
+    // (a current-thread runtime), so a thread-scoped subscriber covers it; only errors go to
+    // stderr unless RUST_LOG asks for more.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .finish();
+    let _scoped = tracing::subscriber::set_default(subscriber);
     runtime.block_on(invoke_in(args, &cwd, &mut std::io::stdout()))
+}
+
+/// Where the invocation goes.
+enum Place {
+    /// A server, connected.
+    Remote {
+        target: Target,
+        stream: tokio::net::TcpStream,
+    },
+    /// A one-shot run here, and why.
+    Local(oneshot::Why),
 }
 
 /// Runs `scf invoke` as if started in `cwd`, writing what it prints to `out`.
@@ -122,26 +221,64 @@ pub async fn invoke_in(
             log: None,
             duration_ms: None,
             mem_usage: None,
+            cold_start: None,
+            local: false,
         });
     }
-    let function = args
-        .function
-        .as_deref()
-        .ok_or_else(|| ToolError::new("name the function to invoke: scf invoke <FUNCTION>"))?;
     let (event, source) = event_body(args, cwd)?;
-    let remote = match &args.remote {
-        Some(remote) => remote.clone(),
-        None => remote_from_config(&cwd.join(&args.config))?,
+    let place = if let Some(bootstrap) = &args.bootstrap {
+        Place::Local(oneshot::Why::Bootstrap(bootstrap.clone()))
+    } else if args.local {
+        Place::Local(oneshot::Why::Forced)
+    } else {
+        let explicit = args.remote.is_some();
+        let remote = match &args.remote {
+            Some(remote) => remote.clone(),
+            None => remote_from_config(&cwd.join(&args.config))?,
+        };
+        let target = Target::parse(&remote)?;
+        match tokio::time::timeout(Duration::from_secs(10), target.connect()).await {
+            Ok(Ok(stream)) => Place::Remote { target, stream },
+            Ok(Err(e)) if !explicit && nothing_listens(&e) => {
+                Place::Local(oneshot::Why::NoServer(target.authority()))
+            }
+            Ok(Err(e)) => return Err(target.unreachable(&e)),
+            Err(_) => {
+                return Err(target.unreachable(&"the connection was not accepted within 10 s"));
+            }
+        }
     };
-    let outcome = post(
-        &remote,
-        function,
-        event,
-        args.is_async,
-        Duration::from_secs(args.timeout),
-    )
-    .await?;
-    let _ = out.write_all(render(function, &source, args, &outcome).as_bytes());
+    let (function, outcome, place_line) = match place {
+        Place::Remote { target, stream } => {
+            let function = args.function.as_deref().ok_or_else(|| {
+                ToolError::new("name the function to invoke: scf invoke <FUNCTION>")
+            })?;
+            if args.memory.is_some() || !args.env.is_empty() {
+                return Err(ToolError::new(format!(
+                    "--memory and --env apply to a one-shot run, but a server answers at {}: add --local to run `{function}` here",
+                    target.remote
+                )));
+            }
+            let timeout = Duration::from_secs_f64(args.timeout.unwrap_or(DEFAULT_REMOTE_TIMEOUT_S));
+            let outcome = post(&target, stream, function, event, args.is_async, timeout).await?;
+            (
+                function.to_owned(),
+                outcome,
+                format!("(scf serve at {})", target.remote),
+            )
+        }
+        Place::Local(why) => {
+            let local = oneshot::run(args, cwd, why, event, out).await?;
+            (local.function, local.outcome, local.line)
+        }
+    };
+    let _ = out.write_all(render(&function, &source, args, &outcome).as_bytes());
+    if !args.quiet {
+        let _ = writeln!(out, "{place_line}");
+    } else if outcome.local {
+        // Scripts read stdout; people still learn that nothing was asked of a server.
+        eprintln!("{place_line}");
+    }
     if outcome.is_success() {
         Ok(outcome)
     } else {
@@ -150,6 +287,14 @@ pub async fn invoke_in(
             outcome.status
         )))
     }
+}
+
+/// Whether a connect error means nothing listens at the address (so a one-shot run may stand in).
+fn nothing_listens(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable
+    )
 }
 
 /// The event bytes and a description of where they came from.
@@ -267,44 +412,75 @@ fn remote_from_config(config: &Path) -> Result<String, ToolError> {
     })
 }
 
-/// POSTs the event to `<remote>/functions/<function>/invocations`.
+/// A server address: the URL as given, and its parts.
+#[derive(Debug, Clone)]
+struct Target {
+    remote: String,
+    host: String,
+    port: u16,
+    prefix: String,
+}
+
+impl Target {
+    fn parse(remote: &str) -> Result<Target, ToolError> {
+        let base: http::Uri = remote
+            .parse()
+            .map_err(|e| ToolError::new(format!("--remote `{remote}` is not a URL: {e}")))?;
+        if base.scheme_str().is_some_and(|s| s != "http") {
+            return Err(ToolError::new(format!(
+                "--remote `{remote}`: only http:// is supported (scf serve speaks plain HTTP)"
+            )));
+        }
+        let host = base
+            .host()
+            .ok_or_else(|| ToolError::new(format!("--remote `{remote}` has no host")))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        Ok(Target {
+            remote: remote.to_owned(),
+            host,
+            port: base.port_u16().unwrap_or(80),
+            prefix: base.path().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// `host:port` (brackets around an IPv6 host).
+    fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    async fn connect(&self) -> std::io::Result<tokio::net::TcpStream> {
+        tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await
+    }
+
+    fn unreachable(&self, e: &dyn std::fmt::Display) -> ToolError {
+        ToolError::new(format!(
+            "cannot reach scf serve at {}: {e}\nstart it with `scf serve` in the directory of your scf.toml, or pass --remote URL (or --local to run the function here)",
+            self.remote
+        ))
+    }
+}
+
+/// POSTs the event to `<remote>/functions/<function>/invocations` over `stream`.
 async fn post(
-    remote: &str,
+    target: &Target,
+    stream: tokio::net::TcpStream,
     function: &str,
     event: Vec<u8>,
     is_async: bool,
     timeout: Duration,
 ) -> Result<InvokeOutcome, ToolError> {
-    let base: http::Uri = remote
-        .parse()
-        .map_err(|e| ToolError::new(format!("--remote `{remote}` is not a URL: {e}")))?;
-    if base.scheme_str().is_some_and(|s| s != "http") {
-        return Err(ToolError::new(format!(
-            "--remote `{remote}`: only http:// is supported (scf serve speaks plain HTTP)"
-        )));
-    }
-    let host = base
-        .host()
-        .ok_or_else(|| ToolError::new(format!("--remote `{remote}` has no host")))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = base.port_u16().unwrap_or(80);
-    let prefix = base.path().trim_end_matches('/');
     let encoded: String =
         percent_encoding::utf8_percent_encode(function, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
-    let path = format!("{prefix}/functions/{encoded}/invocations");
-
-    let unreachable = |e: &dyn std::fmt::Display| {
-        ToolError::new(format!(
-            "cannot reach scf serve at {remote}: {e}\nstart it with `scf serve` in the directory of your scf.toml, or pass --remote URL"
-        ))
-    };
+    let path = format!("{}/functions/{encoded}/invocations", target.prefix);
+    let unreachable = |e: &dyn std::fmt::Display| target.unreachable(e);
     let exchange = async {
-        let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| unreachable(&e))?;
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
                 .await
@@ -313,7 +489,7 @@ async fn post(
             let _ = conn.await;
         });
         let mut request = http::Request::post(path)
-            .header(http::header::HOST, format!("{host}:{port}"))
+            .header(http::header::HOST, target.authority())
             .header(http::header::CONTENT_TYPE, "application/json")
             .header("x-scf-log-type", "Tail");
         if is_async {
@@ -339,8 +515,9 @@ async fn post(
         .await
         .map_err(|_| {
             ToolError::new(format!(
-                "no answer from {remote} within {} s (--timeout)",
-                timeout.as_secs()
+                "no answer from {} within {} s (--timeout)",
+                target.remote,
+                timeout.as_secs_f64()
             ))
         })??;
     let header = |name: &str| {
@@ -363,6 +540,8 @@ async fn post(
         log,
         duration_ms: header("x-scf-duration-ms").and_then(|d| d.parse().ok()),
         mem_usage: header("x-scf-mem-usage").and_then(|m| m.parse().ok()),
+        cold_start: None,
+        local: false,
     })
 }
 
@@ -391,6 +570,9 @@ fn render(function: &str, source: &str, args: &InvokeArgs, outcome: &InvokeOutco
     }
     if let Some(mem) = outcome.mem_usage.filter(|m| *m > 0) {
         facts.push(format!("peak memory {}", human_size(mem)));
+    }
+    if outcome.cold_start == Some(true) {
+        facts.push("cold start".to_owned());
     }
     let facts = if facts.is_empty() {
         String::new()

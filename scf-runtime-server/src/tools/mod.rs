@@ -8,7 +8,7 @@
 //! | `scf new` | [`NewArgs`] | [`run_new`] | a ready project: Cargo.toml, an annotated handler, a fixture test, an `scf.toml` |
 //! | `scf build` | [`BuildArgs`] | [`run_build`] | builds for SCF (static musl, glibc 2.17 via zigbuild, or native) and verifies the binary |
 //! | `scf package` | [`PackageArgs`] | [`run_package`] | a reproducible `bootstrap.zip` with `bootstrap` (mode 0755) at its root |
-//! | `scf invoke` | [`InvokeArgs`] | [`run_invoke`] | one invocation against a running `scf serve`, printed for humans |
+//! | `scf invoke` | [`InvokeArgs`] | [`run_invoke`] | one invocation, printed for humans: on a running `scf serve`, or the bootstrap run once here when none runs |
 //! | `scf dev` | [`DevArgs`] | [`run_dev`] | rebuilds on source changes while a server hosts the function |
 //!
 //! The checks behind `scf build` are a library of their own: [`verify::verify`] reads an ELF and
