@@ -32,7 +32,8 @@ pub enum Command {
     Build(crate::tools::BuildArgs),
     /// Zip a built function as `<target dir>/scf/<package>/bootstrap.zip`, ready to upload.
     Package(crate::tools::PackageArgs),
-    /// Invoke a function of a running `scf serve` with a sample event, JSON or a file.
+    /// Invoke a function with a sample event, JSON or a file: on a running `scf serve`, or once
+    /// right here when none runs.
     Invoke(crate::tools::InvokeArgs),
     /// Serve and watch: rebuild on source changes and restart the server on the same address.
     Dev(crate::tools::DevArgs),
