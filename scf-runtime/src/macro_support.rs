@@ -131,11 +131,16 @@ pub trait Response: Serialize {}
 #[diagnostic::do_not_recommend]
 impl<R: Serialize> Response for R {}
 
+/// A handler's response, already serialised to JSON (inside the service, so that the
+/// runtime's own bounds never mention the user's type). Serialising it again writes the
+/// same JSON text unchanged.
+pub type Json = Box<serde_json::value::RawValue>;
+
 /// Serialises a handler's response to JSON inside the service, so that the runtime's own
 /// bounds never mention the user's type and a non-`Serialize` response is reported once,
 /// at the handler's return type.
-pub fn respond<R: Response>(value: R) -> Result<serde_json::Value, Error> {
-    serde_json::to_value(value).map_err(|err| {
+pub fn respond<R: Response>(value: R) -> Result<Json, Error> {
+    serde_json::value::to_raw_value(&value).map_err(|err| {
         Error::new(
             "SerializeError",
             format_args!("failed to serialize the handler's response: {err}"),
@@ -147,7 +152,7 @@ pub fn respond<R: Response>(value: R) -> Result<serde_json::Value, Error> {
 /// type is [`Event`], reported at the user's event type.
 pub async fn run<S, E>(timeout_margin_ms: Option<u64>, service: S) -> Result<(), RuntimeError>
 where
-    S: tower::Service<Invocation<E>, Response = serde_json::Value, Error = Error>,
+    S: tower::Service<Invocation<E>, Response = Json, Error = Error>,
     E: Event,
 {
     let runtime = Runtime::new(service);
@@ -166,7 +171,7 @@ where
 /// `main = false`).
 pub fn check_service<S, E>(service: S) -> S
 where
-    S: tower::Service<Invocation<E>, Response = serde_json::Value, Error = Error>,
+    S: tower::Service<Invocation<E>, Response = Json, Error = Error>,
     E: Event,
 {
     service
@@ -328,6 +333,36 @@ mod tests {
                 .unwrap()
         });
         assert_ne!(worker, caller, "a spawned task runs on a worker thread");
+    }
+
+    #[test]
+    fn responses_are_serialised_once_as_written() {
+        #[derive(Serialize)]
+        struct Receipt {
+            total: u32,
+            currency: &'static str,
+        }
+        let json = respond(Receipt {
+            total: 7,
+            currency: "CNY",
+        })
+        .unwrap();
+        // Field order kept, and serialising the result again writes the same text.
+        assert_eq!(json.get(), r#"{"total":7,"currency":"CNY"}"#);
+        assert_eq!(
+            serde_json::to_string(&json).unwrap(),
+            r#"{"total":7,"currency":"CNY"}"#
+        );
+
+        let mut bad = std::collections::BTreeMap::new();
+        bad.insert(vec![1u8], 1);
+        let err = respond(bad).unwrap_err();
+        assert_eq!(err.error_type(), "SerializeError");
+        assert!(
+            err.message().contains("key must be a string"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]

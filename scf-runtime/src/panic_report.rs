@@ -48,7 +48,7 @@ mod imp {
         let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
         let head = format!(
             "POST {} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            crate::client::ERROR_PATH,
+            crate::client::Endpoint::Error.path(),
             body.len()
         );
         if stream.write_all(head.as_bytes()).is_ok() && stream.write_all(body).is_ok() {

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderName};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::{Layer, Service};
 use tracing::Instrument;
 
-use crate::client::{Client, ERROR_PATH, NEXT_PATH, READY_PATH, RESPONSE_PATH};
+use crate::client::{Client, Endpoint};
 use crate::config::{Config, ConfigError};
 use crate::context::Context;
 use crate::error::Error;
@@ -233,7 +233,9 @@ where
         panic_report::install(addr);
 
         // A non-empty body: some hosts reject an empty ready post.
-        client.post(READY_PATH, Bytes::from_static(b" ")).await?;
+        client
+            .post(Endpoint::Ready, Bytes::from_static(b" "))
+            .await?;
         ::tracing::debug!(runtime_api = %addr, "init done; waiting for events");
 
         let mut sigterm = if self.handle_sigterm {
@@ -249,26 +251,26 @@ where
                     ::tracing::info!("SIGTERM received; stopping");
                     return Ok(());
                 }
-                next = client.call(Method::GET, NEXT_PATH, Bytes::new()) => next?,
+                next = client.next() => next?,
             };
             let received = Instant::now();
             let (parts, body) = next;
             served += 1;
-            let (path, payload) = self.invoke(&config, &parts.headers, received, body).await;
-            client.post(path, payload).await?;
+            let (endpoint, payload) = self.invoke(&config, &parts.headers, received, body).await;
+            client.post(endpoint, payload).await?;
             panic_report::finish();
         }
         Ok(())
     }
 
-    /// Handles one event; returns the path and body to post.
+    /// Handles one event; returns where to post and the body.
     async fn invoke(
         &mut self,
         config: &Arc<Config>,
         headers: &HeaderMap,
         received: Instant,
         body: Bytes,
-    ) -> (&'static str, Bytes) {
+    ) -> (Endpoint, Bytes) {
         let context = match context_from_headers(headers, received, config) {
             Ok(context) => context,
             Err(err) => return error_post(&err),
@@ -283,24 +285,25 @@ where
             }
         };
         let deadline = context.deadline();
-        let outcome = self
-            .call(Invocation { event, context }, deadline)
-            .instrument(span.clone())
-            .await;
+        let call = self.call(Invocation { event, context }, deadline);
+        let outcome = async move {
+            let outcome = call.await;
+            if let Err(err) = &outcome {
+                ::tracing::error!(error_type = err.error_type(), error = %err.message(), "handler failed");
+            }
+            outcome
+        }
+        .instrument(span)
+        .await;
         match outcome {
             Ok(response) => match serde_json::to_vec(&response) {
-                Ok(bytes) => (RESPONSE_PATH, Bytes::from(bytes)),
+                Ok(bytes) => (Endpoint::Response, Bytes::from(bytes)),
                 Err(err) => error_post(&Error::new(
                     "SerializeError",
                     format_args!("failed to serialize the handler's response: {err}"),
                 )),
             },
-            Err(err) => {
-                span.in_scope(|| {
-                    ::tracing::error!(error_type = err.error_type(), error = %err.message(), "handler failed");
-                });
-                error_post(&err)
-            }
+            Err(err) => error_post(&err),
         }
     }
 
@@ -346,8 +349,8 @@ where
     }
 }
 
-fn error_post(err: &Error) -> (&'static str, Bytes) {
-    (ERROR_PATH, Bytes::from(err.to_diagnostic().to_json()))
+fn error_post(err: &Error) -> (Endpoint, Bytes) {
+    (Endpoint::Error, Bytes::from(err.to_diagnostic().to_json()))
 }
 
 fn panic_error(panic: &Box<dyn std::any::Any + Send>) -> Error {
@@ -359,13 +362,19 @@ fn panic_error(panic: &Box<dyn std::any::Any + Send>) -> Error {
     Error::new("Panic", format_args!("handler panicked: {message}"))
 }
 
+/// The `/next` headers. `HeaderMap` keys are lower-case, whatever case the host sent;
+/// looking them up by `HeaderName` skips the per-lookup validation a `&str` key costs.
+const REQUEST_ID: HeaderName = HeaderName::from_static("request_id");
+const MEMORY_LIMIT: HeaderName = HeaderName::from_static("memory_limit_in_mb");
+const TIME_LIMIT: HeaderName = HeaderName::from_static("time_limit_in_ms");
+
 /// Reads the three invocation headers (names are matched case-insensitively).
 pub(crate) fn context_from_headers(
     headers: &HeaderMap,
     received: Instant,
     config: &Arc<Config>,
 ) -> Result<Context, Error> {
-    fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, Error> {
+    fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<&'h str, Error> {
         let value = headers.get(name).ok_or_else(|| {
             Error::new(
                 "InvalidInvocation",
@@ -379,7 +388,7 @@ pub(crate) fn context_from_headers(
             )
         })
     }
-    fn number(headers: &HeaderMap, name: &str) -> Result<u64, Error> {
+    fn number(headers: &HeaderMap, name: &HeaderName) -> Result<u64, Error> {
         let text = header(headers, name)?;
         text.parse().map_err(|_| {
             Error::new(
@@ -388,9 +397,9 @@ pub(crate) fn context_from_headers(
             )
         })
     }
-    let request_id = header(headers, "request_id")?.to_owned();
-    let memory = number(headers, "memory_limit_in_mb")?;
-    let time_limit = Duration::from_millis(number(headers, "time_limit_in_ms")?);
+    let request_id = header(headers, &REQUEST_ID)?.to_owned();
+    let memory = number(headers, &MEMORY_LIMIT)?;
+    let time_limit = Duration::from_millis(number(headers, &TIME_LIMIT)?);
     Ok(Context::from_parts(
         request_id,
         memory,

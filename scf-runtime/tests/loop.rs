@@ -444,3 +444,226 @@ async fn a_payload_of_no_known_trigger_gets_no_hint() {
         assert!(!message.contains("looks like"), "{message}");
     }
 }
+
+/// How the raw host below treats a connection after each answer.
+#[derive(Clone, Copy)]
+enum Closing {
+    /// `Connection: close`, then close.
+    Announced,
+    /// Answer as if keeping the connection alive, wait this long (the handler is still
+    /// running), then close it without a word.
+    Silently(Duration),
+    /// Keep it alive, but cut the first `/next` answer short of its `Content-Length` and
+    /// close.
+    TruncateFirstNext,
+}
+
+/// What the raw host saw: posted outcomes as `(path, body)`, and connections accepted.
+#[derive(Default)]
+struct RawHostLog {
+    posts: Vec<(String, String)>,
+    connections: usize,
+    /// The `User-Agent` of the ready call.
+    ready_user_agent: Option<String>,
+}
+
+/// A bare HTTP/1.1 runtime API host over plain TCP, for closing connections in ways the
+/// hyper-based mock does not. Serves `events` in order, one per `/next`.
+async fn raw_host(
+    closing: Closing,
+    events: Vec<&'static str>,
+) -> (std::net::SocketAddr, Arc<std::sync::Mutex<RawHostLog>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log = Arc::new(std::sync::Mutex::new(RawHostLog::default()));
+    let state = Arc::new(std::sync::Mutex::new((events, 0usize, false)));
+    let host_log = log.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            host_log.lock().unwrap().connections += 1;
+            let (log, state) = (host_log.clone(), state.clone());
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                loop {
+                    let mut request_line = String::new();
+                    if stream.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0usize;
+                    let mut user_agent = None;
+                    loop {
+                        let mut line = String::new();
+                        if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let line = line.trim_end();
+                        if line.is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap();
+                        }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.eq_ignore_ascii_case("user-agent")
+                        {
+                            user_agent = Some(value.trim().to_owned());
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    stream.read_exact(&mut body).await.unwrap();
+                    let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+                    let mut truncate = false;
+                    let (head, answer) = if path == "/runtime/invocation/next" {
+                        let event = {
+                            let mut state = state.lock().unwrap();
+                            let event = state.0[state.1];
+                            if matches!(closing, Closing::TruncateFirstNext) && !state.2 {
+                                state.2 = true;
+                                truncate = true;
+                            }
+                            event
+                        };
+                        (
+                            "request_id: raw\r\nmemory_limit_in_mb: 128\r\ntime_limit_in_ms: 3000\r\n",
+                            event.to_owned(),
+                        )
+                    } else {
+                        if path == "/runtime/init/ready" {
+                            log.lock().unwrap().ready_user_agent = user_agent;
+                        } else {
+                            let mut state = state.lock().unwrap();
+                            state.1 += 1;
+                            log.lock()
+                                .unwrap()
+                                .posts
+                                .push((path, String::from_utf8_lossy(&body).into_owned()));
+                        }
+                        ("", String::new())
+                    };
+                    let connection = match closing {
+                        Closing::Announced => "Connection: close\r\n",
+                        _ => "",
+                    };
+                    let sent = if truncate {
+                        &answer[..answer.len() / 2]
+                    } else {
+                        &answer[..]
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\n{head}{connection}Content-Length: {}\r\n\r\n{sent}",
+                        answer.len()
+                    );
+                    if stream.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let _ = stream.flush().await;
+                    match closing {
+                        Closing::Announced => return,
+                        Closing::Silently(after) => {
+                            tokio::time::sleep(after).await;
+                            return;
+                        }
+                        Closing::TruncateFirstNext if truncate => return,
+                        Closing::TruncateFirstNext => {}
+                    }
+                }
+            });
+        }
+    });
+    (addr, log)
+}
+
+async fn run_against_raw_host(
+    closing: Closing,
+    events: Vec<&'static str>,
+    handler_sleep: Duration,
+) -> RawHostLog {
+    let count = events.len() as u64;
+    let (addr, log) = raw_host(closing, events).await;
+    let service = service_fn(move |event: Value, _: Context| async move {
+        tokio::time::sleep(handler_sleep).await;
+        Ok::<_, Error>(json!({ "echo": event }))
+    });
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        Runtime::new(service)
+            .config(scf_runtime::Config::with_runtime_api(addr))
+            .max_invocations(count)
+            .handle_sigterm(false)
+            .run(),
+    )
+    .await
+    .expect("the runtime finished in time (no hang on a closed connection)")
+    .expect("the runtime kept going across closed connections");
+    std::mem::take(&mut *log.lock().unwrap())
+}
+
+fn expected_posts(events: &[&str]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .map(|event| {
+            let value: Value = serde_json::from_str(event).unwrap();
+            (
+                "/runtime/invocation/response".to_owned(),
+                json!({ "echo": value }).to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_host_that_closes_every_connection_is_followed() {
+    let events = vec![r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#];
+    let log = run_against_raw_host(Closing::Announced, events.clone(), Duration::ZERO).await;
+    assert_eq!(log.posts, expected_posts(&events));
+    // ready, then a /next and a post per event, each on its own connection.
+    assert_eq!(log.connections, 1 + 2 * events.len());
+    assert_eq!(
+        log.ready_user_agent,
+        Some(format!("scf-rust/{}", env!("CARGO_PKG_VERSION")))
+    );
+}
+
+#[tokio::test]
+async fn a_connection_closed_while_the_handler_runs_is_replaced() {
+    let events = vec![r#"{"n":1}"#, r#"{"n":2}"#];
+    let log = run_against_raw_host(
+        Closing::Silently(Duration::from_millis(50)),
+        events.clone(),
+        Duration::from_millis(300),
+    )
+    .await;
+    assert_eq!(log.posts, expected_posts(&events));
+    // The ready call, then every /next and post, each on a connection of its own.
+    assert!(log.connections > 2 * events.len(), "{}", log.connections);
+}
+
+#[tokio::test]
+async fn a_connection_closed_right_after_each_answer_is_replaced() {
+    let events = vec![r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#];
+    let log = run_against_raw_host(
+        Closing::Silently(Duration::ZERO),
+        events.clone(),
+        Duration::ZERO,
+    )
+    .await;
+    assert_eq!(log.posts, expected_posts(&events));
+}
+
+#[tokio::test]
+async fn an_event_cut_short_is_fetched_again_not_handled_truncated() {
+    let events = vec![
+        r#"{"payload":"0123456789abcdef0123456789abcdef"}"#,
+        r#"{"n":2}"#,
+    ];
+    let log =
+        run_against_raw_host(Closing::TruncateFirstNext, events.clone(), Duration::ZERO).await;
+    assert_eq!(log.posts, expected_posts(&events));
+    assert_eq!(log.connections, 2, "one reconnection after the cut");
+}
