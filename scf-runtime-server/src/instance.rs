@@ -314,23 +314,27 @@ enum Stream {
 }
 
 enum Event {
-    Output(Stream, std::io::Result<Vec<u8>>),
+    /// How many bytes `read_chunk` put in that stream's buffer (0 at end of file).
+    Output(Stream, std::io::Result<usize>),
     Exit(std::io::Result<std::process::ExitStatus>),
     Msg(Option<Msg>),
     Deadline,
     MemoryTick,
 }
 
-/// Reads what is available from a pipe (the only await is `readable`, so this is cancel-safe).
-async fn read_chunk(pipe: &pipe::Receiver) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; 16 * 1024];
+/// The most one read takes from a pipe.
+const PIPE_CHUNK: usize = 16 * 1024;
+
+/// Reads what is available from a pipe into `buf`, which it empties first; returns how many
+/// bytes, 0 at end of file. The only await is `readable`, so this is cancel-safe. `buf` is kept
+/// for the pipe's life with [`PIPE_CHUNK`] of capacity and read into without zeroing.
+async fn read_chunk(pipe: &pipe::Receiver, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     loop {
         pipe.readable().await?;
-        match pipe.try_read(&mut buf) {
-            Ok(n) => {
-                buf.truncate(n);
-                return Ok(buf);
-            }
+        buf.clear();
+        buf.reserve(PIPE_CHUNK);
+        match pipe.try_read_buf(buf) {
+            Ok(n) => return Ok(n),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(e),
         }
@@ -340,15 +344,23 @@ async fn read_chunk(pipe: &pipe::Receiver) -> std::io::Result<Vec<u8>> {
 /// Reads everything already in a pipe, bypassing the reactor's readiness cache, so output written
 /// before a runtime API call is attributed to the invocation that call ends.
 fn drain_now(pipe: &pipe::Receiver) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    while out.len() < 8 * 1024 * 1024 {
-        match nix::unistd::read(pipe, &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-        }
+    // Zeroed once per thread, not per call: this runs on every result post.
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    out
+    SCRATCH.with_borrow_mut(|buf| {
+        if buf.len() < PIPE_CHUNK {
+            buf.resize(PIPE_CHUNK, 0);
+        }
+        let mut out = Vec::new();
+        while out.len() < 8 * 1024 * 1024 {
+            match nix::unistd::read(pipe, buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        out
+    })
 }
 
 impl Supervisor {
@@ -363,6 +375,7 @@ impl Supervisor {
         let mut out_lines = LineSplitter::default();
         let mut err_lines = LineSplitter::default();
         let (mut out_open, mut err_open, mut exited) = (true, true, false);
+        let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
         let mut memory_tick = tokio::time::interval(MEMORY_POLL);
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -370,8 +383,8 @@ impl Supervisor {
             let busy = self.state == State::Busy;
             let event = tokio::select! {
                 biased;
-                r = read_chunk(&out), if out_open => Event::Output(Stream::Out, r),
-                r = read_chunk(&err), if err_open => Event::Output(Stream::Err, r),
+                r = read_chunk(&out, &mut out_buf), if out_open => Event::Output(Stream::Out, r),
+                r = read_chunk(&err, &mut err_buf), if err_open => Event::Output(Stream::Err, r),
                 s = child.wait(), if !exited => Event::Exit(s),
                 m = rx.recv() => Event::Msg(m),
                 _ = sleep_until(deadline), if deadline.is_some() => Event::Deadline,
@@ -379,13 +392,13 @@ impl Supervisor {
             };
             match event {
                 Event::Output(stream, r) => {
-                    let (splitter, open) = match stream {
-                        Stream::Out => (&mut out_lines, &mut out_open),
-                        Stream::Err => (&mut err_lines, &mut err_open),
+                    let (splitter, open, buf) = match stream {
+                        Stream::Out => (&mut out_lines, &mut out_open, &out_buf),
+                        Stream::Err => (&mut err_lines, &mut err_open, &err_buf),
                     };
                     match r {
-                        Ok(bytes) if !bytes.is_empty() => {
-                            for line in splitter.feed(&bytes) {
+                        Ok(n) if n > 0 => {
+                            for line in splitter.feed(&buf[..n]) {
                                 self.output_line(&line);
                             }
                         }
