@@ -393,6 +393,20 @@ impl Host {
         payload: Bytes,
         source: EventSource,
     ) -> Result<String, InvokeError> {
+        self.invoke_async_ordered(function, payload, source, None)
+            .await
+    }
+
+    /// [`invoke_async_from`](Self::invoke_async_from) for an event of an ordered stream (a
+    /// CKafka partition): with the durable queue, events of one stream run one at a time in
+    /// position order (see [`OrderKey`](crate::durable::OrderKey)).
+    pub async fn invoke_async_ordered(
+        &self,
+        function: &str,
+        payload: Bytes,
+        source: EventSource,
+        order: Option<crate::durable::OrderKey>,
+    ) -> Result<String, InvokeError> {
         let payload = if payload.iter().all(u8::is_ascii_whitespace) {
             Bytes::from_static(b"{}")
         } else {
@@ -409,10 +423,9 @@ impl Host {
             return Err(error);
         }
         if let Some(queue) = self.inner.durable.get() {
-            return match queue
-                .enqueue(NewEvent::new(function, payload, source))
-                .await
-            {
+            let mut event = NewEvent::new(function, payload, source);
+            event.order = order;
+            return match queue.enqueue(event).await {
                 Ok(request_id) => {
                     metrics.async_accepted(function);
                     Ok(request_id)
@@ -610,8 +623,13 @@ impl Completion {
 }
 
 impl crate::kafka::BatchSink for Host {
-    async fn accept(&self, function: &str, payload: Bytes) -> Result<String, InvokeError> {
-        Host::invoke_async_from(self, function, payload, EventSource::Ckafka).await
+    async fn accept(
+        &self,
+        function: &str,
+        payload: Bytes,
+        order: crate::durable::OrderKey,
+    ) -> Result<String, InvokeError> {
+        Host::invoke_async_ordered(self, function, payload, EventSource::Ckafka, Some(order)).await
     }
 }
 

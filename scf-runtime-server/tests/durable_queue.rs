@@ -642,3 +642,139 @@ async fn finished_events_are_pruned_after_retention_but_dead_letters_stay() {
     dispatcher.stop(Duration::from_secs(1)).await;
     assert_eq!(queue.get(&bad).unwrap().unwrap().state, EventState::Failed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_runs_one_event_at_a_time_in_position_order_and_a_failure_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Retries 10 ms apart in real time: a failing stream head is retried twice, then dead-lettered.
+    let config = QueueConfig {
+        policy: RetryPolicy {
+            function_backoff: Backoff::fixed(Duration::from_millis(10)),
+            ..RetryPolicy::default()
+        },
+        ..QueueConfig::default()
+    };
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(1.0));
+    let queue = DurableQueue::open_with_clock(dir.path(), config.clone(), clock.clone()).unwrap();
+    // The first event runs; of those waiting behind it, the lowest position goes next.
+    let mut ids = Vec::new();
+    for position in [0, 20, 10, 30] {
+        let e = event("k", &format!(r#"{{"p":{position}}}"#)).ordered("k/t/0", position);
+        ids.push(queue.enqueue(e).await.unwrap());
+    }
+    let other = queue.enqueue(event("k", r#"{"free":1}"#)).await.unwrap();
+    // While the first stream event waits, the others are queued and can be aborted.
+    let aborted = queue.abort(&ids[3]).await.unwrap();
+    assert_eq!(aborted.status(), AsyncStatus::Aborted);
+
+    // Many deliveries at once are allowed, and the event at position 10 fails every time.
+    let running = Arc::new(Mutex::new(0usize));
+    let overlap = Arc::new(Mutex::new(false));
+    let log: Log = Arc::default();
+    let dispatcher = {
+        let (running, overlap, log, clock) =
+            (running.clone(), overlap.clone(), log.clone(), clock.clone());
+        queue.start_dispatcher(DispatchConfig::default(), move |event| {
+            let (running, overlap, log, clock) =
+                (running.clone(), overlap.clone(), log.clone(), clock.clone());
+            async move {
+                let payload = String::from_utf8_lossy(&event.payload).into_owned();
+                let ordered = event.record.order.is_some();
+                if ordered {
+                    let mut r = running.lock().unwrap();
+                    *r += 1;
+                    if *r > 1 {
+                        *overlap.lock().unwrap() = true;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if ordered {
+                    *running.lock().unwrap() -= 1;
+                }
+                log.lock().unwrap().push(Seen {
+                    request_id: event.request_id().to_owned(),
+                    attempt: event.record.attempts,
+                    at_ms: clock.now_ms(),
+                    payload: payload.clone(),
+                });
+                if payload.contains(r#""p":10"#) {
+                    DeliveryOutcome::FunctionError {
+                        code: 430,
+                        message: "bad batch".into(),
+                    }
+                } else {
+                    DeliveryOutcome::Success
+                }
+            }
+        })
+    };
+    eventually("the stream is done", Duration::from_secs(10), || {
+        queue.get(&ids[1]).unwrap().unwrap().state == EventState::Finished
+    })
+    .await;
+    eventually("the free event is done", Duration::from_secs(10), || {
+        queue.get(&other).unwrap().unwrap().state == EventState::Finished
+    })
+    .await;
+    dispatcher.stop(Duration::from_secs(1)).await;
+    assert!(
+        !*overlap.lock().unwrap(),
+        "two events of one stream ran at once"
+    );
+    let order: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.payload.contains(r#""p""#))
+        .map(|s| s.payload.clone())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            r#"{"p":0}"#,
+            r#"{"p":10}"#,
+            r#"{"p":10}"#,
+            r#"{"p":10}"#,
+            r#"{"p":20}"#
+        ],
+        "position order; the failing event is retried before the stream moves on"
+    );
+    assert_eq!(
+        queue.get(&ids[2]).unwrap().unwrap().status(),
+        AsyncStatus::Failed
+    );
+    assert_eq!(
+        queue.get(&ids[3]).unwrap().unwrap().status(),
+        AsyncStatus::Aborted,
+        "the aborted event never ran"
+    );
+    assert_eq!(queue.pending("k"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_are_rebuilt_in_position_order_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let queue = DurableQueue::open(dir.path(), QueueConfig::default()).unwrap();
+        for position in [5, 1, 3] {
+            let e = event("k", &format!(r#"{{"p":{position}}}"#)).ordered("s", position);
+            queue.enqueue(e).await.unwrap();
+        }
+    }
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(1.0));
+    let queue =
+        DurableQueue::open_with_clock(dir.path(), QueueConfig::default(), clock.clone()).unwrap();
+    let (dispatcher, log) = dispatch(&queue, clock, |_| DeliveryOutcome::Success);
+    eventually("all three ran", Duration::from_secs(10), || {
+        log.lock().unwrap().len() == 3
+    })
+    .await;
+    dispatcher.stop(Duration::from_secs(1)).await;
+    let order: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.payload.clone())
+        .collect();
+    assert_eq!(order, [r#"{"p":1}"#, r#"{"p":3}"#, r#"{"p":5}"#]);
+}

@@ -72,5 +72,7 @@ pub use dispatcher::{DispatchConfig, Dispatcher};
 pub use error::DurableError;
 pub use policy::{Backoff, Decision, DeliveryOutcome, FailureCounts, GiveUp, RetryPolicy};
 pub use queue::{DeadLetterFilter, DurableQueue, ListQuery, Page, QueueConfig, ReplayId};
-pub use record::{AsyncEvent, DeadLetter, EventError, EventRecord, EventSource, NewEvent};
+pub use record::{
+    AsyncEvent, DeadLetter, EventError, EventRecord, EventSource, NewEvent, OrderKey,
+};
 pub use state::{AsyncStatus, EventState, InvalidTransition, Transition};

@@ -167,6 +167,21 @@ struct Index {
     functions: HashMap<String, FunctionQueue>,
     in_flight: HashSet<String>,
     seq: u64,
+    /// Ordered streams: every event not done, by (position, arrival). Only the stream's
+    /// active event is scheduled; the others wait here.
+    streams: HashMap<String, BTreeMap<(i64, u64), Parked>>,
+    /// The stream event that is scheduled or in flight, per stream.
+    active: HashMap<String, String>,
+    /// Which stream an event waits in: request id -> (stream, its key in the stream).
+    stream_of: HashMap<String, (String, (i64, u64))>,
+}
+
+/// An ordered event waiting for its turn.
+#[derive(Debug, Clone)]
+struct Parked {
+    request_id: String,
+    function: String,
+    due_ms: u64,
 }
 
 #[derive(Debug, Default)]
@@ -178,6 +193,76 @@ struct FunctionQueue {
 }
 
 impl Index {
+    /// Takes an accepted event into the schedule: unordered events are due at `due_ms`; an
+    /// ordered one joins its stream and is due only when it is the stream's turn.
+    fn admit(
+        &mut self,
+        function: &str,
+        request_id: String,
+        due_ms: u64,
+        order: Option<&super::record::OrderKey>,
+    ) {
+        let Some(order) = order else {
+            self.schedule(function, request_id, due_ms);
+            return;
+        };
+        self.seq += 1;
+        let slot = (order.position, self.seq);
+        self.stream_of
+            .insert(request_id.clone(), (order.key.clone(), slot));
+        self.streams.entry(order.key.clone()).or_default().insert(
+            slot,
+            Parked {
+                request_id,
+                function: function.to_owned(),
+                due_ms,
+            },
+        );
+        self.activate(&order.key);
+    }
+
+    /// Schedules the stream's first event when none is active.
+    fn activate(&mut self, stream: &str) {
+        if self.active.contains_key(stream) {
+            return;
+        }
+        let Some(first) = self
+            .streams
+            .get(stream)
+            .and_then(|s| s.first_key_value())
+            .map(|(_, p)| p.clone())
+        else {
+            self.streams.remove(stream);
+            return;
+        };
+        self.active
+            .insert(stream.to_owned(), first.request_id.clone());
+        self.schedule(&first.function, first.request_id, first.due_ms);
+    }
+
+    /// An ordered event is done (or aborted while waiting): the stream moves on. False when the
+    /// event is in no stream.
+    fn leave_stream(&mut self, request_id: &str) -> bool {
+        let Some((stream, slot)) = self.stream_of.remove(request_id) else {
+            return false;
+        };
+        if let Some(events) = self.streams.get_mut(&stream) {
+            events.remove(&slot);
+        }
+        if self.active.get(&stream).is_some_and(|a| a == request_id) {
+            self.active.remove(&stream);
+        }
+        self.activate(&stream);
+        true
+    }
+
+    /// Whether `request_id` waits for its stream's turn (not scheduled yet).
+    fn is_parked(&self, request_id: &str) -> bool {
+        self.stream_of
+            .get(request_id)
+            .is_some_and(|(stream, _)| self.active.get(stream).is_none_or(|a| a != request_id))
+    }
+
     fn schedule(&mut self, function: &str, request_id: String, due_ms: u64) {
         self.seq += 1;
         let seq = self.seq;
@@ -220,9 +305,16 @@ impl DurableQueue {
         }
         let store = Store::open(state_dir)?;
         let mut index = Index::default();
-        let pending = store.pending()?;
+        let mut pending = store.pending()?;
+        // Streams are rebuilt by position, whatever order the store lists them in.
+        pending.sort_by_key(|r| (r.order.as_ref().map(|o| o.position), r.created_ms));
         for record in &pending {
-            index.schedule(&record.function, record.request_id.clone(), record.due_ms);
+            index.admit(
+                &record.function,
+                record.request_id.clone(),
+                record.due_ms,
+                record.order.as_ref(),
+            );
             index
                 .functions
                 .entry(record.function.clone())
@@ -298,6 +390,7 @@ impl DurableQueue {
             last_error: None,
             give_up: None,
             payload_len: event.payload.len() as u64,
+            order: event.order.clone(),
         };
         let written = self
             .inner
@@ -311,8 +404,12 @@ impl DurableQueue {
             self.release(&event.function);
             return Err(e);
         }
-        self.index()
-            .schedule(&event.function, request_id.clone(), now);
+        self.index().admit(
+            &event.function,
+            request_id.clone(),
+            now,
+            event.order.as_ref(),
+        );
         self.inner.wake.notify_one();
         Ok(request_id)
     }
@@ -473,7 +570,8 @@ impl DurableQueue {
                 self.release(&old.function);
                 return Err(e);
             }
-            self.index().schedule(&old.function, new_id.clone(), now);
+            self.index()
+                .admit(&old.function, new_id.clone(), now, old.order.as_ref());
             self.inner.wake.notify_one();
             queued.push(new_id);
         }
@@ -542,6 +640,7 @@ impl DurableQueue {
                 .state
                 .apply(Transition::Abort)
                 .map_err(|e| wrong_state(e.from))?;
+            let parked = index.is_parked(request_id);
             let queue = index.functions.get_mut(&record.function);
             let key = queue.as_ref().and_then(|q| {
                 q.due
@@ -553,10 +652,15 @@ impl DurableQueue {
                 (Some(queue), Some(key)) => {
                     queue.due.remove(&key);
                     queue.pending = queue.pending.saturating_sub(1);
-                    state
+                }
+                (Some(queue), None) if parked => {
+                    queue.pending = queue.pending.saturating_sub(1);
                 }
                 _ => return Err(wrong_state(EventState::InFlight)),
             }
+            // An aborted stream event lets the next one of its stream go.
+            index.leave_stream(request_id);
+            state
         };
         let aborted = EventRecord {
             state: removed,
@@ -574,6 +678,7 @@ impl DurableQueue {
                 payload: None,
             }])
             .await?;
+        self.inner.wake.notify_one();
         Ok(aborted)
     }
 
@@ -657,8 +762,11 @@ impl DurableQueue {
                     queue.pending = queue.pending.saturating_sub(1);
                 }
             }
-            if let Some(due) = retry_at {
-                index.schedule(function, request_id, due);
+            match retry_at {
+                Some(due) => index.schedule(function, request_id, due),
+                None => {
+                    index.leave_stream(&request_id);
+                }
             }
         }
         self.inner.wake.notify_one();

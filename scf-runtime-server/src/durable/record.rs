@@ -91,6 +91,21 @@ pub struct EventRecord {
     pub give_up: Option<GiveUp>,
     /// Size of the payload in bytes.
     pub payload_len: u64,
+    /// The ordered stream it belongs to, if any (see [`OrderKey`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderKey>,
+}
+
+/// Places an event in an ordered stream (a CKafka partition): events with the same `key` are
+/// delivered one at a time, lowest `position` first, and the next starts only when the one
+/// before it is done (finished, dead-lettered or aborted) — a failing event holds the stream
+/// while it is retried, as SCF's ordered queue triggers do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderKey {
+    /// The stream, e.g. `"orders/orders/0"` (function, trigger, partition).
+    pub key: String,
+    /// The event's place in the stream, e.g. the first Kafka offset of the batch.
+    pub position: i64,
 }
 
 impl EventRecord {
@@ -127,6 +142,8 @@ pub struct NewEvent {
     pub source: EventSource,
     /// Use this request id instead of a fresh UUID (it must not be in the queue already).
     pub request_id: Option<String>,
+    /// Deliver in order with the other events of this stream (see [`OrderKey`]).
+    pub order: Option<OrderKey>,
 }
 
 impl NewEvent {
@@ -141,7 +158,17 @@ impl NewEvent {
             payload: payload.into(),
             source,
             request_id: None,
+            order: None,
         }
+    }
+
+    /// The same event, delivered in order within the stream `key` at `position`.
+    pub fn ordered(mut self, key: impl Into<String>, position: i64) -> NewEvent {
+        self.order = Some(OrderKey {
+            key: key.into(),
+            position,
+        });
+        self
     }
 }
 

@@ -51,6 +51,8 @@ const CHANNEL: usize = 8192;
 
 /// One change to the store.
 #[derive(Debug)]
+// Ops live only until their commit; boxing the record would add an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum WriteOp {
     /// Insert or replace a record (and its payload when given), keeping every index in step.
     Put {

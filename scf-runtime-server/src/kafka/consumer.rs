@@ -526,7 +526,14 @@ impl<S: BatchSink> Partition<S> {
             // Not raced with the stop signal: a batch being accepted finishes first.
             match self
                 .sink
-                .accept(&self.settings.function, payload.clone())
+                .accept(
+                    &self.settings.function,
+                    payload.clone(),
+                    crate::durable::OrderKey {
+                        key: format!("{}/{}", self.settings.consumer_name(), self.partition),
+                        position: first,
+                    },
+                )
                 .await
             {
                 Ok(request_id) => {

@@ -38,7 +38,10 @@
 //! shows in `ListAsyncEvents` with `InvokeType` `CKAFKA`.
 //!
 //! * **Per partition, in order, one batch at a time:** the next batch of a partition is handed
-//!   over only after the previous one was accepted. Partitions are consumed independently.
+//!   over only after the previous one was accepted, with an [`OrderKey`] naming the partition
+//!   and the batch's first offset; the durable queue then runs a partition's batches one at a
+//!   time in offset order, and a failing batch holds its partition while it is retried (until
+//!   it finishes or is dead-lettered). Partitions are consumed and run independently.
 //! * **Offsets are stored after acceptance:** once the sink has accepted a batch (written and
 //!   fsynced), the partition's next offset is stored (fsynced) in the state folder
 //!   (`server.state_dir`), under `<function>/<trigger name>`. Nothing is committed to the broker.
@@ -89,7 +92,7 @@
 //! struct Enqueue(scf_runtime_server::durable::DurableQueue);
 //!
 //! impl BatchSink for Enqueue {
-//!     async fn accept(&self, function: &str, payload: bytes::Bytes) -> Result<String, InvokeError> {
+//!     async fn accept(&self, function: &str, payload: bytes::Bytes, order: OrderKey) -> Result<String, InvokeError> {
 //!         self.0
 //!             .enqueue(NewEvent::new(function, payload, EventSource::Ckafka))
 //!             .await
@@ -121,7 +124,7 @@ pub use settings::{
 };
 
 use crate::config::{Config, FunctionTrigger};
-use crate::durable::DurableQueue;
+use crate::durable::{DurableQueue, OrderKey};
 use crate::triggers::InvokeError;
 
 /// Where the consumers hand their batches.
@@ -131,10 +134,14 @@ pub trait BatchSink: Clone + Send + Sync + 'static {
     /// The consumer stores the partition's next offset only after this returns `Ok`, so it must
     /// return only once the batch survives a crash. Any error makes the consumer retry the same
     /// batch after a backoff (406 makes it send smaller batches).
+    ///
+    /// `order` names the batch's partition stream and its first offset: batches of one
+    /// partition must run one at a time, in offset order (see [`OrderKey`]).
     fn accept(
         &self,
         function: &str,
         payload: Bytes,
+        order: OrderKey,
     ) -> impl Future<Output = Result<String, InvokeError>> + Send;
 }
 

@@ -24,7 +24,7 @@ use rskafka::client::partition::{Compression, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record;
 use scf_events::ckafka::CkafkaEvent;
-use scf_runtime_server::durable::{DurableQueue, EventSource, NewEvent};
+use scf_runtime_server::durable::{DurableQueue, EventSource, NewEvent, OrderKey};
 use scf_runtime_server::kafka::BatchSink;
 use scf_runtime_server::triggers::InvokeError;
 
@@ -351,7 +351,12 @@ impl RecordingSink {
 }
 
 impl BatchSink for RecordingSink {
-    async fn accept(&self, function: &str, payload: Bytes) -> Result<String, InvokeError> {
+    async fn accept(
+        &self,
+        function: &str,
+        payload: Bytes,
+        order: OrderKey,
+    ) -> Result<String, InvokeError> {
         if self
             .refuse_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -377,7 +382,10 @@ impl BatchSink for RecordingSink {
         let bytes = payload.len();
         let request_id = self
             .queue
-            .enqueue(NewEvent::new(function, payload, EventSource::Ckafka))
+            .enqueue(
+                NewEvent::new(function, payload, EventSource::Ckafka)
+                    .ordered(order.key, order.position),
+            )
             .await
             .map_err(|e| InvokeError::new(e.scf_code(), e.to_string()))?;
         self.accepted.lock().unwrap().push(Accepted {
