@@ -84,7 +84,7 @@
 //!
 //! ```no_run
 //! # async fn demo(config: scf_runtime_server::Config, queue: scf_runtime_server::durable::DurableQueue) {
-//! use scf_runtime_server::durable::{EventSource, NewEvent};
+//! use scf_runtime_server::durable::{EventSource, NewEvent, OrderKey};
 //! use scf_runtime_server::kafka::{BatchSink, Consumers};
 //! use scf_runtime_server::triggers::InvokeError;
 //!
@@ -94,7 +94,7 @@
 //! impl BatchSink for Enqueue {
 //!     async fn accept(&self, function: &str, payload: bytes::Bytes, order: OrderKey) -> Result<String, InvokeError> {
 //!         self.0
-//!             .enqueue(NewEvent::new(function, payload, EventSource::Ckafka))
+//!             .enqueue(NewEvent::new(function, payload, EventSource::Ckafka).ordered(order.key, order.position))
 //!             .await
 //!             .map_err(|e| InvokeError::new(e.scf_code(), e.to_string()))
 //!     }
