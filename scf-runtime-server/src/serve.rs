@@ -161,7 +161,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     });
     let server = tokio::spawn(async move { server.await });
 
-    let reloader = tokio::spawn(reload_on_sighup(host.clone()));
+    let reloader = tokio::spawn(reload_on_sighup(host.clone(), triggers.http.clone()));
     shutdown_signal().await;
     reloader.abort();
     tracing::info!(target: "scf::serve", "stopping: no new requests; waiting up to {:?} for running invocations", config.server.shutdown_timeout);
@@ -179,15 +179,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// SIGHUP: every event function rolls over to its executable as it is on disk now (what
+/// SIGHUP: every function (event and web) rolls over to its executable as it is on disk now (what
 /// `scf dev` sends after a rebuild); see [`Host::recycle`].
-async fn reload_on_sighup(host: Host) {
+async fn reload_on_sighup(host: Host, http: crate::triggers::HttpTriggers<Host>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         return;
     };
     while hup.recv().await.is_some() {
-        let replaced = host.recycle();
+        let mut replaced = host.recycle();
+        for pool in http.web_pools().values() {
+            replaced += pool.recycle().await;
+        }
         tracing::info!(target: "scf::serve",
             "SIGHUP: replacing {replaced} instance(s); new invocations run the bootstraps as they are on disk now");
         println!("scf serve reloaded");

@@ -241,3 +241,55 @@ fn instances_die_with_a_server_killed_by_sigkill() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recycle_lets_running_requests_finish_and_serves_new_ones_on_new_instances() {
+    let Some(python) = python() else {
+        eprintln!("SKIPPED: no python3 to run the test web server");
+        return;
+    };
+    let mut config = config(python, 2, 1);
+    config.min_instances = 1;
+    config.env.push(("SLEEP_MS".into(), "1500".into()));
+    let pool = WebPool::new(config).unwrap();
+    pool.start_min_instances().await.unwrap();
+    // Two requests at once: the min instance and a second one are both busy (1.5 s each).
+    let busy: Vec<_> = (0..2)
+        .map(|i| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.serve(get("/"), &format!("b{i}")).await })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pool.status().instances.iter().filter(|i| i.2 > 0).count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", pool.status());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let old: Vec<u32> = pool.status().instances.iter().map(|i| i.1).collect();
+    assert_eq!(old.len(), 2);
+    let replaced = pool.recycle().await;
+    assert_eq!(replaced, 2);
+    // The requests that were running finish on their old instances.
+    for task in busy {
+        let response = task.await.unwrap();
+        assert_eq!(response.status(), 200, "{:?}", response.body());
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        assert!(old.contains(&(body["pid"].as_u64().unwrap() as u32)));
+    }
+    // Then the old instances stop, and new requests run on new ones.
+    for pid in &old {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid as i32), None).is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "old instance {pid} still runs"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let response = pool.serve(get("/"), "after").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    assert!(!old.contains(&(body["pid"].as_u64().unwrap() as u32)));
+    pool.shutdown().await;
+}

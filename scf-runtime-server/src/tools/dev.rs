@@ -7,8 +7,9 @@
 //! the previous build; a build error is printed and changes nothing. After a good build the
 //! server is sent SIGHUP and keeps running: idle instances are replaced at once, busy ones after
 //! their current invocation, so nothing in flight or queued (async events included) is lost and
-//! the address never goes away. When the config itself changed, or it has web functions, the
-//! server is instead stopped gracefully and started again on the same address.
+//! the address never goes away (web functions likewise: busy instances finish their requests).
+//! When the config itself changed, the server is instead stopped gracefully and started again
+//! on the same address.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -55,8 +56,6 @@ struct Watched {
     paths: Vec<PathBuf>,
     /// Where to run cargo.
     cargo_dir: PathBuf,
-    /// Whether some function is a web function (those are restarted with the server).
-    web: bool,
 }
 
 /// Runs `scf dev` until the server cannot be restarted or the process is interrupted.
@@ -112,7 +111,7 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
             println!("scf dev: build failed (errors above); still serving the previous build");
             continue;
         }
-        if !stopped && !config_changed && !watched.web {
+        if !stopped && !config_changed {
             // Same config: the server stays up and rolls its instances over to the new build.
             let pid = nix::unistd::Pid::from_raw(server.id() as i32);
             if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).is_ok() {
@@ -158,9 +157,6 @@ fn watched_paths(config: &Path) -> Result<Watched, ToolError> {
         }
         if let Some(bootstrap) = function.get("bootstrap").and_then(|b| b.as_str()) {
             watched.paths.push(base.join(bootstrap));
-        }
-        if function.get("type").and_then(|t| t.as_str()) == Some("web") {
-            watched.web = true;
         }
     }
     if !watched.packages.is_empty() {

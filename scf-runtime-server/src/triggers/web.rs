@@ -227,6 +227,11 @@ struct PoolState {
     slots: Vec<Slot>,
     starting: usize,
     closed: bool,
+    /// Instances replaced by [`WebPool::recycle`] that still serve requests; each stops when
+    /// its last request ends.
+    retiring: Vec<Slot>,
+    /// Bumped by [`WebPool::recycle`]: an instance started before it is not kept.
+    generation: u64,
 }
 
 #[derive(Debug)]
@@ -270,6 +275,16 @@ impl Drop for Lease {
                 {
                     slot.in_flight = slot.in_flight.saturating_sub(1);
                     slot.last_used = Instant::now();
+                } else if let Some(i) = state
+                    .retiring
+                    .iter()
+                    .position(|s| s.instance.id == self.instance.id)
+                {
+                    let slot = &mut state.retiring[i];
+                    slot.in_flight = slot.in_flight.saturating_sub(1);
+                    if slot.in_flight == 0 {
+                        state.retiring.swap_remove(i).instance.request_stop();
+                    }
                 }
             }
             pool.changed.notify_waiters();
@@ -306,20 +321,52 @@ impl WebPool {
         &self.inner.config
     }
 
+    /// Replaces every instance without failing a request: idle instances stop now, busy ones
+    /// when their last request ends, and new instances (running the command as it is on disk
+    /// now) serve what comes next; `min_instances` are started again. Returns how many
+    /// instances are being replaced.
+    pub async fn recycle(&self) -> usize {
+        let (idle, replaced) = {
+            let mut state = self.inner.state.lock().expect("pool lock");
+            if state.closed {
+                return 0;
+            }
+            state.generation += 1;
+            let replaced = state.slots.len();
+            let (busy, idle): (Vec<Slot>, Vec<Slot>) =
+                state.slots.drain(..).partition(|s| s.in_flight > 0);
+            state.retiring.extend(busy);
+            (idle, replaced)
+        };
+        for slot in idle {
+            slot.instance.request_stop();
+        }
+        self.inner.changed.notify_waiters();
+        if let Err(e) = self.start_min_instances().await {
+            tracing::warn!(function = %self.inner.config.meta.name, "starting web instances after a reload failed: {e}");
+        }
+        replaced
+    }
+
     /// Starts instances until `min_instances` run.
     pub async fn start_min_instances(&self) -> Result<(), InvokeError> {
         loop {
-            {
+            let generation = {
                 let mut state = self.inner.state.lock().expect("pool lock");
                 if state.slots.len() + state.starting >= self.inner.config.min_instances {
                     return Ok(());
                 }
                 state.starting += 1;
-            }
+                state.generation
+            };
             let started = start_instance(&self.inner).await;
             let mut state = self.inner.state.lock().expect("pool lock");
             state.starting -= 1;
             let instance = started?;
+            if state.closed || state.generation != generation {
+                instance.request_stop();
+                continue;
+            }
             state.slots.push(Slot {
                 instance,
                 in_flight: 0,
@@ -346,7 +393,13 @@ impl WebPool {
         let instances: Vec<Arc<Instance>> = {
             let mut state = self.inner.state.lock().expect("pool lock");
             state.closed = true;
-            state.slots.drain(..).map(|s| s.instance).collect()
+            let retiring: Vec<Slot> = state.retiring.drain(..).collect();
+            state
+                .slots
+                .drain(..)
+                .chain(retiring)
+                .map(|s| s.instance)
+                .collect()
         };
         self.inner.changed.notify_waiters();
         for instance in &instances {
@@ -388,22 +441,28 @@ impl WebPool {
                 }
                 if state.slots.len() + state.starting < inner.config.max_instances {
                     state.starting += 1;
-                    true
+                    Some(state.generation)
                 } else {
-                    false
+                    None
                 }
             };
-            if start_new {
+            if let Some(generation) = start_new {
                 let started = start_instance(inner).await;
                 let mut state = inner.state.lock().expect("pool lock");
                 state.starting -= 1;
                 let result = match started {
                     Ok(instance) if !state.closed => {
-                        state.slots.push(Slot {
+                        let slot = Slot {
                             instance: instance.clone(),
                             in_flight: 1,
                             last_used: Instant::now(),
-                        });
+                        };
+                        // Started before a recycle: it serves this request, then stops.
+                        if state.generation == generation {
+                            state.slots.push(slot);
+                        } else {
+                            state.retiring.push(slot);
+                        }
                         Ok(Lease {
                             pool: Arc::downgrade(inner),
                             instance,
