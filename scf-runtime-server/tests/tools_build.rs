@@ -1,13 +1,23 @@
 //! `scf build` through the `scf` binary: the example function built for the target this machine
-//! offers and verified, the profile and RUSTFLAGS warnings, and the errors for bad input.
+//! offers and verified, the glibc 2.17 route with a pinned zig toolchain from PyPI, the profile
+//! and RUSTFLAGS warnings, and the errors for bad input.
+//!
+//! The glibc 2.17 test installs the pinned PyPI packages `ziglang` (zig itself, run as
+//! `python3 -m ziglang`) and `cargo-zigbuild` (its binary in `bin/`) with
+//! `python3 -m pip install --target` into `$CARGO_TARGET_TMPDIR/zigbuild-<versions>/site` on
+//! first use, and reuses that tree afterwards. Without python3, pip or the network it prints
+//! `SKIPPED` and returns.
 
 #[path = "tools/support.rs"]
 mod support;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 use scf_runtime_server::tools::build::{rust_target_installed, zigbuild_available};
+use scf_runtime_server::tools::verify::{Arch, Linking, VerifyOptions, Version, verify};
 
 /// Where nested cargo builds of these tests go: not the outer target dir, whose lock the
 /// running `cargo test` holds.
@@ -86,6 +96,207 @@ fn the_echo_example_builds_for_the_available_target_and_is_verified() {
             assert!(stderr.contains("verification failed"), "{tail}");
         }
     }
+}
+
+/// The pinned zig toolchain, as PyPI ships it.
+const ZIGLANG: &str = "ziglang==0.17.0";
+/// The pinned cargo-zigbuild, as PyPI ships it.
+const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
+
+/// Says a test is skipped and why, on the process's stderr (not captured by the test harness,
+/// so it shows in every run).
+fn skipped(test: &str, reason: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
+}
+
+/// The pinned zig toolchain installed from PyPI: `(site, bin)`, where `site` goes on
+/// `PYTHONPATH` (for `python3 -m ziglang`) and `bin` holds `cargo-zigbuild`. Installed on
+/// first use; `Err` says why it cannot be had.
+fn zig_toolchain() -> Result<(PathBuf, PathBuf), String> {
+    static TOOLCHAIN: OnceLock<Result<(PathBuf, PathBuf), String>> = OnceLock::new();
+    TOOLCHAIN.get_or_init(install_zig_toolchain).clone()
+}
+
+fn install_zig_toolchain() -> Result<(PathBuf, PathBuf), String> {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "zigbuild-{}-{}",
+        ZIGLANG.replace("==", "-"),
+        CARGO_ZIGBUILD.replace("==", "-")
+    ));
+    let site = root.join("site");
+    if find_file(&site, "cargo-zigbuild", 3).is_none() {
+        // Install beside, then rename into place: a concurrent run never sees half a tree.
+        std::fs::create_dir_all(&root)
+            .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+        let staging = root.join(format!("site.{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        let out = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--quiet",
+                "--timeout",
+                "30",
+                "--retries",
+                "2",
+                "--target",
+            ])
+            .arg(&staging)
+            .args([ZIGLANG, CARGO_ZIGBUILD])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run python3 -m pip: {e}"))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(format!(
+                "pip install {ZIGLANG} {CARGO_ZIGBUILD} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        if std::fs::rename(&staging, &site).is_err() {
+            // Another run installed it first.
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+    }
+    let Some(exe) = find_file(&site, "cargo-zigbuild", 3) else {
+        return Err(format!(
+            "{CARGO_ZIGBUILD} installed no cargo-zigbuild executable under {}",
+            site.display()
+        ));
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755));
+    }
+    let bin = exe.parent().unwrap_or(&site).to_owned();
+    Ok((site, bin))
+}
+
+/// The first file named `name` under `dir`, looking `depth` levels down (the wheel puts
+/// cargo-zigbuild in `bin/`; the search tolerates another layout).
+fn find_file(dir: &Path, name: &str, depth: usize) -> Option<PathBuf> {
+    let direct = dir.join(name);
+    if direct.is_file() {
+        return Some(direct);
+    }
+    if depth == 0 {
+        return None;
+    }
+    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    // `bin` first, then a stable order.
+    subdirs.sort_by_key(|p| (p.file_name().is_none_or(|n| n != "bin"), p.clone()));
+    subdirs
+        .iter()
+        .find_map(|sub| find_file(sub, name, depth - 1))
+}
+
+/// `first` followed by the entries of the variable `var`, as a search path.
+fn prepend_path(first: &Path, var: &str) -> OsString {
+    let mut paths = vec![first.to_owned()];
+    if let Some(existing) = std::env::var_os(var) {
+        paths.extend(std::env::split_paths(&existing));
+    }
+    std::env::join_paths(paths).expect("search path entries have no separator")
+}
+
+#[test]
+fn the_echo_example_builds_for_glibc_2_17_with_zig_from_pypi_and_packages() {
+    const TEST: &str = "the_echo_example_builds_for_glibc_2_17_with_zig_from_pypi_and_packages";
+    let (site, bin_dir) = match zig_toolchain() {
+        Ok(paths) => paths,
+        Err(reason) => return skipped(TEST, &reason),
+    };
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tools-cargo-glibc217");
+    let path = prepend_path(&bin_dir, "PATH");
+    let pythonpath = prepend_path(&site, "PYTHONPATH");
+    let zig_cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("zig-global-cache");
+    let envs = [
+        ("PATH", path.to_str().expect("PATH is UTF-8")),
+        (
+            "PYTHONPATH",
+            pythonpath.to_str().expect("PYTHONPATH is UTF-8"),
+        ),
+        ("CARGO_TARGET_DIR", target_dir.to_str().unwrap()),
+        ("ZIG_GLOBAL_CACHE_DIR", zig_cache.to_str().unwrap()),
+    ];
+
+    let (output, stdout, stderr) = scf(
+        &workspace_root(),
+        &["build", "--target", "glibc2.17", "-p", "example-echo"],
+        &envs,
+    );
+    println!("{stdout}");
+    let tail: String = stderr.lines().rev().take(30).collect::<Vec<_>>().join("\n");
+    assert!(output.status.success(), "{stdout}\n{tail}");
+    assert!(
+        stdout.contains("building example-echo (example-echo) for glibc2.17, debug"),
+        "{stdout}"
+    );
+    // cargo-zigbuild drops the `.2.17` suffix from the output directory.
+    let bin = target_dir.join("x86_64-unknown-linux-gnu/debug/example-echo");
+    assert!(
+        stdout.contains(&format!("verify {}: ok", bin.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("linking:      dynamic"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("built {}", bin.display())),
+        "{stdout}"
+    );
+
+    // The binary itself, checked through the library: a dynamic x86_64 ELF loaded by the
+    // standard loader whose newest glibc symbol version is at most 2.17.
+    let report = verify(&bin, &VerifyOptions::default()).expect("the binary is readable");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.linking, Some(Linking::Dynamic), "{report}");
+    assert_eq!(
+        report.interpreter.as_deref(),
+        Some(Arch::X86_64.glibc_interpreter()),
+        "{report}"
+    );
+    assert_eq!(
+        report.interpreter.as_deref(),
+        Some("/lib64/ld-linux-x86-64.so.2")
+    );
+    let newest = report
+        .max_glibc
+        .clone()
+        .expect("a glibc binary imports versioned glibc symbols");
+    assert!(newest <= Version::glibc_2_17(), "{report}");
+    println!("newest glibc symbol version required: GLIBC_{newest}");
+
+    // The build packages: the zip holds the bootstrap at mode 0755.
+    let (output, stdout, stderr) = scf(
+        &workspace_root(),
+        &["package", "-p", "example-echo", "--target", "glibc2.17"],
+        &envs,
+    );
+    println!("{stdout}");
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("bootstrap: {} (glibc2.17, debug)", bin.display())),
+        "{stdout}"
+    );
+    let zip_path = target_dir.join("scf/example-echo/bootstrap.zip");
+    assert_eq!(stdout.lines().last(), zip_path.to_str(), "{stdout}");
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    assert_eq!(archive.len(), 1);
+    let entry = archive
+        .by_name("bootstrap")
+        .expect("the zip holds bootstrap");
+    assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    assert_eq!(entry.size(), std::fs::metadata(&bin).unwrap().len());
 }
 
 fn write_crate(dir: &Path, name: &str, profile: &str, bin: bool) {
