@@ -8,12 +8,15 @@
 //! first use, and reuses that tree afterwards. Without python3, pip or the network it prints
 //! `SKIPPED` and returns.
 
+#[path = "support/pypi.rs"]
+mod pypi;
 #[path = "tools/support.rs"]
 mod support;
+use pypi::skipped;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use scf_runtime_server::tools::build::{rust_target_installed, zigbuild_available};
@@ -103,13 +106,6 @@ const ZIGLANG: &str = "ziglang==0.17.0";
 /// The pinned cargo-zigbuild, as PyPI ships it.
 const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
 
-/// Says a test is skipped and why, on the process's stderr (not captured by the test harness,
-/// so it shows in every run).
-fn skipped(test: &str, reason: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
-}
-
 /// The pinned zig toolchain installed from PyPI: `(site, bin)`, where `site` goes on
 /// `PYTHONPATH` (for `python3 -m ziglang`) and `bin` holds `cargo-zigbuild`. Installed on
 /// first use; `Err` says why it cannot be had.
@@ -124,56 +120,14 @@ fn install_zig_toolchain() -> Result<(PathBuf, PathBuf), String> {
         ZIGLANG.replace("==", "-"),
         CARGO_ZIGBUILD.replace("==", "-")
     ));
-    let site = root.join("site");
-    if find_file(&site, "cargo-zigbuild", 3).is_none() {
-        // Install beside, then rename into place: a concurrent run never sees half a tree.
-        std::fs::create_dir_all(&root)
-            .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
-        let staging = root.join(format!("site.{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        let out = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--quiet",
-                "--timeout",
-                "30",
-                "--retries",
-                "2",
-                "--target",
-            ])
-            .arg(&staging)
-            .args([ZIGLANG, CARGO_ZIGBUILD])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run python3 -m pip: {e}"))?;
-        if !out.status.success() {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(format!(
-                "pip install {ZIGLANG} {CARGO_ZIGBUILD} failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        if std::fs::rename(&staging, &site).is_err() {
-            // Another run installed it first.
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-    }
+    let site = pypi::install(&root, &[ZIGLANG, CARGO_ZIGBUILD])?;
     let Some(exe) = find_file(&site, "cargo-zigbuild", 3) else {
         return Err(format!(
             "{CARGO_ZIGBUILD} installed no cargo-zigbuild executable under {}",
             site.display()
         ));
     };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let _ = std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755));
-    }
+    pypi::make_executable(&exe);
     let bin = exe.parent().unwrap_or(&site).to_owned();
     Ok((site, bin))
 }

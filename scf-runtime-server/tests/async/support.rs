@@ -12,18 +12,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::host::python_path_env;
+use crate::host::{python_path_env, python_script};
 
+/// The recording bootstrap, or `None` (after saying SKIPPED) when python3 is missing.
 pub fn record_bootstrap() -> Option<PathBuf> {
-    let ok = Command::new("/usr/bin/env")
-        .args(["python3", "-c", "pass"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: python3 is not installed (the test bootstrap is a Python script)");
-        return None;
-    }
-    Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/async/record_bootstrap.py"))
+    python_script("tests/async/record_bootstrap.py")
 }
 
 /// A free loopback port (bound and released; the server binds it with SO_REUSEADDR).

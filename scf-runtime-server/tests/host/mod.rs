@@ -17,6 +17,12 @@ use serde_json::Value;
 
 /// The Python bootstrap, or `None` (after saying SKIPPED) when python3 is missing.
 pub fn python_bootstrap() -> Option<PathBuf> {
+    python_script("tests/host/bootstrap.py")
+}
+
+/// A Python bootstrap of the tests (path relative to the crate), or `None` (after saying
+/// SKIPPED) when python3 is missing.
+pub fn python_script(relative: &str) -> Option<PathBuf> {
     let ok = Command::new("/usr/bin/env")
         .args(["python3", "-c", "pass"])
         .status()
@@ -25,7 +31,7 @@ pub fn python_bootstrap() -> Option<PathBuf> {
         eprintln!("SKIPPED: python3 is not installed (the test bootstrap is a Python script)");
         return None;
     }
-    Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/host/bootstrap.py"))
+    Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(relative))
 }
 
 /// The `PATH` the bootstrap needs to find python3 (whatever `env` finds here).

