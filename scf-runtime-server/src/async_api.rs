@@ -210,7 +210,7 @@ pub fn show_event(queue: &DurableQueue, request_id: &str) -> Result<Value, OpErr
 }
 
 /// Which dead letters `scf dlq` acts on.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 pub struct DlqSelection {
     /// Only this function's.
     #[serde(default)]

@@ -228,12 +228,12 @@ impl Op {
             Op::Replay(s) => (
                 http::Method::POST,
                 "/async/dlq/replay".to_owned(),
-                Some(serde_json::to_value(selection_json(s)).expect("plain JSON")),
+                Some(serde_json::to_value(s).expect("plain data serialises")),
             ),
             Op::Purge(s) => (
                 http::Method::POST,
                 "/async/dlq/purge".to_owned(),
-                Some(serde_json::to_value(selection_json(s)).expect("plain JSON")),
+                Some(serde_json::to_value(s).expect("plain data serialises")),
             ),
         }
     }
@@ -265,14 +265,6 @@ impl Op {
         };
         result.map_err(fail)
     }
-}
-
-fn selection_json(s: &DlqSelection) -> Value {
-    serde_json::json!({
-        "function": s.function,
-        "request_ids": s.request_ids,
-        "fresh_id": s.fresh_id,
-    })
 }
 
 fn selection(s: &Selection, fresh_id: bool, verb: &str) -> Result<DlqSelection, CliError> {
