@@ -530,7 +530,7 @@ impl<S: BatchSink> Partition<S> {
                     &self.settings.function,
                     payload.clone(),
                     crate::durable::OrderKey {
-                        key: format!("{}/{}", self.settings.consumer_name(), self.partition),
+                        key: format!("{}/{}", self.consumer, self.partition),
                         position: first,
                     },
                 )
