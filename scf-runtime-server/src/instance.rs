@@ -265,6 +265,7 @@ pub(crate) fn spawn(
         kill_at: None,
         linger_until: None,
         init_failure: None,
+        probe: crate::rss::Probe::default(),
     };
     tokio::spawn(supervisor.run(child, rx, out, err, api));
     tracing::debug!(target: "scf::instance", id, pid, port, "instance spawned");
@@ -306,6 +307,7 @@ struct Supervisor {
     linger_until: Option<Instant>,
     /// Set when the instance is being stopped because init failed (450).
     init_failure: Option<InvokeError>,
+    probe: crate::rss::Probe,
 }
 
 enum Stream {
@@ -378,9 +380,16 @@ impl Supervisor {
         let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
         let mut memory_tick = tokio::time::interval(MEMORY_POLL);
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut was_busy = false;
         loop {
             let deadline = self.deadline();
             let busy = self.state == State::Busy;
+            if busy && !was_busy {
+                // The first sample of an invocation is one period in: one that ends sooner is
+                // measured once, when it ends.
+                memory_tick.reset();
+            }
+            was_busy = busy;
             let event = tokio::select! {
                 biased;
                 r = read_chunk(&out, &mut out_buf), if out_open => Event::Output(Stream::Out, r),
@@ -531,7 +540,7 @@ impl Supervisor {
             return; // repeated ready calls are tolerated; the first one counts
         }
         let init = self.spawned_at.elapsed();
-        let mem = crate::rss::tree_rss_bytes(self.pid).unwrap_or(0);
+        let mem = self.probe.tree_rss_bytes(self.pid).unwrap_or(0);
         self.init = Some((init, mem));
         self.set_state(State::Idle);
         if let Some(pool) = self.pool() {
@@ -606,7 +615,6 @@ impl Supervisor {
             running.log.push(&line);
         }
         self.running = Some(running);
-        self.check_memory();
         for reply in std::mem::take(&mut self.parked) {
             self.answer_next(reply);
         }
@@ -671,7 +679,7 @@ impl Supervisor {
         let Some(mut running) = self.running.take() else {
             return;
         };
-        if let Some(rss) = crate::rss::tree_rss_bytes(self.pid) {
+        if let Some(rss) = self.probe.tree_rss_bytes(self.pid) {
             running.mem_peak = running.mem_peak.max(rss);
         }
         let request_id = running.invocation.request_id.clone();
@@ -764,7 +772,7 @@ impl Supervisor {
         let Some(running) = &mut self.running else {
             return;
         };
-        let Some(rss) = crate::rss::tree_rss_bytes(self.pid) else {
+        let Some(rss) = self.probe.tree_rss_bytes(self.pid) else {
             return;
         };
         running.mem_peak = running.mem_peak.max(rss);
