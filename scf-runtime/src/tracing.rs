@@ -9,7 +9,11 @@
 //! that is `<RFC 3339 UTC ms>\t<request id>\t<LEVEL>\t<message and fields>`, the request
 //! id taken from the span the runtime opens around every invocation (`-` outside one).
 //! `RUST_LOG` sets the filter (default `info`); `RUST_LOG_FORMAT=json` switches to one
-//! JSON object per line.
+//! JSON object per line ([`ScfJsonFormat`]):
+//!
+//! ```text
+//! {"timestamp":"2026-11-24T06:21:48.123Z","requestId":"3f1c...","level":"INFO","target":"my_fn","message":"user created","fields":{"user":42}}
+//! ```
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -36,9 +40,7 @@ pub fn init_default_subscriber() {
         .with_ansi(false);
     let _ = if json {
         builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
+            .event_format(ScfJsonFormat)
             .finish()
             .with(filter)
             .try_init()
@@ -68,22 +70,130 @@ where
     ) -> fmt::Result {
         write_utc_millis(&mut writer, SystemTime::now())?;
         writer.write_char('\t')?;
-        let mut request_id = None;
-        if let Some(scope) = ctx.event_scope() {
-            for span in scope.from_root() {
-                if span.name() == "invocation" {
-                    let ext = span.extensions();
-                    if let Some(fields) = ext.get::<FormattedFields<N>>() {
-                        request_id = field_value(fields, "request_id").map(str::to_owned);
-                    }
-                }
-            }
-        }
+        let request_id = request_id(ctx);
         writer.write_str(request_id.as_deref().unwrap_or("-"))?;
         write!(writer, "\t{}\t", event.metadata().level())?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }
+}
+
+/// The JSON line format described in the [module docs](self): `timestamp`, `requestId` (`null`
+/// outside an invocation), `level`, `target`, `message`, and the event's other fields under
+/// `fields` (numbers and booleans as such, anything else as its text).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScfJsonFormat;
+
+impl<S, N> FormatEvent<S, N> for ScfJsonFormat
+where
+    S: ::tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &::tracing::Event<'_>,
+    ) -> fmt::Result {
+        let mut timestamp = String::with_capacity(24);
+        write_utc_millis(&mut timestamp, SystemTime::now())?;
+        let mut fields = JsonFields::default();
+        event.record(&mut fields);
+        let request_id = request_id(ctx);
+        let line = JsonLine {
+            timestamp: &timestamp,
+            request_id: request_id.as_deref(),
+            level: event.metadata().level().as_str(),
+            target: event.metadata().target(),
+            message: fields.message.as_deref().unwrap_or_default(),
+            fields: &fields.others,
+        };
+        let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
+        writer.write_str(&text)?;
+        writeln!(writer)
+    }
+}
+
+/// One line of [`ScfJsonFormat`], its keys in this order.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    timestamp: &'a str,
+    #[serde(rename = "requestId")]
+    request_id: Option<&'a str>,
+    level: &'a str,
+    target: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    fields: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// An event's fields as JSON values, its `message` apart.
+#[derive(Default)]
+struct JsonFields {
+    message: Option<String>,
+    others: serde_json::Map<String, serde_json::Value>,
+}
+
+impl JsonFields {
+    fn put(&mut self, field: &::tracing::field::Field, value: serde_json::Value) {
+        self.others.insert(field.name().to_owned(), value);
+    }
+}
+
+impl ::tracing::field::Visit for JsonFields {
+    fn record_debug(&mut self, field: &::tracing::field::Field, value: &dyn fmt::Debug) {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.message = Some(text);
+        } else {
+            self.put(field, text.into());
+        }
+    }
+
+    fn record_str(&mut self, field: &::tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.message = Some(value.to_owned());
+        } else {
+            self.put(field, value.into());
+        }
+    }
+
+    fn record_i64(&mut self, field: &::tracing::field::Field, value: i64) {
+        self.put(field, value.into());
+    }
+
+    fn record_u64(&mut self, field: &::tracing::field::Field, value: u64) {
+        self.put(field, value.into());
+    }
+
+    fn record_bool(&mut self, field: &::tracing::field::Field, value: bool) {
+        self.put(field, value.into());
+    }
+
+    fn record_f64(&mut self, field: &::tracing::field::Field, value: f64) {
+        // JSON has no NaN or infinity: those stay text.
+        let number = serde_json::Number::from_f64(value)
+            .map_or_else(|| value.to_string().into(), serde_json::Value::Number);
+        self.put(field, number);
+    }
+}
+
+/// The request id of the invocation span an event is in, if any.
+fn request_id<S, N>(ctx: &FmtContext<'_, S, N>) -> Option<String>
+where
+    S: ::tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    let mut request_id = None;
+    for span in ctx.event_scope()?.from_root() {
+        if span.name() == "invocation" {
+            let ext = span.extensions();
+            if let Some(fields) = ext.get::<FormattedFields<N>>() {
+                request_id = field_value(fields, "request_id").map(str::to_owned);
+            }
+        }
+    }
+    request_id
 }
 
 /// The value of `name=value` in a span's formatted fields.

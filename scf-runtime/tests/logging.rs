@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use scf_runtime::testing::{EventOptions, MockApi};
-use scf_runtime::tracing::ScfFormat;
+use scf_runtime::tracing::{ScfFormat, ScfJsonFormat};
 use scf_runtime::{Context, Error, Runtime, service_fn};
 use serde_json::Value;
 
@@ -74,4 +74,68 @@ async fn lines_carry_time_request_id_and_level() {
             .any(|l| l.contains("\t-\tINFO\toutside any invocation")),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn json_lines_carry_the_same_and_typed_fields() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .event_format(ScfJsonFormat)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mock = MockApi::start().await;
+    mock.push_event_with("{}", EventOptions::default().request_id("req-7"));
+    let service = service_fn(|event: Value, _: Context| async move {
+        tracing::info!(
+            user = "ann",
+            id = 42,
+            admin = true,
+            ratio = 0.5,
+            "created \"the\" user"
+        );
+        Ok::<_, Error>(event)
+    });
+    Runtime::new(service)
+        .config(mock.config())
+        .max_invocations(1)
+        .run()
+        .await
+        .unwrap();
+    tracing::warn!(target: "outside", "no invocation");
+
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let created = lines
+        .iter()
+        .find(|l| l["message"] == "created \"the\" user")
+        .unwrap_or_else(|| panic!("no handler line in {text}"));
+    assert_eq!(created["requestId"], "req-7");
+    assert_eq!(created["level"], "INFO");
+    assert_eq!(created["target"], "logging");
+    assert_eq!(
+        created["fields"],
+        serde_json::json!({"user": "ann", "id": 42, "admin": true, "ratio": 0.5})
+    );
+    let timestamp = created["timestamp"].as_str().unwrap();
+    assert!(
+        timestamp.ends_with('Z') && timestamp.len() == 24,
+        "{timestamp}"
+    );
+    // Keys in a fixed order, timestamp first.
+    let first = text.lines().find(|l| l.contains("req-7")).unwrap();
+    assert!(first.starts_with("{\"timestamp\":"), "{first}");
+    let outside = lines
+        .iter()
+        .find(|l| l["message"] == "no invocation")
+        .unwrap_or_else(|| panic!("no outside line in {text}"));
+    assert_eq!(outside["requestId"], Value::Null);
+    assert_eq!(outside["level"], "WARN");
+    assert!(outside.get("fields").is_none(), "{outside}");
 }
