@@ -1,18 +1,34 @@
 //! Memory measurement: the resident set of an instance's process tree, from `/proc`.
 
 use std::fmt::Write as _;
+use std::fs::File;
 use std::io::Read as _;
+use std::os::unix::fs::FileExt as _;
 
 /// Most processes of one tree that are measured.
 const MAX_PROCESSES: usize = 256;
 
 /// Measures process trees, reusing its buffers from one measurement to the next (the host
 /// samples every busy instance at least once per invocation).
+///
+/// The root process's `/proc` files stay open: `/proc` regenerates a file on every read from
+/// offset 0, so one `pread` per file is a fresh sample (instead of open, size query, reads and
+/// close).
 #[derive(Debug, Default)]
 pub(crate) struct Probe {
     path: String,
     text: Vec<u8>,
     pending: Vec<u32>,
+    root: Option<Root>,
+}
+
+/// The open `/proc` files of the measured root process.
+#[derive(Debug)]
+struct Root {
+    pid: u32,
+    stat: File,
+    /// `task/<pid>/children`, the main thread's children.
+    children: Option<File>,
 }
 
 /// What `/proc/<pid>/stat` says about one process.
@@ -25,7 +41,7 @@ impl Probe {
     /// The summed resident set of `pid` and all its descendants, in bytes; `None` when `pid`
     /// is gone.
     pub(crate) fn tree_rss_bytes(&mut self, pid: u32) -> Option<u64> {
-        let stat = self.stat(pid)?;
+        let stat = self.root_stat(pid)?;
         let mut pages = stat.rss_pages;
         self.pending.clear();
         self.push_children(pid, stat.threads);
@@ -43,6 +59,29 @@ impl Probe {
         Some(pages * page_size())
     }
 
+    /// [`Self::stat`] of the root process, through its open file.
+    fn root_stat(&mut self, pid: u32) -> Option<Stat> {
+        if self.root.as_ref().is_none_or(|r| r.pid != pid) {
+            self.path.clear();
+            let _ = write!(self.path, "/proc/{pid}/stat");
+            let stat = File::open(&self.path).ok()?;
+            self.path.clear();
+            let _ = write!(self.path, "/proc/{pid}/task/{pid}/children");
+            let children = File::open(&self.path).ok();
+            self.root = Some(Root {
+                pid,
+                stat,
+                children,
+            });
+        }
+        let root = self.root.as_ref()?;
+        if !read_from_start(&root.stat, &mut self.text) {
+            self.root = None;
+            return None;
+        }
+        parse_stat(&self.text)
+    }
+
     /// Reads `/proc/<pid>/stat`: one read gives both the resident set (field 24, in pages; 0
     /// for a zombie) and the thread count (field 20), which says whether the children list of
     /// the main thread is the whole list.
@@ -50,19 +89,20 @@ impl Probe {
         self.path.clear();
         let _ = write!(self.path, "/proc/{pid}/stat");
         self.read_path()?;
-        // The command name (field 2) is in parentheses and may hold spaces or parentheses.
-        let close = self.text.iter().rposition(|&b| b == b')')?;
-        let mut fields = self.text[close + 1..]
-            .split(|b| b.is_ascii_whitespace())
-            .filter(|f| !f.is_empty());
-        // After the name: field 3 (state) is index 0, so field n is index n - 3.
-        let threads = number(fields.nth(20 - 3)?);
-        let rss_pages = number(fields.nth(24 - 20 - 1)?);
-        Some(Stat { rss_pages, threads })
+        parse_stat(&self.text)
     }
 
     /// Appends the children of every thread of `pid` to `pending`.
     fn push_children(&mut self, pid: u32, threads: u64) {
+        if threads <= 1
+            && let Some(root) = self.root.as_ref().filter(|r| r.pid == pid)
+            && let Some(children) = &root.children
+        {
+            if read_from_start(children, &mut self.text) {
+                self.push_listed();
+            }
+            return;
+        }
         if threads <= 1 {
             self.path.clear();
             let _ = write!(self.path, "/proc/{pid}/task/{pid}/children");
@@ -85,9 +125,13 @@ impl Probe {
 
     /// Reads the children list at `path` into `pending`.
     fn push_listed_children(&mut self) {
-        if self.read_path().is_none() {
-            return;
+        if self.read_path().is_some() {
+            self.push_listed();
         }
+    }
+
+    /// Appends the pids listed in `text` to `pending`.
+    fn push_listed(&mut self) {
         let listed = self
             .text
             .split(|b| b.is_ascii_whitespace())
@@ -101,9 +145,43 @@ impl Probe {
     /// Reads the file at `path` into `text`.
     fn read_path(&mut self) -> Option<()> {
         self.text.clear();
-        let mut file = std::fs::File::open(&self.path).ok()?;
+        let mut file = File::open(&self.path).ok()?;
         file.read_to_end(&mut self.text).ok()?;
         Some(())
+    }
+}
+
+/// Parses a `/proc/<pid>/stat` line.
+fn parse_stat(text: &[u8]) -> Option<Stat> {
+    // The command name (field 2) is in parentheses and may hold spaces or parentheses.
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let mut fields = text[close + 1..]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty());
+    // After the name: field 3 (state) is index 0, so field n is index n - 3.
+    let threads = number(fields.nth(20 - 3)?);
+    let rss_pages = number(fields.nth(24 - 20 - 1)?);
+    Some(Stat { rss_pages, threads })
+}
+
+/// Reads `file` from offset 0 to its end into `text` with positioned reads (one, for the short
+/// files of `/proc`); `false` when it cannot be read (the process is gone).
+fn read_from_start(file: &File, text: &mut Vec<u8>) -> bool {
+    text.clear();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match file.read_at(&mut chunk, text.len() as u64) {
+            Ok(0) => return true,
+            Ok(n) => {
+                text.extend_from_slice(&chunk[..n]);
+                if n < chunk.len() {
+                    // `/proc` answers a read from offset 0 with the whole record when it fits.
+                    return true;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
     }
 }
 
@@ -138,6 +216,24 @@ mod tests {
         let rss = probe.tree_rss_bytes(std::process::id()).unwrap();
         assert!(rss > 1024 * 1024, "{rss}");
         assert_eq!(probe.tree_rss_bytes(u32::MAX - 1), None);
+    }
+
+    #[test]
+    fn a_kept_file_sees_fresh_values() {
+        let mut probe = Probe::default();
+        let pid = std::process::id();
+        let before = probe.tree_rss_bytes(pid).unwrap();
+        let mut block = vec![0u8; 64 * 1024 * 1024];
+        for i in (0..block.len()).step_by(4096) {
+            block[i] = 1;
+        }
+        let after = probe.tree_rss_bytes(pid).unwrap();
+        assert!(probe.root.is_some());
+        drop(std::hint::black_box(block));
+        assert!(
+            after >= before + 32 * 1024 * 1024,
+            "before {before}, after touching 64 MB {after}"
+        );
     }
 
     #[test]
