@@ -220,6 +220,9 @@ const CATEGORIES: [(&str, &[&str]); 10] = [
             ":malloc ",
             ":realloc",
             ":calloc",
+            // mimalloc, the `scf` server's allocator
+            ":mi_",
+            ":_mi_",
         ],
     ),
     (
@@ -329,8 +332,10 @@ mod tests {
             hot("???:hyper::proto::h1::role::parse [bin]", 50.0),
             hot("???:httparse::parse_headers_iter_uninit [bin]", 25.0),
             hot("???:mystery [bin]", 5.0),
+            hot("???:mi_free [scf]", 10.0),
+            hot("???:_mi_page_malloc_zero [scf]", 5.0),
         ]);
-        assert_eq!(sums[0], ("allocator (malloc/free)".to_owned(), 100.0));
+        assert_eq!(sums[0], ("allocator (malloc/free)".to_owned(), 115.0));
         assert_eq!(sums[1].1, 75.0);
         assert_eq!(sums[2], ("other".to_owned(), 5.0));
         assert_eq!(sums.len(), 3);
