@@ -7,6 +7,9 @@ use scf_runtime::testing::{EventOptions, MockApi};
 use scf_runtime::tracing::{ScfFormat, ScfJsonFormat};
 use scf_runtime::{Context, Error, Runtime, service_fn};
 use serde_json::Value;
+use tracing_subscriber::Registry;
+use tracing_subscriber::fmt::FormatEvent;
+use tracing_subscriber::fmt::format::DefaultFields;
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -21,22 +24,25 @@ impl Write for Buffer {
     }
 }
 
-#[tokio::test]
-async fn lines_carry_time_request_id_and_level() {
+/// Runs one invocation with request id `request_id` under a subscriber using `format`, the
+/// handler calling `inside`, then calls `outside`; returns everything written.
+async fn logged<F>(format: F, request_id: &str, inside: fn(), outside: fn()) -> String
+where
+    F: FormatEvent<Registry, DefaultFields> + Send + Sync + 'static,
+{
     let buffer = Buffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
         .with_ansi(false)
-        .event_format(ScfFormat)
+        .event_format(format)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let mock = MockApi::start().await;
-    mock.push_event_with("{}", EventOptions::default().request_id("req-42"));
-    let service = service_fn(|event: Value, _: Context| async move {
-        tracing::info!(user = "ann", "created the user");
-        tracing::warn!("quota almost used");
+    mock.push_event_with("{}", EventOptions::default().request_id(request_id));
+    let service = service_fn(move |event: Value, _: Context| async move {
+        inside();
         Ok::<_, Error>(event)
     });
     Runtime::new(service)
@@ -45,9 +51,22 @@ async fn lines_carry_time_request_id_and_level() {
         .run()
         .await
         .unwrap();
-    tracing::info!("outside any invocation");
+    outside();
+    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+}
 
-    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+#[tokio::test]
+async fn lines_carry_time_request_id_and_level() {
+    let text = logged(
+        ScfFormat,
+        "req-42",
+        || {
+            tracing::info!(user = "ann", "created the user");
+            tracing::warn!("quota almost used");
+        },
+        || tracing::info!("outside any invocation"),
+    )
+    .await;
     let lines: Vec<&str> = text.lines().collect();
     let created = lines
         .iter()
@@ -78,36 +97,21 @@ async fn lines_carry_time_request_id_and_level() {
 
 #[tokio::test]
 async fn json_lines_carry_the_same_and_typed_fields() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .event_format(ScfJsonFormat)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let mock = MockApi::start().await;
-    mock.push_event_with("{}", EventOptions::default().request_id("req-7"));
-    let service = service_fn(|event: Value, _: Context| async move {
-        tracing::info!(
-            user = "ann",
-            id = 42,
-            admin = true,
-            ratio = 0.5,
-            "created \"the\" user"
-        );
-        Ok::<_, Error>(event)
-    });
-    Runtime::new(service)
-        .config(mock.config())
-        .max_invocations(1)
-        .run()
-        .await
-        .unwrap();
-    tracing::warn!(target: "outside", "no invocation");
-
-    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let text = logged(
+        ScfJsonFormat,
+        "req-7",
+        || {
+            tracing::info!(
+                user = "ann",
+                id = 42,
+                admin = true,
+                ratio = 0.5,
+                "created \"the\" user"
+            )
+        },
+        || tracing::warn!(target: "outside", "no invocation"),
+    )
+    .await;
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
