@@ -155,9 +155,8 @@ impl Probe {
 fn parse_stat(text: &[u8]) -> Option<Stat> {
     // The command name (field 2) is in parentheses and may hold spaces or parentheses.
     let close = text.iter().rposition(|&b| b == b')')?;
-    let mut fields = text[close + 1..]
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|f| !f.is_empty());
+    // Fields are separated by one space each.
+    let mut fields = text.get(close + 2..)?.split(|&b| b == b' ');
     // After the name: field 3 (state) is index 0, so field n is index n - 3.
     let threads = number(fields.nth(20 - 3)?);
     let rss_pages = number(fields.nth(24 - 20 - 1)?);
@@ -187,10 +186,14 @@ fn read_from_start(file: &File, text: &mut Vec<u8>) -> bool {
 
 /// A decimal field; 0 when it is not one.
 fn number(field: &[u8]) -> u64 {
-    std::str::from_utf8(field)
-        .ok()
-        .and_then(|f| f.parse().ok())
-        .unwrap_or(0)
+    let mut value: u64 = 0;
+    for &b in field.trim_ascii() {
+        if !b.is_ascii_digit() {
+            return 0;
+        }
+        value = value.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+    }
+    value
 }
 
 /// The kernel's page size in bytes (4 KiB unless the system says otherwise).
@@ -216,6 +219,19 @@ mod tests {
         let rss = probe.tree_rss_bytes(std::process::id()).unwrap();
         assert!(rss > 1024 * 1024, "{rss}");
         assert_eq!(probe.tree_rss_bytes(u32::MAX - 1), None);
+    }
+
+    #[test]
+    fn parses_stat_lines_whatever_the_command_name() {
+        let line = b"4242 (a) b (c) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 0 0 0 20 0 3 0 \
+            5000 12345678 321 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+        let stat = parse_stat(line).unwrap();
+        assert_eq!(stat.threads, 3);
+        assert_eq!(stat.rss_pages, 321);
+        assert!(parse_stat(b"4242 (truncated").is_none());
+        assert!(parse_stat(b"4242 (x)").is_none());
+        assert_eq!(number(b"12x"), 0);
+        assert_eq!(number(b"77\n"), 77);
     }
 
     #[test]
