@@ -85,10 +85,8 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-/// The whole `scf` program: launcher mode, arguments, logging, then [`run`].
+/// The whole `scf` program: arguments, logging, then [`run`].
 pub fn main() -> ExitCode {
-    crate::launcher::run_if_launcher();
-    crate::launcher::use_current_exe();
     // `cargo scf …` runs `cargo-scf scf …`.
     let cli = Cli::parse_from(crate::tools::strip_cargo_subcommand(std::env::args_os()));
     init_tracing();

@@ -15,7 +15,6 @@ use crate::durable::{
 };
 use crate::fault::Fault;
 use crate::instance::{Completion, FunctionSpec, Invocation};
-use crate::launcher::Launcher;
 use crate::metrics::Metrics;
 use crate::pool::{InstanceStatus, Placed, Pool, PoolCounts};
 use crate::triggers::{InvokeError, Invoker};
@@ -29,7 +28,6 @@ pub const MAX_ASYNC_EVENT_BYTES: usize = 128 * 1024;
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) metrics: Metrics,
-    pub(crate) launcher: Launcher,
     quota_mb: u64,
     used_mb: Mutex<u64>,
     next_instance: AtomicU64,
@@ -195,7 +193,6 @@ impl Host {
     pub fn new(config: &Config) -> Result<Host, UnbuiltFunction> {
         let shared = Arc::new(Shared {
             metrics: Metrics::new(),
-            launcher: Launcher::detect(),
             quota_mb: config.server.quota_mb,
             used_mb: Mutex::new(0),
             next_instance: AtomicU64::new(0),

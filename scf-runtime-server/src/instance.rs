@@ -37,7 +37,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::fault::Fault;
-use crate::launcher::Launcher;
 use crate::logs::{self, LineSplitter, LogBuf};
 use crate::pool::Pool;
 use crate::triggers::InvokeError;
@@ -226,7 +225,6 @@ impl InstanceHandle {
 pub(crate) fn spawn(
     spec: Arc<FunctionSpec>,
     id: u64,
-    launcher: &Launcher,
     pool: Weak<Pool>,
 ) -> std::io::Result<InstanceHandle> {
     let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
@@ -234,7 +232,7 @@ pub(crate) fn spawn(
     let port = listener.local_addr()?.port();
     let listener = tokio::net::TcpListener::from_std(listener)?;
 
-    let mut cmd = launcher.command(&spec.executable);
+    let mut cmd = crate::launcher::command(&spec.executable);
     cmd.envs(spec.env.iter().map(|(k, v)| (k, v)))
         .env("SCF_RUNTIME_API", "127.0.0.1")
         .env("SCF_RUNTIME_API_PORT", port.to_string())

@@ -113,6 +113,5 @@ pub use config::{Config, ConfigError, FunctionConfig, FunctionTrigger};
 pub use fault::Fault;
 pub use host::{FunctionStatus, Host, InvokeOptions, InvokeOutcome};
 pub use instance::State as InstanceState;
-pub use launcher::{LAUNCH_ARG, run_if_launcher, use_current_exe};
 pub use pool::{InstanceStatus, PoolCounts};
 pub use triggers::InvokeError;

@@ -390,12 +390,7 @@ impl Pool {
             }
             let spawned_for = (uncovered > 0).then(|| st.waiters[st.starting()].ticket);
             let id = self.shared.next_instance_id();
-            match instance::spawn(
-                self.spec.clone(),
-                id,
-                &self.shared.launcher,
-                self.me.clone(),
-            ) {
+            match instance::spawn(self.spec.clone(), id, self.me.clone()) {
                 Ok(handle) => {
                     let now = Instant::now();
                     st.slots.insert(

@@ -6,6 +6,7 @@ mod host;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt as _;
 
 use base64::Engine as _;
 use host::{Server, alive, gone_within, metric, python_bootstrap, python_path_env, start};
@@ -736,16 +737,38 @@ async fn shutdown_stops_every_instance_and_a_killed_server_leaves_no_orphan() {
     }
     drop(server);
 
-    // SIGKILL: the parent-death signal takes the instances down too.
+    // SIGKILL: the parent-death signal takes the instances down too, even one busy sleeping
+    // in an invocation (which would not notice the runtime API is gone for 8 s).
     let server = start("sigkill", &config);
-    let pid = pid_of(&server, "f").await;
+    pid_of(&server, "f").await;
+    let mut busy = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let body = r#"{"sleep": 8}"#;
+    let request = format!(
+        "POST /functions/f/invocations HTTP/1.1\r\nhost: localhost\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    busy.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = server.function_status("f").await;
+    let instances = status["instances"].as_array().unwrap();
+    assert!(
+        instances.iter().any(|i| i["state"] == "busy"),
+        "one instance is busy: {status}"
+    );
+    let pids: Vec<u64> = instances
+        .iter()
+        .map(|i| i["pid"].as_u64().unwrap())
+        .collect();
     let mut server = server;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-    assert!(
-        gone_within(pid, Duration::from_secs(3)).await,
-        "instance {pid} outlived a SIGKILLed server"
-    );
+    for pid in pids {
+        assert!(
+            gone_within(pid, Duration::from_secs(3)).await,
+            "instance {pid} outlived a SIGKILLed server"
+        );
+    }
+    drop(busy);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

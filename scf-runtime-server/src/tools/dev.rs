@@ -251,15 +251,10 @@ fn start_server(
     config: &Path,
     listen: Option<&str>,
 ) -> Result<(Child, mpsc::Receiver<String>), ToolError> {
-    // Through the launcher mode of `scf`, so the server (and its instances) die with us even
-    // when we are killed.
+    // The server (and its instances) die with us even when we are killed.
     let mut cmd = Command::new(exe);
-    cmd.arg(crate::launcher::LAUNCH_ARG)
-        .arg(std::process::id().to_string())
-        .arg(exe)
-        .arg("serve")
-        .arg("--config")
-        .arg(config);
+    crate::launcher::die_with_us(&mut cmd);
+    cmd.arg("serve").arg("--config").arg(config);
     if let Some(listen) = listen {
         cmd.arg("--listen").arg(listen);
     }

@@ -35,8 +35,8 @@
 //!   and 502 otherwise (project decision).
 //! - **Processes**: each instance is its own process group, killed as a group (SIGTERM, then
 //!   SIGKILL after 2 s) when idle past `idle_timeout_s`, at shutdown, or when the pool is dropped.
-//!   Where util-linux's `setpriv` is installed, instances are started through it with a
-//!   parent-death signal (SIGKILL), so they die with the server even when it is SIGKILLed.
+//!   Instances get a parent-death signal (SIGKILL), so they die with the server even when it is
+//!   SIGKILLed.
 //!   Its output lines are logged with the function and instance (tracing target `scf::function`).
 //!   The environment is exactly what [`WebFunctionConfig::env`] holds plus `PORT`: nothing is
 //!   inherited from the server.
@@ -56,7 +56,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::{Notify, oneshot};
 
 use super::invoke::{InvokeError, status_name};
@@ -707,15 +707,6 @@ pub fn error_response(err: &InvokeError, request_id: &str) -> Response<Bytes> {
     response
 }
 
-/// `setpriv` from util-linux, when installed: the way to give an instance a parent-death signal
-/// without code running between fork and exec in the server.
-fn parent_death_wrapper() -> Option<&'static std::path::Path> {
-    ["/usr/bin/setpriv", "/bin/setpriv"]
-        .into_iter()
-        .map(std::path::Path::new)
-        .find(|p| p.exists())
-}
-
 fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
@@ -758,25 +749,14 @@ async fn start_instance(pool: &Arc<PoolInner>) -> Result<Arc<Instance>, InvokeEr
             ));
         }
     }
-    let mut command = match parent_death_wrapper() {
-        // `setpriv` sets the parent-death signal on itself and then execs the bootstrap (same
-        // pid), so the instance is killed even if the server dies by SIGKILL.
-        Some(setpriv) => {
-            let mut c = Command::new(setpriv);
-            c.args(["--pdeathsig", "KILL", "--"]).arg(&config.command);
-            c
-        }
-        None => Command::new(&config.command),
-    };
+    let mut command = crate::launcher::command(&config.command);
     command
         .args(&config.args)
-        .env_clear()
         .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("PORT", port.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
     if let Some(dir) = &config.working_dir {
         command.current_dir(dir);
