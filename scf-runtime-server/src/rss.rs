@@ -154,12 +154,17 @@ impl Probe {
 /// Parses a `/proc/<pid>/stat` line.
 fn parse_stat(text: &[u8]) -> Option<Stat> {
     // The command name (field 2) is in parentheses and may hold spaces or parentheses.
-    let close = text.iter().rposition(|&b| b == b')')?;
-    // Fields are separated by one space each.
-    let mut fields = text.get(close + 2..)?.split(|&b| b == b' ');
-    // After the name: field 3 (state) is index 0, so field n is index n - 3.
-    let threads = number(fields.nth(20 - 3)?);
-    let rss_pages = number(fields.nth(24 - 20 - 1)?);
+    let close = memchr::memrchr(b')', text)?;
+    // Fields are separated by one space each; after the name, field 3 (state) comes first.
+    let rest = text.get(close + 2..)?;
+    let mut spaces = memchr::memchr_iter(b' ', rest);
+    // Field n starts after the (n - 3)th space and ends at the next one.
+    let after_19 = spaces.nth(20 - 3 - 1)? + 1;
+    let after_20 = spaces.next()?;
+    let threads = number(&rest[after_19..after_20]);
+    let after_23 = spaces.nth(23 - 20 - 1)? + 1;
+    let end = spaces.next().unwrap_or(rest.len());
+    let rss_pages = number(&rest[after_23..end]);
     Some(Stat { rss_pages, threads })
 }
 
