@@ -265,14 +265,22 @@ mod tests {
             .unwrap();
         let pid = shell.id();
         let mut probe = Probe::default();
-        // Wait until both children are listed.
+        // Wait until both children are listed and running `sleep` (a child just forked, before
+        // its `exec`, shows no resident pages yet).
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let children = loop {
             probe.pending.clear();
             let threads = probe.stat(pid).unwrap().threads;
             probe.push_children(pid, threads);
-            if probe.pending.len() == 2 || std::time::Instant::now() > deadline {
-                break probe.pending.clone();
+            let children = probe.pending.clone();
+            let settled = children.len() == 2
+                && children.iter().all(|&c| {
+                    let stat = std::fs::read_to_string(format!("/proc/{c}/stat"));
+                    stat.is_ok_and(|s| s.contains("(sleep)"))
+                        && probe.stat(c).is_some_and(|s| s.rss_pages > 0)
+                });
+            if settled || std::time::Instant::now() > deadline {
+                break children;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         };
