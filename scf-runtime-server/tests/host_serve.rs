@@ -748,13 +748,23 @@ async fn shutdown_stops_every_instance_and_a_killed_server_leaves_no_orphan() {
         body.len()
     );
     busy.write_all(request.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = server.function_status("f").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let status = server.function_status("f").await;
+        let busy = status["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["state"] == "busy");
+        if busy {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no instance got busy: {status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Time for the bootstrap to fetch the event and start sleeping.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let instances = status["instances"].as_array().unwrap();
-    assert!(
-        instances.iter().any(|i| i["state"] == "busy"),
-        "one instance is busy: {status}"
-    );
     let pids: Vec<u64> = instances
         .iter()
         .map(|i| i["pid"].as_u64().unwrap())
