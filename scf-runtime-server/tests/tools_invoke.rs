@@ -5,6 +5,8 @@
 //! `--local` next to a listening server, and a `package =` function built first.
 
 mod host;
+#[path = "support/ports.rs"]
+mod ports;
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -12,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use ports::free_port;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -256,15 +260,6 @@ fn bad_input_and_no_server_are_clear_errors() {
 }
 
 // ---- One-shot runs ----
-
-/// A port nothing listens on: bound, then freed.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Writes an scf.toml into `dir` listening on `listen`, with one Python-bootstrap function per
 /// `(name, extra keys)`.

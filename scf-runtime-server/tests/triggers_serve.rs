@@ -3,11 +3,16 @@
 //! bootstrap that reflects its event or answers junk, a timer every second, and a Python web
 //! function taking 50 concurrent requests with a per-instance concurrency of 10.
 
+#[path = "support/ports.rs"]
+mod ports;
+
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use ports::free_port;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
@@ -51,14 +56,6 @@ fn build_example() -> PathBuf {
     let path = debug_dir.join("example-apigw-axum");
     assert!(path.exists(), "{} was not built", path.display());
     path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_server(dir: &Path, axum: &Path) -> Server {

@@ -3,29 +3,19 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::host::{python_path_env, python_script};
+use crate::host::{python_path_env, python_script, spawn_serve};
+pub use crate::ports::free_port;
 
 /// The recording bootstrap, or `None` (after saying SKIPPED) when python3 is missing.
 pub fn record_bootstrap() -> Option<PathBuf> {
     python_script("tests/async/record_bootstrap.py")
-}
-
-/// A free loopback port (bound and released; the server binds it with SO_REUSEADDR).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `scf serve` on a fixed address and folder, so it can be killed and started again on the
@@ -44,53 +34,11 @@ impl Drop for Serve {
 
 impl Serve {
     pub fn start(dir: &Path, addr: SocketAddr) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scf"))
-            .arg("serve")
-            .arg("--config")
-            .arg(dir.join("scf.toml"))
-            .args(["--listen", &addr.to_string()])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("scf serve starts");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let output = output.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    output.lock().unwrap().push(line);
-                }
-            });
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if output
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|l| l.starts_with("scf serve listening on"))
-            {
-                return Serve { child, output };
+        match spawn_serve(&dir.join("scf.toml"), &addr.to_string()) {
+            Ok((child, _, output)) => Serve { child, output },
+            Err((status, output)) => {
+                panic!("scf serve exited ({status}):\n{}", output.join("\n"))
             }
-            if let Ok(Some(status)) = child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
-                panic!(
-                    "scf serve exited ({status}):\n{}",
-                    output.lock().unwrap().join("\n")
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "scf serve did not listen within 30 s:\n{}",
-                output.lock().unwrap().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

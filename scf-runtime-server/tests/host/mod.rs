@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// What a started server printed, line by line.
+pub type Lines = Arc<Mutex<Vec<String>>>;
+
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt as _, Full};
@@ -100,11 +103,27 @@ pub fn try_start(tag: &str, config: &str) -> Result<Server, (String, Vec<String>
     let dir = TempDir::new(tag);
     let config_path = dir.path().join("scf.toml");
     std::fs::write(&config_path, config).unwrap();
+    let (child, addr, output) = spawn_serve(&config_path, "127.0.0.1:0")?;
+    Ok(Server {
+        child,
+        addr,
+        output,
+        dir,
+    })
+}
+
+/// Starts `scf serve --config config --listen listen` and waits for it to listen; its stdout and
+/// stderr are collected line by line. `Err` holds the exit status and output when it stops at
+/// once.
+pub fn spawn_serve(
+    config: &Path,
+    listen: &str,
+) -> Result<(Child, SocketAddr, Lines), (String, Vec<String>)> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scf"))
         .arg("serve")
         .arg("--config")
-        .arg(&config_path)
-        .args(["--listen", "127.0.0.1:0"])
+        .arg(config)
+        .args(["--listen", listen])
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -131,12 +150,7 @@ pub fn try_start(tag: &str, config: &str) -> Result<Server, (String, Vec<String>
                 .map(|a| a.trim().parse::<SocketAddr>().expect("an address"))
         });
         if let Some(addr) = found {
-            return Ok(Server {
-                child,
-                addr,
-                output,
-                dir,
-            });
+            return Ok((child, addr, output));
         }
         if let Ok(Some(status)) = child.try_wait() {
             std::thread::sleep(Duration::from_millis(100));
@@ -144,7 +158,8 @@ pub fn try_start(tag: &str, config: &str) -> Result<Server, (String, Vec<String>
         }
         assert!(
             Instant::now() < deadline,
-            "scf serve did not listen within 30 s"
+            "scf serve did not listen within 30 s:\n{}",
+            output.lock().unwrap().join("\n")
         );
         std::thread::sleep(Duration::from_millis(20));
     }

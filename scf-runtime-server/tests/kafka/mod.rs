@@ -12,9 +12,11 @@
 #[path = "../support/pypi.rs"]
 mod pypi;
 
+pub use crate::ports::free_port;
+
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -68,15 +70,6 @@ fn install() -> Result<PathBuf, String> {
 }
 
 pub use pypi::skipped;
-
-/// A free loopback port (free when this returns; bind it soon).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A running broker, killed by PID when dropped.
 pub struct Broker {

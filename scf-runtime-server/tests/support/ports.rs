@@ -1,0 +1,12 @@
+//! Loopback ports for tests.
+
+#![allow(dead_code, unreachable_pub)]
+
+/// A free loopback port (bound and released; the server binds it with SO_REUSEADDR).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
