@@ -698,7 +698,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
 
 /// Function names as the platform allows them: 2–60 characters, letters, digits, `-` and `_`,
 /// starting with a letter.
-fn check_function_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_function_name(name: &str) -> Result<(), String> {
     let ok = (1..=60).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name

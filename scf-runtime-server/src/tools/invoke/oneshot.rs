@@ -206,7 +206,7 @@ fn bootstrap_config(
         None => path
             .file_stem()
             .and_then(|n| n.to_str())
-            .filter(|n| is_function_name(n))
+            .filter(|n| crate::config::check_function_name(n).is_ok())
             .unwrap_or("function")
             .to_owned(),
     };
@@ -227,16 +227,6 @@ fn bootstrap_config(
     let config = Config::parse(&source, Path::new("--bootstrap"), cwd)
         .map_err(|e| ToolError::new(e.to_string()))?;
     Ok((config, name))
-}
-
-/// Whether `name` is one the platform allows for functions (letters, digits, `-`, `_`, starting
-/// with a letter, at most 60).
-fn is_function_name(name: &str) -> bool {
-    (1..=60).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// One instance, no triggers, the flags' memory, timeout and variables, and a wait for the
