@@ -2,7 +2,6 @@
 
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::Read as _;
 use std::os::unix::fs::FileExt as _;
 
 /// Most processes of one tree that are measured.
@@ -94,16 +93,14 @@ impl Probe {
 
     /// Appends the children of every thread of `pid` to `pending`.
     fn push_children(&mut self, pid: u32, threads: u64) {
-        if threads <= 1
-            && let Some(root) = self.root.as_ref().filter(|r| r.pid == pid)
-            && let Some(children) = &root.children
-        {
-            if read_from_start(children, &mut self.text) {
-                self.push_listed();
-            }
-            return;
-        }
         if threads <= 1 {
+            let kept = self.root.as_ref().filter(|r| r.pid == pid);
+            if let Some(children) = kept.and_then(|r| r.children.as_ref()) {
+                if read_from_start(children, &mut self.text) {
+                    self.push_listed();
+                }
+                return;
+            }
             self.path.clear();
             let _ = write!(self.path, "/proc/{pid}/task/{pid}/children");
             self.push_listed_children();
@@ -144,10 +141,8 @@ impl Probe {
 
     /// Reads the file at `path` into `text`.
     fn read_path(&mut self) -> Option<()> {
-        self.text.clear();
-        let mut file = File::open(&self.path).ok()?;
-        file.read_to_end(&mut self.text).ok()?;
-        Some(())
+        let file = File::open(&self.path).ok()?;
+        read_from_start(&file, &mut self.text).then_some(())
     }
 }
 
