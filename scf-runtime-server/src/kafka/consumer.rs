@@ -63,28 +63,23 @@ async fn pause(stop: &mut Stop, d: Duration) -> bool {
     }
 }
 
-/// Exponential backoff from 1 s, doubling, capped at 30 s.
+/// Failures in a row of one broker operation, and the wait after each: exponential from 1 s,
+/// doubling, capped at 30 s (the schedule of [`crate::durable::Backoff`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Backoff {
-    next: Duration,
     /// Failures in a row.
     pub(crate) failures: u32,
 }
 
 impl Backoff {
     pub(crate) fn new() -> Backoff {
-        Backoff {
-            next: BACKOFF_START,
-            failures: 0,
-        }
+        Backoff { failures: 0 }
     }
 
     /// The wait after one more failure.
     pub(crate) fn fail(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(BACKOFF_CAP);
         self.failures += 1;
-        d
+        crate::durable::Backoff::exponential(BACKOFF_START, BACKOFF_CAP).delay(self.failures)
     }
 
     pub(crate) fn reset(&mut self) {

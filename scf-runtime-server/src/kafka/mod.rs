@@ -123,7 +123,7 @@ pub use settings::{
     TriggerSettings, triggers,
 };
 
-use crate::config::{Config, FunctionTrigger};
+use crate::config::Config;
 use crate::durable::{DurableQueue, OrderKey};
 use crate::triggers::InvokeError;
 
@@ -162,23 +162,11 @@ impl Consumers {
     pub fn start<S: BatchSink>(config: &Config, sink: S, queue: DurableQueue) -> Consumers {
         let (stop, stop_rx) = watch::channel(false);
         let mut started: Vec<TriggerSettings> = Vec::new();
-        for function in &config.functions {
-            for trigger in &function.triggers {
-                let FunctionTrigger::Ckafka(c) = trigger else {
-                    continue;
-                };
-                match TriggerSettings::new(&function.name, c) {
-                    Err(e) => {
-                        tracing::error!(target: "scf::kafka", function = %function.name, "{e}; this trigger is not started");
-                    }
-                    Ok(s)
-                        if started
-                            .iter()
-                            .any(|t| t.consumer_name() == s.consumer_name()) =>
-                    {
-                        tracing::error!(target: "scf::kafka", function = %function.name, "functions.{}.triggers: two ckafka triggers are named {:?}; the second is not started (give each a distinct `name`)", function.name, s.name);
-                    }
-                    Ok(s) => started.push(s),
+        for checked in settings::each_trigger(config) {
+            match checked {
+                Ok(s) => started.push(s),
+                Err(e) => {
+                    tracing::error!(target: "scf::kafka", function = %e.function, "{e}; this trigger is not started");
                 }
             }
         }

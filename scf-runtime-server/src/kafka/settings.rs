@@ -155,15 +155,21 @@ impl TriggerSettings {
 /// may not share a name (the default name is the topic, so two triggers on one topic need
 /// `name`): their stored offsets would mix.
 pub fn triggers(config: &Config) -> Result<Vec<TriggerSettings>, SettingsError> {
-    let mut all: Vec<TriggerSettings> = Vec::new();
+    each_trigger(config).into_iter().collect()
+}
+
+/// Every `ckafka` trigger of every function in `config`, each checked on its own and against
+/// the ones before it (a repeated name is an error).
+pub(crate) fn each_trigger(config: &Config) -> Vec<Result<TriggerSettings, SettingsError>> {
+    let mut all: Vec<Result<TriggerSettings, SettingsError>> = Vec::new();
     for function in &config.functions {
         for trigger in &function.triggers {
-            if let FunctionTrigger::Ckafka(c) = trigger {
-                let settings = TriggerSettings::new(&function.name, c)?;
-                if all
-                    .iter()
-                    .any(|t| t.consumer_name() == settings.consumer_name())
-                {
+            let FunctionTrigger::Ckafka(c) = trigger else {
+                continue;
+            };
+            let checked = TriggerSettings::new(&function.name, c).and_then(|settings| {
+                let taken = all.iter().flatten().any(|t| t.consumer_name() == settings.consumer_name());
+                if taken {
                     return Err(SettingsError {
                         function: function.name.clone(),
                         trigger: settings.name.clone(),
@@ -174,11 +180,12 @@ pub fn triggers(config: &Config) -> Result<Vec<TriggerSettings>, SettingsError> 
                         ),
                     });
                 }
-                all.push(settings);
-            }
+                Ok(settings)
+            });
+            all.push(checked);
         }
     }
-    Ok(all)
+    all
 }
 
 /// A `ckafka` trigger that cannot be used.
