@@ -17,7 +17,7 @@
 //! Add `--json` for the routes' JSON instead of the table.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,6 +29,7 @@ use serde_json::Value;
 use crate::async_api::{self, DlqSelection, EventFilter};
 use crate::config::Config;
 use crate::durable::DurableQueue;
+use crate::tools::invoke::Target as ServerUrl;
 
 /// Where the events are: the server and the state folder.
 #[derive(Debug, Clone, Args)]
@@ -331,7 +332,7 @@ pub fn run_dlq(args: &DlqArgs) -> Result<(), CliError> {
 
 /// Where to send the operation.
 enum Via {
-    Server(SocketAddr),
+    Server(ServerUrl),
     Folder(PathBuf),
 }
 
@@ -342,15 +343,18 @@ fn execute(target: &Target, op: &Op) -> Result<Value, CliError> {
         .map_err(|e| fail(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         match locate(target)? {
-            (Via::Server(addr), config) => match (call(addr, op).await, config) {
+            (Via::Server(server), config) => match (call(&server, op).await, config) {
                 (Ok(value), _) => Ok(value),
                 (Err(CallError::Unreachable(e)), Some(config)) => {
-                    tracing::debug!("no server on {addr} ({e}); opening the state folder");
+                    tracing::debug!(
+                        "no server on {} ({e}); opening the state folder",
+                        server.remote
+                    );
                     let dir = config.server.state_dir.clone();
                     run_on_folder(&dir, &Some(config), op).await
                 }
                 (Err(CallError::Unreachable(e)), None) => {
-                    Err(fail(format!("no server answers on {addr}: {e}")))
+                    Err(fail(format!("no server answers on {}: {e}", server.remote)))
                 }
                 (Err(CallError::Refused(message)), _) => Err(fail(message)),
             },
@@ -361,7 +365,8 @@ fn execute(target: &Target, op: &Op) -> Result<Value, CliError> {
 
 fn locate(target: &Target) -> Result<(Via, Option<Config>), CliError> {
     if let Some(url) = &target.remote {
-        return Ok((Via::Server(parse_remote(url)?), None));
+        let server = ServerUrl::parse(url).map_err(|e| fail(e.to_string()))?;
+        return Ok((Via::Server(server), None));
     }
     if let Some(dir) = &target.state_dir {
         return Ok((Via::Folder(dir.clone()), None));
@@ -379,22 +384,8 @@ fn locate(target: &Target) -> Result<(Via, Option<Config>), CliError> {
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    Ok((Via::Server(addr), Some(config)))
-}
-
-fn parse_remote(url: &str) -> Result<SocketAddr, CliError> {
-    let rest = url.strip_prefix("http://").unwrap_or(url);
-    let host_port = rest.split('/').next().unwrap_or(rest);
-    use std::net::ToSocketAddrs as _;
-    host_port
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| {
-            fail(format!(
-                "--remote {url:?} is not an address like http://127.0.0.1:9000"
-            ))
-        })
+    let server = ServerUrl::parse(&format!("http://{addr}")).map_err(|e| fail(e.to_string()))?;
+    Ok((Via::Server(server), Some(config)))
 }
 
 async fn run_on_folder(
@@ -430,9 +421,10 @@ enum CallError {
     Refused(String),
 }
 
-async fn call(addr: SocketAddr, op: &Op) -> Result<Value, CallError> {
+async fn call(server: &ServerUrl, op: &Op) -> Result<Value, CallError> {
     let (method, path, body) = op.request();
-    let stream = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
+    let addr = &server.remote;
+    let stream = tokio::time::timeout(Duration::from_secs(5), server.connect())
         .await
         .map_err(|_| CallError::Unreachable("connect timed out".to_owned()))?
         .map_err(|e| CallError::Unreachable(e.to_string()))?;
@@ -444,8 +436,8 @@ async fn call(addr: SocketAddr, op: &Op) -> Result<Value, CallError> {
     let bytes = body.map(|b| b.to_string()).unwrap_or_default();
     let request = http::Request::builder()
         .method(method)
-        .uri(&path)
-        .header(http::header::HOST, addr.to_string())
+        .uri(format!("{}{path}", server.prefix))
+        .header(http::header::HOST, server.authority())
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(bytes)))
         .expect("a valid request");

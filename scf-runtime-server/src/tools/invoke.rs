@@ -158,8 +158,6 @@ pub struct InvokeOutcome {
     /// Whether a new instance was started for it (known for one-shot runs, which always start
     /// one; a server does not say).
     pub cold_start: Option<bool>,
-    /// Whether it ran locally (one-shot) rather than on a server.
-    pub local: bool,
 }
 
 impl InvokeOutcome {
@@ -222,7 +220,6 @@ pub async fn invoke_in(
             duration_ms: None,
             mem_usage: None,
             cold_start: None,
-            local: false,
         });
     }
     let (event, source) = event_body(args, cwd)?;
@@ -248,7 +245,7 @@ pub async fn invoke_in(
             }
         }
     };
-    let (function, outcome, place_line) = match place {
+    let (function, outcome, place_line, local) = match place {
         Place::Remote { target, stream } => {
             let function = args.function.as_deref().ok_or_else(|| {
                 ToolError::new("name the function to invoke: scf invoke <FUNCTION>")
@@ -265,17 +262,18 @@ pub async fn invoke_in(
                 function.to_owned(),
                 outcome,
                 format!("(scf serve at {})", target.remote),
+                false,
             )
         }
         Place::Local(why) => {
             let local = oneshot::run(args, cwd, why, event, out).await?;
-            (local.function, local.outcome, local.line)
+            (local.function, local.outcome, local.line, true)
         }
     };
     let _ = out.write_all(render(&function, &source, args, &outcome).as_bytes());
     if !args.quiet {
         let _ = writeln!(out, "{place_line}");
-    } else if outcome.local {
+    } else if local {
         // Scripts read stdout; people still learn that nothing was asked of a server.
         eprintln!("{place_line}");
     }
@@ -414,15 +412,16 @@ fn remote_from_config(config: &Path) -> Result<String, ToolError> {
 
 /// A server address: the URL as given, and its parts.
 #[derive(Debug, Clone)]
-struct Target {
-    remote: String,
+pub(crate) struct Target {
+    pub(crate) remote: String,
     host: String,
     port: u16,
-    prefix: String,
+    /// The URL's path, without a trailing `/`: requests go under it.
+    pub(crate) prefix: String,
 }
 
 impl Target {
-    fn parse(remote: &str) -> Result<Target, ToolError> {
+    pub(crate) fn parse(remote: &str) -> Result<Target, ToolError> {
         let base: http::Uri = remote
             .parse()
             .map_err(|e| ToolError::new(format!("--remote `{remote}` is not a URL: {e}")))?;
@@ -446,7 +445,7 @@ impl Target {
     }
 
     /// `host:port` (brackets around an IPv6 host).
-    fn authority(&self) -> String {
+    pub(crate) fn authority(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
@@ -454,7 +453,7 @@ impl Target {
         }
     }
 
-    async fn connect(&self) -> std::io::Result<tokio::net::TcpStream> {
+    pub(crate) async fn connect(&self) -> std::io::Result<tokio::net::TcpStream> {
         tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await
     }
 
@@ -541,7 +540,6 @@ async fn post(
         duration_ms: header("x-scf-duration-ms").and_then(|d| d.parse().ok()),
         mem_usage: header("x-scf-mem-usage").and_then(|m| m.parse().ok()),
         cold_start: None,
-        local: false,
     })
 }
 

@@ -143,7 +143,6 @@ pub(super) async fn run(
             duration_ms: Some(outcome.duration.as_secs_f64() * 1000.0),
             mem_usage: Some(outcome.mem_usage),
             cold_start: Some(outcome.cold_start),
-            local: true,
         },
         line,
     })
