@@ -340,7 +340,8 @@ fn cloud_error(e: DurableError) -> CloudError {
     (e.cloud_api_code(), e.to_string())
 }
 
-fn param_str<'a>(
+/// A string parameter of a Cloud API call (absent or `null`: `None`).
+pub(crate) fn param_str<'a>(
     params: &'a Map<String, Value>,
     name: &str,
 ) -> Result<Option<&'a str>, CloudError> {
@@ -348,6 +349,17 @@ fn param_str<'a>(
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(("InvalidParameterValue", format!("{name} must be a string"))),
+    }
+}
+
+/// Refuses a `Qualifier` other than `$LATEST` / `$DEFAULT` (the only version a server runs).
+pub(crate) fn check_qualifier(params: &Map<String, Value>) -> Result<(), CloudError> {
+    match param_str(params, "Qualifier")? {
+        None | Some("$LATEST") | Some("$DEFAULT") => Ok(()),
+        Some(other) => Err((
+            "ResourceNotFound.Qualifier",
+            format!("qualifier {other} does not exist (this server runs $LATEST only)"),
+        )),
     }
 }
 
@@ -459,15 +471,7 @@ pub(crate) fn list_async_events(
     let function = param_str(params, "FunctionName")?
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ("MissingParameter", "FunctionName is required".to_owned()))?;
-    match param_str(params, "Qualifier")? {
-        None | Some("$LATEST") | Some("$DEFAULT") => {}
-        Some(other) => {
-            return Err((
-                "ResourceNotFound.Qualifier",
-                format!("qualifier {other} does not exist (this server runs $LATEST only)"),
-            ));
-        }
-    }
+    check_qualifier(params)?;
     let statuses = param_strings(params, "Status")?
         .iter()
         .map(|s| parse_status(s).map_err(|e| ("InvalidParameterValue", format!("Status: {e}"))))

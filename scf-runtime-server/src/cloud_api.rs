@@ -201,14 +201,7 @@ fn string_param<'a>(
     params: &'a Map<String, Value>,
     name: &str,
 ) -> Result<Option<&'a str>, ApiError> {
-    match params.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(api_error(
-            "InvalidParameterValue",
-            format!("{name} must be a string"),
-        )),
-    }
+    crate::async_api::param_str(params, name).map_err(|(code, message)| api_error(code, message))
 }
 
 /// `Invoke` (`function_api = false`) and `InvokeFunction`.
@@ -245,15 +238,8 @@ async fn invoke(
             ));
         }
     };
-    match string_param(params, "Qualifier")? {
-        None | Some("$LATEST") | Some("$DEFAULT") => {}
-        Some(other) => {
-            return Err(api_error(
-                "ResourceNotFound.Qualifier",
-                format!("qualifier {other} does not exist (this server runs $LATEST only)"),
-            ));
-        }
-    }
+    crate::async_api::check_qualifier(params)
+        .map_err(|(code, message)| api_error(code, message))?;
     if let Some(ns) = string_param(params, "Namespace")?
         && !ns.is_empty()
         && ns != host.namespace()

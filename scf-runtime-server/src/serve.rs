@@ -112,12 +112,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(|e| error(format!("cannot listen on {}: {e}", config.server.listen)))?;
     let addr = listener.local_addr().map_err(error)?;
 
-    std::fs::create_dir_all(&config.server.state_dir).map_err(|e| {
-        error(format!(
-            "cannot create the state folder {} (server.state_dir): {e}",
-            config.server.state_dir.display()
-        ))
-    })?;
     let queue =
         crate::durable::DurableQueue::open(&config.server.state_dir, config.server.queue_config())
             .map_err(|e| {
