@@ -257,7 +257,7 @@ impl Host {
         &self,
         function: &str,
         payload: &[u8],
-        limit: usize,
+        is_async: bool,
     ) -> Result<&Arc<Pool>, InvokeError> {
         if self.inner.closing.load(Ordering::Acquire) {
             return Err(Fault::ShuttingDown.error("the server is shutting down"));
@@ -272,15 +272,16 @@ impl Host {
                 Fault::FunctionNotFound.error(format!("function {function} does not exist"))
             );
         };
+        let limit = if is_async {
+            MAX_ASYNC_EVENT_BYTES
+        } else {
+            MAX_SYNC_EVENT_BYTES
+        };
         if payload.len() > limit {
             return Err(Fault::RequestTooLarge.error(format!(
                 "the event is {} bytes; {} invocations take at most {limit}",
                 payload.len(),
-                if limit == MAX_ASYNC_EVENT_BYTES {
-                    "async"
-                } else {
-                    "sync"
-                }
+                if is_async { "async" } else { "sync" }
             )));
         }
         if serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_err() {
@@ -307,12 +308,7 @@ impl Host {
             payload
         };
         let metrics = &self.inner.shared.metrics;
-        let limit = if options.is_async {
-            MAX_ASYNC_EVENT_BYTES
-        } else {
-            MAX_SYNC_EVENT_BYTES
-        };
-        let pool = match self.admit(function, &payload, limit) {
+        let pool = match self.admit(function, &payload, options.is_async) {
             Ok(pool) => pool.clone(),
             Err(error) => {
                 self.count_refusal(function, &error);
@@ -410,12 +406,7 @@ impl Host {
             payload
         };
         let metrics = &self.inner.shared.metrics;
-        // A CKafka batch is a sync invocation on the platform: up to 6 MB.
-        let limit = match source {
-            EventSource::Ckafka => MAX_SYNC_EVENT_BYTES,
-            _ => MAX_ASYNC_EVENT_BYTES,
-        };
-        if let Err(error) = self.admit(function, &payload, limit) {
+        if let Err(error) = self.admit(function, &payload, source.async_sized()) {
             self.count_refusal(function, &error);
             return Err(error);
         }
@@ -506,8 +497,7 @@ impl Host {
         let function = event.record.function.clone();
         let options = InvokeOptions {
             request_id: Some(event.record.request_id.clone()),
-            // CKafka batches were admitted with the sync limit (6 MB).
-            is_async: event.record.source != EventSource::Ckafka,
+            is_async: event.record.source.async_sized(),
         };
         let outcome = self.invoke(&function, event.payload, options).await;
         match outcome.result {

@@ -22,6 +22,12 @@ pub enum EventSource {
 }
 
 impl EventSource {
+    /// Whether its events take the async invocation limits (128 KB). A CKafka batch is a sync
+    /// invocation on the platform (up to 6 MB), though the server queues it.
+    pub fn async_sized(self) -> bool {
+        self != EventSource::Ckafka
+    }
+
     /// The `InvokeType` the Cloud API shows: `INVOKE`, `TIMER` or `CKAFKA`.
     pub fn invoke_type(self) -> &'static str {
         match self {
