@@ -184,15 +184,22 @@ pub(crate) async fn run_trigger<S: BatchSink>(
                         .collect();
                     for p in wanted.into_iter().filter(|p| existing.contains(p)) {
                         if running.insert(p) {
-                            tasks.spawn(run_partition(
-                                Arc::clone(&settings),
-                                Arc::clone(&consumer),
-                                Arc::clone(&client),
-                                p,
-                                sink.clone(),
-                                queue.clone(),
-                                stop.clone(),
-                            ));
+                            let mut partition = Partition {
+                                label: format!(
+                                    "ckafka trigger {:?} of {} (topic {} partition {p} on {brokers})",
+                                    t.name, t.function, t.topic
+                                ),
+                                settings: Arc::clone(&settings),
+                                consumer: Arc::clone(&consumer),
+                                client: Arc::clone(&client),
+                                partition: p,
+                                sink: sink.clone(),
+                                queue: queue.clone(),
+                                stop: stop.clone(),
+                            };
+                            tasks.spawn(async move {
+                                let _ = partition.run().await;
+                            });
                         }
                     }
                     if missing.is_empty() {
@@ -219,7 +226,7 @@ pub(crate) async fn run_trigger<S: BatchSink>(
     }
 }
 
-/// What a partition task holds.
+/// One partition's consumer (runs until the stop signal) and what it holds.
 struct Partition<S> {
     settings: Arc<TriggerSettings>,
     consumer: Arc<String>,
@@ -228,44 +235,8 @@ struct Partition<S> {
     sink: S,
     queue: DurableQueue,
     stop: Stop,
-    brokers: String,
-}
-
-impl<S> Partition<S> {
-    fn label(&self) -> String {
-        format!(
-            "ckafka trigger {:?} of {} (topic {} partition {} on {})",
-            self.settings.name,
-            self.settings.function,
-            self.settings.topic,
-            self.partition,
-            self.brokers
-        )
-    }
-}
-
-/// One partition's consumer: runs until the stop signal.
-async fn run_partition<S: BatchSink>(
-    settings: Arc<TriggerSettings>,
-    consumer: Arc<String>,
-    client: Arc<Client>,
-    partition: i32,
-    sink: S,
-    queue: DurableQueue,
-    stop: Stop,
-) {
-    let brokers = settings.brokers.join(",");
-    let mut p = Partition {
-        settings,
-        consumer,
-        client,
-        partition,
-        sink,
-        queue,
-        stop,
-        brokers,
-    };
-    let _ = p.run().await;
+    /// How its log lines name it: trigger, function, topic, partition and brokers.
+    label: String,
 }
 
 /// A stop was requested.
@@ -275,7 +246,7 @@ impl<S: BatchSink> Partition<S> {
     async fn run(&mut self) -> Result<(), Stopped> {
         let client = self.connect().await?;
         let mut next = self.start_offset(&client).await?;
-        tracing::info!(target: "scf::kafka", function = %self.settings.function, trigger = %self.settings.name, partition = self.partition, "{}: consuming from offset {next}", self.label());
+        tracing::info!(target: "scf::kafka", function = %self.settings.function, trigger = %self.settings.name, partition = self.partition, "{}: consuming from offset {next}", self.label);
         // Fetched and not yet accepted, in offset order; `fetch_at` is the offset after them.
         let mut buffer: VecDeque<EncodedRecord> = VecDeque::new();
         let mut fetch_at = next;
@@ -324,9 +295,9 @@ impl<S: BatchSink> Partition<S> {
                             );
                             if encoded.lossy && !warned_lossy {
                                 warned_lossy = true;
-                                tracing::warn!(target: "scf::kafka", partition = self.partition, offset = r.offset, "{}: the key or value of the message at offset {} is not UTF-8; it is passed decoded lossily (invalid bytes become U+FFFD); further ones are logged at debug level", self.label(), r.offset);
+                                tracing::warn!(target: "scf::kafka", partition = self.partition, offset = r.offset, "{}: the key or value of the message at offset {} is not UTF-8; it is passed decoded lossily (invalid bytes become U+FFFD); further ones are logged at debug level", self.label, r.offset);
                             } else if encoded.lossy {
-                                tracing::debug!(target: "scf::kafka", partition = self.partition, offset = r.offset, "{}: the message at offset {} is not UTF-8; decoded lossily", self.label(), r.offset);
+                                tracing::debug!(target: "scf::kafka", partition = self.partition, offset = r.offset, "{}: the message at offset {} is not UTF-8; decoded lossily", self.label, r.offset);
                             }
                             fetch_at = fetch_at.max(r.offset + 1);
                             buffer.push_back(encoded);
@@ -350,7 +321,7 @@ impl<S: BatchSink> Partition<S> {
                             if high_watermark > fetch_at {
                                 // Only control records (transactions) at this offset: nothing
                                 // to deliver, but the broker has more; do not spin on it.
-                                tracing::debug!(target: "scf::kafka", "{}: no records at offset {fetch_at} below the high watermark {high_watermark}", self.label());
+                                tracing::debug!(target: "scf::kafka", "{}: no records at offset {fetch_at} below the high watermark {high_watermark}", self.label);
                             }
                             if started.elapsed() < MIN_EMPTY_POLL
                                 && !pause(&mut self.stop, MIN_EMPTY_POLL).await
@@ -374,7 +345,7 @@ impl<S: BatchSink> Partition<S> {
                             break;
                         }
                         let wait = backoff.fail();
-                        tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: fetch at offset {fetch_at} failed: {e}; retrying in {} s", self.label(), wait.as_secs());
+                        tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: fetch at offset {fetch_at} failed: {e}; retrying in {} s", self.label, wait.as_secs());
                         if !pause(&mut self.stop, wait).await {
                             return Err(Stopped);
                         }
@@ -402,7 +373,7 @@ impl<S: BatchSink> Partition<S> {
                 Ok(c) => return Ok(c),
                 Err(e) => {
                     let wait = backoff.fail();
-                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: cannot reach the partition leader: {e}; retrying in {} s", self.label(), wait.as_secs());
+                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: cannot reach the partition leader: {e}; retrying in {} s", self.label, wait.as_secs());
                     if !pause(&mut self.stop, wait).await {
                         return Err(Stopped);
                     }
@@ -421,7 +392,7 @@ impl<S: BatchSink> Partition<S> {
                 Ok(None) => {}
                 Err(e) => {
                     let wait = backoff.fail();
-                    tracing::error!(target: "scf::kafka", partition = self.partition, "{}: cannot read the stored offset: {e}; retrying in {} s", self.label(), wait.as_secs());
+                    tracing::error!(target: "scf::kafka", partition = self.partition, "{}: cannot read the stored offset: {e}; retrying in {} s", self.label, wait.as_secs());
                     if !pause(&mut self.stop, wait).await {
                         return Err(Stopped);
                     }
@@ -439,7 +410,7 @@ impl<S: BatchSink> Partition<S> {
                 }
                 Err(e) => {
                     let wait = backoff.fail();
-                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: cannot ask for the {:?} offset: {e}; retrying in {} s", self.label(), self.settings.start_at, wait.as_secs());
+                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: cannot ask for the {:?} offset: {e}; retrying in {} s", self.label, self.settings.start_at, wait.as_secs());
                     if !pause(&mut self.stop, wait).await {
                         return Err(Stopped);
                     }
@@ -463,13 +434,13 @@ impl<S: BatchSink> Partition<S> {
             };
             match asked {
                 Ok(earliest) => {
-                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: offset {offset} is out of the broker's range (messages removed by retention, or the topic was recreated); continuing at the earliest offset {earliest}", self.label());
+                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: offset {offset} is out of the broker's range (messages removed by retention, or the topic was recreated); continuing at the earliest offset {earliest}", self.label);
                     self.store_offset(earliest).await?;
                     return Ok(earliest);
                 }
                 Err(e) => {
                     let wait = backoff.fail();
-                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: cannot ask for the earliest offset: {e}; retrying in {} s", self.label(), wait.as_secs());
+                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: cannot ask for the earliest offset: {e}; retrying in {} s", self.label, wait.as_secs());
                     if !pause(&mut self.stop, wait).await {
                         return Err(Stopped);
                     }
@@ -491,7 +462,7 @@ impl<S: BatchSink> Partition<S> {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     let wait = backoff.fail();
-                    tracing::error!(target: "scf::kafka", partition = self.partition, "{}: cannot store the next offset {next}: {e}; retrying in {} s", self.label(), wait.as_secs());
+                    tracing::error!(target: "scf::kafka", partition = self.partition, "{}: cannot store the next offset {next}: {e}; retrying in {} s", self.label, wait.as_secs());
                     if !pause(&mut self.stop, wait).await {
                         return Err(Stopped);
                     }
@@ -532,9 +503,9 @@ impl<S: BatchSink> Partition<S> {
                 .await
             {
                 Ok(request_id) => {
-                    tracing::debug!(target: "scf::kafka", partition = self.partition, request_id, "{}: offsets {first}..={last} ({n} messages, {} bytes) accepted", self.label(), payload.len());
+                    tracing::debug!(target: "scf::kafka", partition = self.partition, request_id, "{}: offsets {first}..={last} ({n} messages, {} bytes) accepted", self.label, payload.len());
                     if backoff.failures > 0 {
-                        tracing::info!(target: "scf::kafka", partition = self.partition, "{}: the function accepts batches again", self.label());
+                        tracing::info!(target: "scf::kafka", partition = self.partition, "{}: the function accepts batches again", self.label);
                     }
                     backoff.reset();
                     buffer.drain(..n);
@@ -544,17 +515,17 @@ impl<S: BatchSink> Partition<S> {
                 }
                 Err(InvokeError { code, .. }) if code == TOO_LARGE && n > 1 => {
                     max_records = n / 2;
-                    tracing::debug!(target: "scf::kafka", partition = self.partition, "{}: a batch of {n} messages ({} bytes) is too large for the function; sending at most {max_records}", self.label(), payload.len());
+                    tracing::debug!(target: "scf::kafka", partition = self.partition, "{}: a batch of {n} messages ({} bytes) is too large for the function; sending at most {max_records}", self.label, payload.len());
                 }
                 Err(e) if e.code == TOO_LARGE => {
-                    tracing::error!(target: "scf::kafka", partition = self.partition, offset = first, "{}: the message at offset {first} alone makes an event of {} bytes, which the function refuses ({} {}: {}); it is skipped", self.label(), payload.len(), e.code, e.error, e.message);
+                    tracing::error!(target: "scf::kafka", partition = self.partition, offset = first, "{}: the message at offset {first} alone makes an event of {} bytes, which the function refuses ({} {}: {}); it is skipped", self.label, payload.len(), e.code, e.error, e.message);
                     buffer.drain(..1);
                     next = first + 1;
                     self.store_offset(next).await?;
                 }
                 Err(e) => {
                     let wait = backoff.fail();
-                    tracing::warn!(target: "scf::kafka", partition = self.partition, code = e.code, "{}: the batch at offsets {first}..={last} was refused ({} {}: {}); retrying the same batch in {} s", self.label(), e.code, e.error, e.message, wait.as_secs());
+                    tracing::warn!(target: "scf::kafka", partition = self.partition, code = e.code, "{}: the batch at offsets {first}..={last} was refused ({} {}: {}); retrying the same batch in {} s", self.label, e.code, e.error, e.message, wait.as_secs());
                     if !pause(&mut self.stop, wait).await {
                         return Err(Stopped);
                     }
