@@ -141,7 +141,7 @@ impl Client {
         }
     }
 
-    async fn connect(&mut self) -> std::io::Result<()> {
+    async fn connect(&self) -> std::io::Result<SendRequest<Full<Bytes>>> {
         let stream = TcpStream::connect(self.addr).await?;
         stream.set_nodelay(true)?;
         let (sender, connection) = hyper::client::conn::http1::Builder::new()
@@ -156,8 +156,7 @@ impl Client {
                 ::tracing::debug!(error = %err, "runtime API connection closed");
             }
         });
-        self.sender = Some(sender);
-        Ok(())
+        Ok(sender)
     }
 
     async fn try_exchange(
@@ -165,11 +164,9 @@ impl Client {
         endpoint: Endpoint,
         body: Bytes,
     ) -> std::io::Result<(http::response::Parts, Bytes)> {
-        if self.sender.as_ref().is_none_or(SendRequest::is_closed) {
-            self.connect().await?;
-        }
-        let Some(sender) = self.sender.as_mut() else {
-            return Err(std::io::Error::other("no runtime API connection"));
+        let sender = match &mut self.sender {
+            Some(sender) if !sender.is_closed() => sender,
+            _ => self.sender.insert(self.connect().await?),
         };
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = endpoint.method();
