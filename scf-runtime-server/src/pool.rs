@@ -47,6 +47,14 @@ struct Slot {
     generation: u64,
 }
 
+impl Slot {
+    /// Marks the instance stopping and tells it to stop.
+    fn stop(&mut self, reason: StopReason) {
+        self.state = State::Stopping;
+        self.handle.stop(reason);
+    }
+}
+
 #[derive(Debug)]
 struct Waiter {
     ticket: u64,
@@ -290,14 +298,12 @@ impl Pool {
         slot.last_used = Instant::now();
         slot.spawned_for = None;
         if st.closed {
-            slot.state = State::Stopping;
-            slot.handle.stop(StopReason::Shutdown);
+            slot.stop(StopReason::Shutdown);
             return;
         }
         if slot.generation < st.generation {
             // Started before a recycle: it runs the old executable; a new instance takes over.
-            slot.state = State::Stopping;
-            slot.handle.stop(StopReason::Reclaim);
+            slot.stop(StopReason::Reclaim);
             st.idle.retain(|i| *i != id);
             self.spawn_wanted(st);
             return;
@@ -469,8 +475,7 @@ impl Pool {
             if expired {
                 st.idle.remove(i);
                 if let Some(slot) = st.slots.get_mut(&id) {
-                    slot.state = State::Stopping;
-                    slot.handle.stop(StopReason::Reclaim);
+                    slot.stop(StopReason::Reclaim);
                 }
             } else {
                 i += 1;
@@ -493,8 +498,7 @@ impl Pool {
         let idle = std::mem::take(&mut st.idle);
         for id in &idle {
             if let Some(slot) = st.slots.get_mut(id) {
-                slot.state = State::Stopping;
-                slot.handle.stop(StopReason::Reclaim);
+                slot.stop(StopReason::Reclaim);
             }
         }
         let replaced = st
@@ -518,8 +522,7 @@ impl Pool {
         }
         st.idle.clear();
         for slot in st.slots.values_mut() {
-            slot.state = State::Stopping;
-            slot.handle.stop(StopReason::Shutdown);
+            slot.stop(StopReason::Shutdown);
         }
     }
 
