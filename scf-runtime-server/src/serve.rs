@@ -35,11 +35,11 @@ pub fn load_and_build(args: &ServeArgs) -> Result<Config, ServeError> {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
-    for package in config.packages() {
-        tracing::info!(target: "scf::serve", "building {package} (cargo build --release -p {package})");
-        let binary = crate::cargo::build_release(&package, &config.base_dir).map_err(error)?;
-        config.set_package_binary(&package, &binary);
-    }
+    config
+        .build_packages(|package| {
+            tracing::info!(target: "scf::serve", "building {package} (cargo build --release -p {package})");
+        })
+        .map_err(error)?;
     for function in &config.functions {
         if let Some(exe) = function.executable()
             && !exe.is_file()

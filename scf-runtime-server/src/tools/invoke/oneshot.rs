@@ -81,20 +81,16 @@ pub(super) async fn run(
     config.server.quota_mb = config.server.quota_mb.max(u64::from(function.memory_mb));
     config.functions = vec![function];
 
-    for package in config.packages() {
-        note(
-            args,
-            out,
-            &format!("building `{package}` (cargo build --release -p {package})"),
-        );
-        let dir = config.base_dir.clone();
-        let build = package.clone();
-        let binary = tokio::task::spawn_blocking(move || crate::cargo::build_release(&build, &dir))
-            .await
-            .map_err(|e| ToolError::new(format!("the build of `{package}` did not finish: {e}")))?
-            .map_err(|e| ToolError::new(e.to_string()))?;
-        config.set_package_binary(&package, &binary);
-    }
+    // Nothing else runs on this runtime yet: the build may block it.
+    config
+        .build_packages(|package| {
+            note(
+                args,
+                out,
+                &format!("building `{package}` (cargo build --release -p {package})"),
+            );
+        })
+        .map_err(|e| ToolError::new(e.to_string()))?;
     let function = &config.functions[0];
     let executable = function
         .executable()
