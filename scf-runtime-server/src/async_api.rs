@@ -235,10 +235,14 @@ impl DlqSelection {
 /// `{"total", "dead_letters"}`.
 pub fn list_dead_letters(
     queue: &DurableQueue,
-    selection: &DlqSelection,
+    function: Option<String>,
     offset: usize,
     limit: usize,
 ) -> Result<Value, OpError> {
+    let selection = DlqSelection {
+        function,
+        ..DlqSelection::default()
+    };
     let page = queue.dead_letters(&selection.filter(), offset, limit.min(MAX_LIMIT))?;
     Ok(json!({ "total": page.total, "dead_letters": page.items }))
 }
@@ -288,8 +292,13 @@ pub(crate) async fn route_abort(
     State(state): State<AppState>,
     Path(request_id): Path<String>,
 ) -> Result<Json<Value>, OpError> {
-    let record = queue_of(&state)?.abort(&request_id).await?;
-    Ok(Json(event_json(&record)))
+    Ok(Json(abort_event(queue_of(&state)?, &request_id).await?))
+}
+
+/// Aborts one event that has not finished: the event as it is then.
+pub async fn abort_event(queue: &DurableQueue, request_id: &str) -> Result<Value, OpError> {
+    let record = queue.abort(request_id).await?;
+    Ok(event_json(&record))
 }
 
 /// `GET /async/dlq`.
@@ -303,13 +312,9 @@ pub(crate) async fn route_dlq(
                 .map_err(|_| OpError::bad(format!("{key} must be a number, not {v:?}")))
         })
     };
-    let selection = DlqSelection {
-        function: params.get("function").cloned(),
-        ..DlqSelection::default()
-    };
     Ok(Json(list_dead_letters(
         queue_of(&state)?,
-        &selection,
+        params.get("function").cloned(),
         number("offset", 0)?,
         number("limit", 20)?,
     )?))

@@ -29,6 +29,7 @@ use serde_json::Value;
 use crate::async_api::{self, DlqSelection, EventFilter};
 use crate::config::Config;
 use crate::durable::DurableQueue;
+use crate::tools::ToolError;
 use crate::tools::invoke::Target as ServerUrl;
 
 /// Where the events are: the server and the state folder.
@@ -151,20 +152,8 @@ pub enum DlqCommand {
     },
 }
 
-/// Why a command failed.
-#[derive(Debug)]
-pub struct CliError(pub String);
-
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CliError {}
-
-fn fail(message: impl std::fmt::Display) -> CliError {
-    CliError(message.to_string())
+fn fail(message: impl std::fmt::Display) -> ToolError {
+    ToolError::new(message.to_string())
 }
 
 /// One operation, run against a server or a state folder.
@@ -239,28 +228,16 @@ impl Op {
         }
     }
 
-    async fn run_local(&self, queue: &DurableQueue) -> Result<Value, CliError> {
+    async fn run_local(&self, queue: &DurableQueue) -> Result<Value, ToolError> {
         let result = match self {
             Op::List(f) => async_api::list_events(queue, f),
             Op::Show(id) => async_api::show_event(queue, id),
-            Op::Abort(id) => queue
-                .abort(id)
-                .await
-                .map(|r| async_api::event_json(&r))
-                .map_err(Into::into),
+            Op::Abort(id) => async_api::abort_event(queue, id).await,
             Op::Dlq {
                 function,
                 offset,
                 limit,
-            } => async_api::list_dead_letters(
-                queue,
-                &DlqSelection {
-                    function: function.clone(),
-                    ..DlqSelection::default()
-                },
-                *offset,
-                *limit,
-            ),
+            } => async_api::list_dead_letters(queue, function.clone(), *offset, *limit),
             Op::Replay(s) => async_api::replay(queue, s).await,
             Op::Purge(s) => async_api::purge(queue, s).await,
         };
@@ -268,7 +245,7 @@ impl Op {
     }
 }
 
-fn selection(s: &Selection, fresh_id: bool, verb: &str) -> Result<DlqSelection, CliError> {
+fn selection(s: &Selection, fresh_id: bool, verb: &str) -> Result<DlqSelection, ToolError> {
     if s.request_ids.is_empty() && s.function.is_none() && !s.all {
         return Err(fail(format!(
             "say which dead letters to {verb}: request ids, --function NAME, or --all"
@@ -282,7 +259,7 @@ fn selection(s: &Selection, fresh_id: bool, verb: &str) -> Result<DlqSelection, 
 }
 
 /// Runs `scf events`.
-pub fn run_events(args: &EventsArgs) -> Result<(), CliError> {
+pub fn run_events(args: &EventsArgs) -> Result<(), ToolError> {
     let op = match &args.command {
         EventsCommand::List {
             function,
@@ -308,7 +285,7 @@ pub fn run_events(args: &EventsArgs) -> Result<(), CliError> {
 }
 
 /// Runs `scf dlq`.
-pub fn run_dlq(args: &DlqArgs) -> Result<(), CliError> {
+pub fn run_dlq(args: &DlqArgs) -> Result<(), ToolError> {
     let op = match &args.command {
         DlqCommand::List {
             function,
@@ -336,7 +313,7 @@ enum Via {
     Folder(PathBuf),
 }
 
-fn execute(target: &Target, op: &Op) -> Result<Value, CliError> {
+fn execute(target: &Target, op: &Op) -> Result<Value, ToolError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -363,7 +340,7 @@ fn execute(target: &Target, op: &Op) -> Result<Value, CliError> {
     })
 }
 
-fn locate(target: &Target) -> Result<(Via, Option<Config>), CliError> {
+fn locate(target: &Target) -> Result<(Via, Option<Config>), ToolError> {
     if let Some(url) = &target.remote {
         let server = ServerUrl::parse(url).map_err(|e| fail(e.to_string()))?;
         return Ok((Via::Server(server), None));
@@ -392,7 +369,7 @@ async fn run_on_folder(
     dir: &std::path::Path,
     config: &Option<Config>,
     op: &Op,
-) -> Result<Value, CliError> {
+) -> Result<Value, ToolError> {
     if !dir.join(crate::durable::store::FILE_NAME).is_file() {
         return match op {
             Op::List(_) => Ok(serde_json::json!({"total": 0, "events": []})),
