@@ -113,8 +113,7 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
         }
         if !stopped && !config_changed {
             // Same config: the server stays up and rolls its instances over to the new build.
-            let pid = nix::unistd::Pid::from_raw(server.id() as i32);
-            if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).is_ok() {
+            if signal(&server, nix::sys::signal::Signal::SIGHUP) {
                 println!(
                     "scf dev: reloading: new invocations run the new build (the server keeps running)"
                 );
@@ -279,15 +278,16 @@ fn start_server(
     Ok((child, rx))
 }
 
+/// Sends `sig` to the server; whether it was delivered.
+fn signal(child: &Child, sig: nix::sys::signal::Signal) -> bool {
+    i32::try_from(child.id())
+        .is_ok_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok())
+}
+
 /// SIGTERM (graceful: busy instances finish), then SIGKILL after 15 s.
 fn stop_server(child: &mut Child) {
     if let Ok(None) = child.try_wait() {
-        if let Ok(pid) = i32::try_from(child.id()) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-        }
+        signal(child, nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
