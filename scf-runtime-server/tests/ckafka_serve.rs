@@ -13,10 +13,10 @@ mod ports;
 mod support;
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use host::TempDir;
-use kafka::{Broker, skipped};
+use kafka::{Broker, broker_or_skip, wait_until};
 use rskafka::client::partition::Compression;
 use serde_json::Value;
 use support::{Serve, deliveries, write_config};
@@ -62,37 +62,28 @@ async fn produce(broker: &Broker, from: usize, to: usize) {
 }
 
 async fn wait_for_messages(dir: &std::path::Path, want: usize, server: &Serve, broker: &Broker) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let distinct: HashSet<(i64, i64)> = delivered_messages(dir)
+    let distinct = || {
+        delivered_messages(dir)
             .into_iter()
             .map(|(p, o, _)| (p, o))
-            .collect();
-        if distinct.len() >= want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {want} messages delivered within 60 s\nserver:\n{}\nbroker:\n{}",
-            distinct.len(),
-            server.output(),
-            broker.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .collect::<HashSet<(i64, i64)>>()
+            .len()
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), || distinct() >= want).await,
+        "{} of {want} messages delivered within 60 s\nserver:\n{}\nbroker:\n{}",
+        distinct(),
+        server.output(),
+        broker.log_text()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_reaches_the_function_in_order_across_a_sigkill() {
-    let broker = match Broker::start().await {
-        Ok(b) => b,
-        Err(reason) => {
-            skipped(
-                "every_message_reaches_the_function_in_order_across_a_sigkill",
-                &reason,
-            );
-            return;
-        }
+    let Some(broker) =
+        broker_or_skip("every_message_reaches_the_function_in_order_across_a_sigkill").await
+    else {
+        return;
     };
     broker.create_topic("orders", 2).await;
     let dir = TempDir::new("ckafka-serve");

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use kafka::{Broker, LogBuffer, Message, RecordingSink, wait_until};
+use kafka::{Broker, LogBuffer, Message, RecordingSink, broker_or_skip, wait_until};
 use rskafka::client::partition::Compression;
 use scf_runtime_server::Config;
 use scf_runtime_server::durable::{DurableQueue, EventSource, ListQuery, QueueConfig};
@@ -30,18 +30,16 @@ use scf_runtime_server::kafka::{Consumers, check};
 /// Generous: the machine may be loaded.
 const LONG: Duration = Duration::from_secs(60);
 
-async fn broker_or_skip(test: &str) -> Option<Broker> {
-    match Broker::start().await {
-        Ok(broker) => Some(broker),
-        Err(e) => {
-            kafka::skipped(test, &format!("no Kafka broker: {e}"));
-            None
-        }
-    }
-}
-
 fn config(text: &str) -> Config {
     Config::parse(text, Path::new("scf.toml"), Path::new("/srv")).unwrap()
+}
+
+/// `[functions.<function>]` with one ckafka trigger reading `topic` from `brokers`, plus the
+/// trigger keys in `extra` (TOML lines).
+fn ckafka_function(function: &str, brokers: &str, topic: &str, extra: &str) -> String {
+    format!(
+        "\n[functions.{function}]\nbootstrap = \"x\"\n\n[[functions.{function}.triggers]]\ntype = \"ckafka\"\nbrokers = [\"{brokers}\"]\ntopic = \"{topic}\"\n{extra}\n"
+    )
 }
 
 fn open_queue(dir: &Path) -> DurableQueue {
@@ -64,8 +62,7 @@ fn messages(partition: i32, from: usize, n: usize) -> Vec<Message> {
     (from..from + n)
         .map(|i| {
             let key = (i % 5 != 0).then(|| format!("p{partition}-k{i}").into_bytes());
-            let body = format!("{{\"partition\":{partition},\"i\":{i}}}").into_bytes();
-            (key, Some(body))
+            (key, Some(body(partition.into(), i as i64).into_bytes()))
         })
         .collect()
 }
@@ -111,20 +108,11 @@ async fn every_message_arrives_in_order_and_a_restart_skips_none() {
         .await;
 
     let state = tempfile::tempdir().unwrap();
-    let config = config(&format!(
-        r#"
-[functions.orders]
-bootstrap = "x"
-
-[[functions.orders.triggers]]
-type = "ckafka"
-brokers = ["{}"]
-topic = "orders"
-batch_size = 7
-max_wait_s = 1
-offset = "earliest"
-"#,
-        broker.address()
+    let config = config(&ckafka_function(
+        "orders",
+        &broker.address(),
+        "orders",
+        "batch_size = 7\nmax_wait_s = 1\noffset = \"earliest\"",
     ));
     check(&config).unwrap();
     let queue = open_queue(state.path());
@@ -319,20 +307,11 @@ async fn stored_offsets_win_and_latest_or_earliest_pick_the_first_start() {
         .await
         .unwrap();
     let trigger = |function: &str, offset: &str| {
-        format!(
-            r#"
-[functions.{function}]
-bootstrap = "x"
-
-[[functions.{function}.triggers]]
-type = "ckafka"
-brokers = ["{}"]
-topic = "starts"
-partitions = [0]
-max_wait_s = 1
-offset = "{offset}"
-"#,
-            broker.address()
+        ckafka_function(
+            function,
+            &broker.address(),
+            "starts",
+            &format!("partitions = [0]\nmax_wait_s = 1\noffset = \"{offset}\""),
         )
     };
     let config = config(&format!(
@@ -417,18 +396,11 @@ async fn a_stored_offset_past_the_end_restarts_at_the_earliest() {
     let queue = open_queue(state.path());
     queue.store_kafka_offset("f/reborn", 0, 500).await.unwrap();
     let sink = RecordingSink::new(queue.clone());
-    let config = config(&format!(
-        r#"
-[functions.f]
-bootstrap = "x"
-
-[[functions.f.triggers]]
-type = "ckafka"
-brokers = ["{}"]
-topic = "reborn"
-max_wait_s = 1
-"#,
-        broker.address()
+    let config = config(&ckafka_function(
+        "f",
+        &broker.address(),
+        "reborn",
+        "max_wait_s = 1",
     ));
     let consumers = Consumers::start(&config, sink.clone(), queue.clone());
     assert!(
@@ -462,21 +434,11 @@ async fn refused_batches_are_retried_and_too_large_ones_are_cut() {
     let sink = RecordingSink::new(queue.clone());
     // The first two batches meet a full queue (432).
     sink.refuse_next.store(2, Ordering::SeqCst);
-    let config = config(&format!(
-        r#"
-[functions.busy]
-bootstrap = "x"
-
-[[functions.busy.triggers]]
-type = "ckafka"
-name = "busy-trigger"
-brokers = ["{}"]
-topic = "busy"
-batch_size = 10
-max_wait_s = 1
-offset = "earliest"
-"#,
-        broker.address()
+    let config = config(&ckafka_function(
+        "busy",
+        &broker.address(),
+        "busy",
+        "name = \"busy-trigger\"\nbatch_size = 10\nmax_wait_s = 1\noffset = \"earliest\"",
     ));
     broker
         .produce("busy", 0, messages(0, 0, 6), Compression::NoCompression)
@@ -553,18 +515,11 @@ async fn an_unreachable_broker_and_a_missing_topic_are_retried() {
     let state = tempfile::tempdir().unwrap();
     let queue = open_queue(state.path());
     let sink = RecordingSink::new(queue.clone());
-    let config = config(&format!(
-        r#"
-[functions.late]
-bootstrap = "x"
-
-[[functions.late.triggers]]
-type = "ckafka"
-brokers = ["127.0.0.1:{port}"]
-topic = "later"
-max_wait_s = 1
-offset = "earliest"
-"#
+    let config = config(&ckafka_function(
+        "late",
+        &format!("127.0.0.1:{port}"),
+        "later",
+        "max_wait_s = 1\noffset = \"earliest\"",
     ));
     let consumers = Consumers::start(&config, sink.clone(), queue.clone());
     assert!(

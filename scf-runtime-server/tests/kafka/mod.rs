@@ -349,6 +349,17 @@ impl BatchSink for RecordingSink {
 }
 
 /// Waits (up to `limit`) until `done` holds; false if it never did.
+/// A started broker, or `None` after saying why `test` is skipped.
+pub async fn broker_or_skip(test: &str) -> Option<Broker> {
+    match Broker::start().await {
+        Ok(broker) => Some(broker),
+        Err(e) => {
+            skipped(test, &format!("no Kafka broker: {e}"));
+            None
+        }
+    }
+}
+
 pub async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     loop {
