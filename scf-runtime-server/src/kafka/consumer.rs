@@ -243,6 +243,27 @@ struct Partition<S> {
 struct Stopped;
 
 impl<S: BatchSink> Partition<S> {
+    /// After a failure: logs `what` (an error for a store fault, else a warning) with the wait,
+    /// then waits out the backoff; `Stopped` if a stop came first.
+    async fn retry_after(
+        &mut self,
+        backoff: &mut Backoff,
+        what: String,
+        store_fault: bool,
+    ) -> Result<(), Stopped> {
+        let wait = backoff.fail();
+        if store_fault {
+            tracing::error!(target: "scf::kafka", partition = self.partition, "{}: {what}; retrying in {} s", self.label, wait.as_secs());
+        } else {
+            tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: {what}; retrying in {} s", self.label, wait.as_secs());
+        }
+        if pause(&mut self.stop, wait).await {
+            Ok(())
+        } else {
+            Err(Stopped)
+        }
+    }
+
     async fn run(&mut self) -> Result<(), Stopped> {
         let client = self.connect().await?;
         let mut next = self.start_offset(&client).await?;
@@ -344,11 +365,12 @@ impl<S: BatchSink> Partition<S> {
                             // Hand over what is here; the fetch is retried after it.
                             break;
                         }
-                        let wait = backoff.fail();
-                        tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: fetch at offset {fetch_at} failed: {e}; retrying in {} s", self.label, wait.as_secs());
-                        if !pause(&mut self.stop, wait).await {
-                            return Err(Stopped);
-                        }
+                        self.retry_after(
+                            &mut backoff,
+                            format!("fetch at offset {fetch_at} failed: {e}"),
+                            false,
+                        )
+                        .await?;
                     }
                 }
             }
@@ -372,11 +394,12 @@ impl<S: BatchSink> Partition<S> {
             match made {
                 Ok(c) => return Ok(c),
                 Err(e) => {
-                    let wait = backoff.fail();
-                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: cannot reach the partition leader: {e}; retrying in {} s", self.label, wait.as_secs());
-                    if !pause(&mut self.stop, wait).await {
-                        return Err(Stopped);
-                    }
+                    self.retry_after(
+                        &mut backoff,
+                        format!("cannot reach the partition leader: {e}"),
+                        false,
+                    )
+                    .await?;
                 }
             }
         }
@@ -391,11 +414,12 @@ impl<S: BatchSink> Partition<S> {
                 Ok(Some(stored)) => return Ok(stored),
                 Ok(None) => {}
                 Err(e) => {
-                    let wait = backoff.fail();
-                    tracing::error!(target: "scf::kafka", partition = self.partition, "{}: cannot read the stored offset: {e}; retrying in {} s", self.label, wait.as_secs());
-                    if !pause(&mut self.stop, wait).await {
-                        return Err(Stopped);
-                    }
+                    self.retry_after(
+                        &mut backoff,
+                        format!("cannot read the stored offset: {e}"),
+                        true,
+                    )
+                    .await?;
                     continue;
                 }
             }
@@ -409,11 +433,15 @@ impl<S: BatchSink> Partition<S> {
                     return Ok(offset);
                 }
                 Err(e) => {
-                    let wait = backoff.fail();
-                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: cannot ask for the {:?} offset: {e}; retrying in {} s", self.label, self.settings.start_at, wait.as_secs());
-                    if !pause(&mut self.stop, wait).await {
-                        return Err(Stopped);
-                    }
+                    self.retry_after(
+                        &mut backoff,
+                        format!(
+                            "cannot ask for the {:?} offset: {e}",
+                            self.settings.start_at
+                        ),
+                        false,
+                    )
+                    .await?;
                 }
             }
         }
@@ -439,11 +467,12 @@ impl<S: BatchSink> Partition<S> {
                     return Ok(earliest);
                 }
                 Err(e) => {
-                    let wait = backoff.fail();
-                    tracing::warn!(target: "scf::kafka", partition = self.partition, "{}: cannot ask for the earliest offset: {e}; retrying in {} s", self.label, wait.as_secs());
-                    if !pause(&mut self.stop, wait).await {
-                        return Err(Stopped);
-                    }
+                    self.retry_after(
+                        &mut backoff,
+                        format!("cannot ask for the earliest offset: {e}"),
+                        false,
+                    )
+                    .await?;
                 }
             }
         }
@@ -461,11 +490,12 @@ impl<S: BatchSink> Partition<S> {
             {
                 Ok(()) => return Ok(()),
                 Err(e) => {
-                    let wait = backoff.fail();
-                    tracing::error!(target: "scf::kafka", partition = self.partition, "{}: cannot store the next offset {next}: {e}; retrying in {} s", self.label, wait.as_secs());
-                    if !pause(&mut self.stop, wait).await {
-                        return Err(Stopped);
-                    }
+                    self.retry_after(
+                        &mut backoff,
+                        format!("cannot store the next offset {next}: {e}"),
+                        true,
+                    )
+                    .await?;
                 }
             }
         }
