@@ -62,16 +62,9 @@ async fn async_invoke(addr: SocketAddr, event: Value) -> String {
         .expect("the async invoke is accepted with 202")
 }
 
+/// One Cloud API call: its `Response`.
 async fn cloud(addr: SocketAddr, action: &str, params: Value) -> Value {
-    let request = Request::post("/")
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .header("x-tc-action", action)
-        .body(Full::new(Bytes::from(params.to_string())))
-        .unwrap();
-    let answer = send(addr, request).await;
-    assert_eq!(answer.status, 200);
-    answer.json()["Response"].clone()
+    host::cloud(addr, action, params).await["Response"].clone()
 }
 
 /// A tiny deterministic generator for the kill points (seed printed, so a run can be repeated).

@@ -17,7 +17,6 @@ use pypi::skipped;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use scf_runtime_server::tools::build::{rust_target_installed, zigbuild_available};
 use scf_runtime_server::tools::verify::{Arch, Linking, VerifyOptions, Version, verify};
@@ -108,51 +107,22 @@ const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
 
 /// The pinned zig toolchain installed from PyPI: `(site, bin)`, where `site` goes on
 /// `PYTHONPATH` (for `python3 -m ziglang`) and `bin` holds `cargo-zigbuild`. Installed on
-/// first use; `Err` says why it cannot be had.
+/// first use (kept in the target dir); `Err` says why it cannot be had.
 fn zig_toolchain() -> Result<(PathBuf, PathBuf), String> {
-    static TOOLCHAIN: OnceLock<Result<(PathBuf, PathBuf), String>> = OnceLock::new();
-    TOOLCHAIN.get_or_init(install_zig_toolchain).clone()
-}
-
-fn install_zig_toolchain() -> Result<(PathBuf, PathBuf), String> {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "zigbuild-{}-{}",
         ZIGLANG.replace("==", "-"),
         CARGO_ZIGBUILD.replace("==", "-")
     ));
     let site = pypi::install(&root, &[ZIGLANG, CARGO_ZIGBUILD])?;
-    let Some(exe) = find_file(&site, "cargo-zigbuild", 3) else {
-        return Err(format!(
-            "{CARGO_ZIGBUILD} installed no cargo-zigbuild executable under {}",
-            site.display()
-        ));
-    };
+    // The wheel puts its executable in `bin/`.
+    let bin = site.join("bin");
+    let exe = bin.join("cargo-zigbuild");
+    if !exe.is_file() {
+        return Err(format!("{CARGO_ZIGBUILD} installed no {}", exe.display()));
+    }
     pypi::make_executable(&exe);
-    let bin = exe.parent().unwrap_or(&site).to_owned();
     Ok((site, bin))
-}
-
-/// The first file named `name` under `dir`, looking `depth` levels down (the wheel puts
-/// cargo-zigbuild in `bin/`; the search tolerates another layout).
-fn find_file(dir: &Path, name: &str, depth: usize) -> Option<PathBuf> {
-    let direct = dir.join(name);
-    if direct.is_file() {
-        return Some(direct);
-    }
-    if depth == 0 {
-        return None;
-    }
-    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    // `bin` first, then a stable order.
-    subdirs.sort_by_key(|p| (p.file_name().is_none_or(|n| n != "bin"), p.clone()));
-    subdirs
-        .iter()
-        .find_map(|sub| find_file(sub, name, depth - 1))
 }
 
 /// `first` followed by the entries of the variable `var`, as a search path.

@@ -200,17 +200,7 @@ impl Server {
     }
 
     pub async fn cloud(&self, action: &str, params: Value) -> Value {
-        let request = Request::post("/")
-            .header("host", "localhost")
-            .header("content-type", "application/json; charset=utf-8")
-            .header("x-tc-action", action)
-            .header("x-tc-version", "2018-04-16")
-            .body(Full::new(Bytes::from(params.to_string())))
-            .unwrap();
-        let answer = send(self.addr, request).await;
-        assert_eq!(answer.status, 200, "the Cloud API always answers 200");
-        assert_eq!(answer.headers["content-type"], "application/json");
-        answer.json()
+        cloud(self.addr, action, params).await
     }
 
     pub async fn status(&self) -> Value {
@@ -259,6 +249,21 @@ impl Answer {
             .unwrap()
             .to_owned()
     }
+}
+
+/// One Cloud API call (`X-TC-Action`) to the server at `addr`: the whole answer.
+pub async fn cloud(addr: SocketAddr, action: &str, params: Value) -> Value {
+    let request = Request::post("/")
+        .header("host", "localhost")
+        .header("content-type", "application/json; charset=utf-8")
+        .header("x-tc-action", action)
+        .header("x-tc-version", "2018-04-16")
+        .body(Full::new(Bytes::from(params.to_string())))
+        .unwrap();
+    let answer = send(addr, request).await;
+    assert_eq!(answer.status, 200, "the Cloud API always answers 200");
+    assert_eq!(answer.headers["content-type"], "application/json");
+    answer.json()
 }
 
 /// Sends one request on a new connection (answer within 60 s).
