@@ -356,10 +356,10 @@ impl Config {
     pub fn build_packages(
         &mut self,
         mut announce: impl FnMut(&str),
-    ) -> Result<(), crate::cargo::BuildError> {
+    ) -> Result<(), crate::cli::workspace::BuildError> {
         for package in self.packages() {
             announce(&package);
-            let binary = crate::cargo::build_release(&package, &self.base_dir)?;
+            let binary = crate::cli::workspace::build_release(&package, &self.base_dir)?;
             self.set_package_binary(&package, &binary);
         }
         Ok(())

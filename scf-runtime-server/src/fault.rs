@@ -4,8 +4,8 @@
 //! |---|---|---|---|
 //! | [`Fault::NotJson`] | 400 | InvalidParameterValue | the event of an event function is not JSON |
 //! | [`Fault::ExitBeforeReady`] | 405 | ContainerStateExited | the bootstrap exited before `POST /runtime/init/ready` |
-//! | [`Fault::RequestTooLarge`] | 406 | RequestTooLarge | event over 6 MB (sync) or 128 KB (async), refused before any instance is touched |
-//! | [`Fault::ResponseTooLarge`] | 407 | ResponseTooLarge | result post over 6 MB |
+//! | [`Fault::RequestTooLarge`] | 406 | RequestTooLarge | event over [`MAX_SYNC_EVENT_BYTES`] (sync) or [`MAX_ASYNC_EVENT_BYTES`] (async), refused before any instance is touched |
+//! | [`Fault::ResponseTooLarge`] | 407 | ResponseTooLarge | result over [`MAX_RESPONSE_BYTES`] (a web function's headers over [`MAX_RESPONSE_HEADER_BYTES`]) |
 //! | [`Fault::UserError`] | 430 | UserCodeException | the bootstrap posted to `/runtime/invocation/error` |
 //! | [`Fault::Throttled`] | 432 | ResourceLimitReached | no instance free, none can start (max instances, memory quota, crash loop) and the wait queue is full or its wait ran out |
 //! | [`Fault::Timeout`] | 433 | TimeLimitReached | no result within `timeout_s`; the process group is killed |
@@ -15,10 +15,21 @@
 //! | [`Fault::HandlerNotFound`] | 437 | HandlerNotFound | the bootstrap is missing or not executable |
 //! | [`Fault::ShuttingDown`] | 438 | FunctionStatusError | the server is shutting down |
 //! | [`Fault::ProcessExit`] | 439 | UserProcessExit | the process exited during the invocation (reported at once) |
+//! | [`Fault::PortBindingFailed`] | 446 | PortBindingFailed | a web function did not listen on its port within `init_timeout_s` |
 //! | [`Fault::InitTimeout`] | 450 | InitContainerTimeout | no ready within `init_timeout_s`; the process group is killed |
 //! | [`Fault::Internal`] | 500 | InternalError | a fault of the host itself |
 
-use crate::triggers::InvokeError;
+use std::fmt;
+
+/// Largest event of a synchronous invocation, bytes (406 past it).
+pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
+/// Largest event of an asynchronous invocation, bytes (406 past it).
+pub const MAX_ASYNC_EVENT_BYTES: usize = 128 * 1024;
+/// Largest result a function may give (a posted result, or a web function's response body), bytes
+/// (407 past it).
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+/// Total size allowed for a web function's response headers (names + values), bytes (407 past it).
+pub const MAX_RESPONSE_HEADER_BYTES: usize = 4 * 1024;
 
 /// A failure of an invocation, by cause. See the module table for the codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,6 +61,8 @@ pub enum Fault {
     ShuttingDown,
     /// 439: exit during the invocation.
     ProcessExit,
+    /// 446: a web function did not listen on its port in time.
+    PortBindingFailed,
     /// 450: init timeout.
     InitTimeout,
     /// 500: host fault.
@@ -58,7 +71,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in code order.
-    pub const ALL: [Fault; 15] = [
+    pub const ALL: [Fault; 16] = [
         Fault::NotJson,
         Fault::ExitBeforeReady,
         Fault::RequestTooLarge,
@@ -72,6 +85,7 @@ impl Fault {
         Fault::HandlerNotFound,
         Fault::ShuttingDown,
         Fault::ProcessExit,
+        Fault::PortBindingFailed,
         Fault::InitTimeout,
         Fault::Internal,
     ];
@@ -92,6 +106,7 @@ impl Fault {
             Fault::HandlerNotFound => (437, "HandlerNotFound"),
             Fault::ShuttingDown => (438, "FunctionStatusError"),
             Fault::ProcessExit => (439, "UserProcessExit"),
+            Fault::PortBindingFailed => (446, "PortBindingFailed"),
             Fault::InitTimeout => (450, "InitContainerTimeout"),
             Fault::Internal => (500, "InternalError"),
         }
@@ -102,12 +117,15 @@ impl Fault {
         self.code_and_name().0
     }
 
+    /// The status name, e.g. `TimeLimitReached`.
+    pub fn name(self) -> &'static str {
+        self.code_and_name().1
+    }
+
     /// The fault as an [`InvokeError`] with `message`.
     pub fn error(self, message: impl Into<String>) -> InvokeError {
-        let (code, name) = self.code_and_name();
         InvokeError {
-            code,
-            error: name.to_owned(),
+            fault: self,
             message: message.into(),
         }
     }
@@ -132,21 +150,68 @@ impl Fault {
     }
 }
 
+/// A failed invocation, as the platform reports it: the [`Fault`] (its SCF status code and name)
+/// and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeError {
+    /// What went wrong; [`Fault::code`] is the SCF status code.
+    pub fault: Fault,
+    /// What happened, for people.
+    pub message: String,
+}
+
+impl InvokeError {
+    /// The SCF status code, e.g. 430 for a user code error, 433 for a timeout.
+    pub fn code(&self) -> u16 {
+        self.fault.code()
+    }
+
+    /// The status name, e.g. `TimeLimitReached`.
+    pub fn name(&self) -> &'static str {
+        self.fault.name()
+    }
+
+    /// The error as the JSON body the server uses everywhere: `{"code","error","message"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "code": self.code(), "error": self.name(), "message": self.message })
+    }
+}
+
+impl fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.code(), self.name(), self.message)
+    }
+}
+
+impl std::error::Error for InvokeError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_unique_and_match_the_trigger_names() {
+    fn codes_are_unique() {
         for (i, a) in Fault::ALL.iter().enumerate() {
             for b in &Fault::ALL[i + 1..] {
                 assert_ne!(a.code(), b.code(), "{a:?} and {b:?}");
             }
             assert_eq!(Fault::from_code(a.code()), Some(*a));
-            let (code, name) = a.code_and_name();
-            assert_eq!(crate::triggers::invoke::status_name(code), name, "{a:?}");
         }
         let e = Fault::Timeout.error("took too long");
-        assert_eq!((e.code, e.error.as_str()), (433, "TimeLimitReached"));
+        assert_eq!((e.code(), e.name()), (433, "TimeLimitReached"));
+        assert_eq!(Fault::from_code(999), None);
+    }
+
+    #[test]
+    fn error_json_names_the_code() {
+        let err = Fault::Timeout.error("took longer than 3 s");
+        assert_eq!(
+            err.to_json(),
+            serde_json::json!({"code": 433, "error": "TimeLimitReached", "message": "took longer than 3 s"})
+        );
+        assert_eq!(
+            err.to_string(),
+            "433 TimeLimitReached: took longer than 3 s"
+        );
     }
 }

@@ -18,9 +18,9 @@
 //!
 //! | Path | What |
 //! |---|---|
-//! | `POST /functions/{name}/invocations` | invoke API ([`api`]) |
-//! | `POST /` with `X-TC-Action` | Cloud API `Invoke` / `InvokeFunction` ([`cloud_api`]) |
-//! | `GET /metrics` | Prometheus metrics ([`metrics`](mod@metrics)) |
+//! | `POST /functions/{name}/invocations` | invoke API ([`http`](mod@http)) |
+//! | `POST /` with `X-TC-Action` | Cloud API `Invoke` / `InvokeFunction` ([`http::cloud`]) |
+//! | `GET /metrics` | Prometheus metrics ([`host::metrics`]) |
 //! | `GET /status` | JSON: every function, its instances (id, pid, runtime API port, state, invocations) and queue |
 //! | anything else | API gateway routes, function URLs (`/fn/<name>/…`) and web functions ([`triggers`]) |
 //!
@@ -87,31 +87,17 @@
 //! [`Host::invoke_async`] (the async entry point). Triggers and queues take it through the
 //! [`triggers::Invoker`] trait, which [`Host`] implements.
 
-pub mod api;
-pub mod async_api;
-pub mod async_cli;
-pub mod cargo;
 pub mod cli;
-pub mod cloud_api;
 pub mod config;
 pub mod durable;
 pub mod fault;
 pub mod host;
-mod instance;
+pub mod http;
 pub mod kafka;
-mod launcher;
-mod logs;
-pub mod metrics;
-mod pool;
-mod rss;
-pub mod serve;
-pub mod tc3;
-pub mod tools;
 pub mod triggers;
 
 pub use config::{Config, ConfigError, FunctionConfig, FunctionTrigger};
-pub use fault::Fault;
-pub use host::{FunctionStatus, Host, InvokeOptions, InvokeOutcome};
-pub use instance::State as InstanceState;
-pub use pool::{InstanceStatus, PoolCounts};
-pub use triggers::InvokeError;
+pub use fault::{Fault, InvokeError};
+pub use host::{
+    FunctionStatus, Host, InstanceState, InstanceStatus, InvokeOptions, InvokeOutcome, PoolCounts,
+};

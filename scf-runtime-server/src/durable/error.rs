@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::state::EventState;
+use crate::fault::{Fault, InvokeError};
 
 /// Why a queue operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,17 +46,22 @@ pub enum DurableError {
 }
 
 impl DurableError {
-    /// The SCF status code for the caller: 432 when full, 435 when not found, 436 for bad
-    /// requests, 500 for store faults.
-    pub fn scf_code(&self) -> u16 {
+    /// The fault the caller is told: 432 when full, 435 when not found, 436 for bad requests,
+    /// 500 for store faults.
+    pub fn fault(&self) -> Fault {
         match self {
-            DurableError::QueueFull { .. } => 432,
-            DurableError::NotFound { .. } => 435,
+            DurableError::QueueFull { .. } => Fault::Throttled,
+            DurableError::NotFound { .. } => Fault::FunctionNotFound,
             DurableError::WrongState { .. }
             | DurableError::Duplicate { .. }
-            | DurableError::Invalid(_) => 436,
-            DurableError::Store(_) | DurableError::Closed => 500,
+            | DurableError::Invalid(_) => Fault::InvalidParameter,
+            DurableError::Store(_) | DurableError::Closed => Fault::Internal,
         }
+    }
+
+    /// The SCF status code for the caller (see [`fault`](Self::fault)).
+    pub fn scf_code(&self) -> u16 {
+        self.fault().code()
     }
 
     /// The Cloud API `Error.Code` (PLATFORM.md §1.6).
@@ -103,3 +109,9 @@ impl fmt::Display for DurableError {
 }
 
 impl std::error::Error for DurableError {}
+
+impl From<DurableError> for InvokeError {
+    fn from(e: DurableError) -> InvokeError {
+        e.fault().error(e.to_string())
+    }
+}

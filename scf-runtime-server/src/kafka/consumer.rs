@@ -17,7 +17,7 @@ use super::BatchSink;
 use super::batch::{self, EncodedRecord, MAX_BATCH_BYTES};
 use super::settings::{StartAt, TriggerSettings};
 use crate::durable::DurableQueue;
-use crate::triggers::InvokeError;
+use crate::fault::{Fault, InvokeError};
 
 /// First wait after a failure; it doubles on each further failure.
 const BACKOFF_START: Duration = Duration::from_secs(1);
@@ -39,8 +39,6 @@ const MIN_EMPTY_POLL: Duration = Duration::from_millis(200);
 /// Empty fetches in a row that report the partition's end below the offset asked for before the
 /// offset counts as out of range.
 const BEHIND_CHECKS: u32 = 3;
-/// SCF code of a refused event that is too large.
-const TOO_LARGE: u16 = 406;
 
 /// The stop signal shared by every task of a [`super::Consumers`]: `true` once stopping.
 pub(crate) type Stop = watch::Receiver<bool>;
@@ -543,19 +541,22 @@ impl<S: BatchSink> Partition<S> {
                     self.store_offset(next).await?;
                     max_records = self.settings.batch_size;
                 }
-                Err(InvokeError { code, .. }) if code == TOO_LARGE && n > 1 => {
+                Err(InvokeError {
+                    fault: Fault::RequestTooLarge,
+                    ..
+                }) if n > 1 => {
                     max_records = n / 2;
                     tracing::debug!(target: "scf::kafka", partition = self.partition, "{}: a batch of {n} messages ({} bytes) is too large for the function; sending at most {max_records}", self.label, payload.len());
                 }
-                Err(e) if e.code == TOO_LARGE => {
-                    tracing::error!(target: "scf::kafka", partition = self.partition, offset = first, "{}: the message at offset {first} alone makes an event of {} bytes, which the function refuses ({} {}: {}); it is skipped", self.label, payload.len(), e.code, e.error, e.message);
+                Err(e) if e.fault == Fault::RequestTooLarge => {
+                    tracing::error!(target: "scf::kafka", partition = self.partition, offset = first, "{}: the message at offset {first} alone makes an event of {} bytes, which the function refuses ({} {}: {}); it is skipped", self.label, payload.len(), e.code(), e.name(), e.message);
                     buffer.drain(..1);
                     next = first + 1;
                     self.store_offset(next).await?;
                 }
                 Err(e) => {
                     let wait = backoff.fail();
-                    tracing::warn!(target: "scf::kafka", partition = self.partition, code = e.code, "{}: the batch at offsets {first}..={last} was refused ({} {}: {}); retrying the same batch in {} s", self.label, e.code, e.error, e.message, wait.as_secs());
+                    tracing::warn!(target: "scf::kafka", partition = self.partition, code = e.code(), "{}: the batch at offsets {first}..={last} was refused ({} {}: {}); retrying the same batch in {} s", self.label, e.code(), e.name(), e.message, wait.as_secs());
                     if !pause(&mut self.stop, wait).await {
                         return Err(Stopped);
                     }

@@ -86,7 +86,7 @@
 //! # async fn demo(config: scf_runtime_server::Config, queue: scf_runtime_server::durable::DurableQueue) {
 //! use scf_runtime_server::durable::{EventSource, NewEvent, OrderKey};
 //! use scf_runtime_server::kafka::{BatchSink, Consumers};
-//! use scf_runtime_server::triggers::InvokeError;
+//! use scf_runtime_server::fault::{Fault, InvokeError};
 //!
 //! #[derive(Clone)]
 //! struct Enqueue(scf_runtime_server::durable::DurableQueue);
@@ -96,7 +96,7 @@
 //!         self.0
 //!             .enqueue(NewEvent::new(function, payload, EventSource::Ckafka).ordered(order.key, order.position))
 //!             .await
-//!             .map_err(|e| InvokeError::new(e.scf_code(), e.to_string()))
+//!             .map_err(InvokeError::from)
 //!     }
 //! }
 //!
@@ -125,7 +125,7 @@ pub use settings::{
 
 use crate::config::Config;
 use crate::durable::{DurableQueue, OrderKey};
-use crate::triggers::InvokeError;
+use crate::fault::InvokeError;
 
 /// Where the consumers hand their batches.
 pub trait BatchSink: Clone + Send + Sync + 'static {

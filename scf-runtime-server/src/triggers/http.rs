@@ -22,7 +22,7 @@ use super::response::{
     function_error_response, gateway_error, malformed_response, parse_integrated,
 };
 use super::route::{RouteMatch, pick};
-use super::web::{self, WebPool};
+use crate::host::web::{self, WebPool};
 
 /// Largest synchronous event (and HTTP request body), bytes: 6 MB.
 pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
@@ -280,8 +280,8 @@ pub use web::error_response as web_error_response;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::{Fault, InvokeError};
     use crate::triggers::apigw::ApigwTriggerConfig;
-    use crate::triggers::invoke::InvokeError;
     use http_body_util::Full;
     use serde_json::{Value, json};
     use std::sync::{Arc, Mutex};
@@ -388,7 +388,7 @@ mod tests {
             .await;
         assert_eq!(r.status(), 502);
         assert_eq!(r.body(), crate::triggers::response::MALFORMED_BODY);
-        let fake = Fake::new(|_| Err(InvokeError::new(430, "boom")));
+        let fake = Fake::new(|_| Err(Fault::UserError.error("boom")));
         let r = triggers(&fake)
             .handle(req("POST", "/echo", b"{}"), peer())
             .await;

@@ -4,14 +4,14 @@
 //! SCF event and hand it to the server's invoke path through [`Invoker`], so limits, scheduling,
 //! logs and metrics are the same as for a direct invoke. Web functions are the exception the
 //! platform makes too: their requests are proxied as native HTTP to instances running the
-//! function's own HTTP server ([`web`]).
+//! function's own HTTP server ([`crate::host::web`]).
 //!
 //! | Trigger | `type` in `scf.toml` | Reached at | Module |
 //! |---|---|---|---|
 //! | API gateway | `apigw` | the configured `path` on the server's listener | [`apigw`] |
 //! | Function URL | `function_url` | `/fn/<function>/…` | [`function_url`] |
 //! | Timer | `timer` | fires on its cron schedule (async invocations) | [`timer`] |
-//! | Web function | function `type = "web"` | through its `apigw` / `function_url` triggers | [`web`] |
+//! | Web function | function `type = "web"` | through its `apigw` / `function_url` triggers | [`crate::host::web`] |
 //!
 //! [`setup::TriggerSetup`] takes every function's `[[functions.<name>.triggers]]` tables
 //! ([`setup::TriggerConfig`]) and gives [`setup::Triggers`]: [`http::HttpTriggers`] serves the
@@ -27,12 +27,10 @@ pub mod response;
 pub mod route;
 pub mod setup;
 pub mod timer;
-pub mod web;
 
 pub use self::http::HttpTriggers;
 pub use apigw::{ApigwRoute, ApigwTriggerConfig};
 pub use function_url::FunctionUrlTriggerConfig;
-pub use invoke::{InvokeError, Invoker};
+pub use invoke::Invoker;
 pub use setup::{SetupError, TriggerConfig, TriggerSetup, Triggers};
 pub use timer::{TimerSet, TimerTrigger, TimerTriggerConfig};
-pub use web::{WebFunctionConfig, WebPool};

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use serde_json::Value;
 
-use super::invoke::InvokeError;
+use crate::fault::InvokeError;
 
 /// The gateway's documented body for a malformed integrated response.
 pub const MALFORMED_BODY: &str = r#"{"errno":403,"error":"Invalid scf response format. please check your scf response format."}"#;
@@ -165,7 +165,7 @@ pub fn malformed_response(request_id: &str) -> Response<Bytes> {
 /// The answer for a failed invocation: the SCF error body, with 200 for a function timeout (the
 /// gateway's documented behaviour) and 502 for everything else.
 pub fn function_error_response(err: &InvokeError, request_id: &str) -> Response<Bytes> {
-    let status = if err.code == 433 {
+    let status = if err.fault == crate::fault::Fault::Timeout {
         StatusCode::OK
     } else {
         StatusCode::BAD_GATEWAY
@@ -176,6 +176,7 @@ pub fn function_error_response(err: &InvokeError, request_id: &str) -> Response<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::Fault;
 
     #[test]
     fn valid_reply_with_multi_value_headers() {
@@ -243,12 +244,12 @@ mod tests {
         assert_eq!(r.status(), 502);
         assert_eq!(r.body(), MALFORMED_BODY);
         assert_eq!(r.headers()["x-api-requestid"], "rid");
-        let r = function_error_response(&InvokeError::new(430, "boom"), "rid");
+        let r = function_error_response(&Fault::UserError.error("boom"), "rid");
         assert_eq!(r.status(), 502);
         let body: Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["code"], 430);
         assert_eq!(body["message"], "boom");
-        let r = function_error_response(&InvokeError::new(433, "slow"), "rid");
+        let r = function_error_response(&Fault::Timeout.error("slow"), "rid");
         assert_eq!(r.status(), 200);
         let r = gateway_error(StatusCode::NOT_FOUND, "no api", "rid");
         assert_eq!(r.body(), r#"{"errno":404,"error":"no api"}"#);

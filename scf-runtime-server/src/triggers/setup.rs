@@ -21,7 +21,7 @@ use super::function_url::FunctionUrlTriggerConfig;
 use super::http::HttpTriggers;
 use super::invoke::Invoker;
 use super::timer::{TimerSet, TimerTrigger, TimerTriggerConfig, describe_schedule};
-use super::web::{WebFunctionConfig, WebPool};
+use crate::host::web::{WebFunctionConfig, WebPool};
 
 /// One `[[functions.<name>.triggers]]` table, by its `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -171,7 +171,7 @@ impl<I: Invoker> Triggers<I> {
     }
 
     /// Starts the `min_instances` of every web function.
-    pub async fn start_web_min_instances(&self) -> Result<(), super::invoke::InvokeError> {
+    pub async fn start_web_min_instances(&self) -> Result<(), crate::fault::InvokeError> {
         for pool in self.http.web_pools().values() {
             pool.start_min_instances().await?;
         }
@@ -189,7 +189,7 @@ impl<I: Invoker> Triggers<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::triggers::invoke::InvokeError;
+    use crate::fault::InvokeError;
     use bytes::Bytes;
 
     #[derive(Clone)]

@@ -1,0 +1,555 @@
+//! `scf events` and `scf dlq`: async events and dead letters from the command line.
+//!
+//! Each command talks to the running `scf serve` of the config (its `server.listen`, or
+//! `--remote URL`) over the routes of [`crate::http::events`]. When no server answers there, it
+//! opens the state folder (`server.state_dir`, or `--state-dir`) itself; the store allows one
+//! process at a time, so that works only while the server is stopped.
+//!
+//! ```text
+//! scf events list [--function F] [--status RUNNING,FAILED] [--source TIMER] [--limit N] [--asc]
+//! scf events show <request id>
+//! scf events abort <request id>
+//! scf dlq list [--function F]
+//! scf dlq replay (<request id>… | --function F | --all) [--fresh-id]
+//! scf dlq purge (<request id>… | --function F | --all)
+//! ```
+//!
+//! Add `--json` for the routes' JSON instead of the table.
+
+use std::fmt::Write as _;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::{Args, Subcommand};
+use http_body_util::{BodyExt as _, Full};
+use serde_json::Value;
+
+use crate::cli::ToolError;
+use crate::cli::invoke::Target as ServerUrl;
+use crate::config::Config;
+use crate::durable::DurableQueue;
+use crate::http::events::{self, DlqSelection, EventFilter};
+
+/// Where the events are: the server and the state folder.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// The config naming the server's address and state folder.
+    #[arg(long, short, default_value = "scf.toml", global = true)]
+    pub config: PathBuf,
+    /// Talk to this server (`http://127.0.0.1:9000`) instead of the config's `server.listen`.
+    #[arg(long, global = true)]
+    pub remote: Option<String>,
+    /// Open this state folder directly (only while no server holds it).
+    #[arg(long, global = true, conflicts_with = "remote")]
+    pub state_dir: Option<PathBuf>,
+    /// Print the JSON answer instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `scf events`.
+#[derive(Debug, Clone, Args)]
+pub struct EventsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: EventsCommand,
+    /// Where the events are.
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// The `scf events` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum EventsCommand {
+    /// Lists async events, newest first.
+    List {
+        /// Only this function's.
+        #[arg(long, short)]
+        function: Option<String>,
+        /// Only these statuses: RUNNING, FINISHED, FAILED, ABORTED (comma list).
+        #[arg(long, short)]
+        status: Option<String>,
+        /// Only these sources: INVOKE, TIMER, CKAFKA (comma list).
+        #[arg(long)]
+        source: Option<String>,
+        /// Most events to list.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        /// Events to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Oldest first.
+        #[arg(long)]
+        asc: bool,
+    },
+    /// Shows one event with its payload.
+    Show {
+        /// The request id.
+        request_id: String,
+    },
+    /// Stops a queued event (it becomes ABORTED).
+    Abort {
+        /// The request id.
+        request_id: String,
+    },
+}
+
+/// `scf dlq`.
+#[derive(Debug, Clone, Args)]
+pub struct DlqArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DlqCommand,
+    /// Where the dead letters are.
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Which dead letters `replay` and `purge` act on.
+#[derive(Debug, Clone, Args)]
+pub struct Selection {
+    /// These request ids.
+    pub request_ids: Vec<String>,
+    /// Every dead letter of this function.
+    #[arg(long, short)]
+    pub function: Option<String>,
+    /// Every dead letter.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// The `scf dlq` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum DlqCommand {
+    /// Lists dead letters, oldest first, with their last error.
+    List {
+        /// Only this function's.
+        #[arg(long, short)]
+        function: Option<String>,
+        /// Most dead letters to list.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        /// Dead letters to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
+    /// Queues dead letters for delivery again (same request ids unless `--fresh-id`).
+    Replay {
+        /// Which ones.
+        #[command(flatten)]
+        selection: Selection,
+        /// Give the replayed events new request ids (the dead letters are removed).
+        #[arg(long)]
+        fresh_id: bool,
+    },
+    /// Deletes dead letters.
+    Purge {
+        /// Which ones.
+        #[command(flatten)]
+        selection: Selection,
+    },
+}
+
+fn fail(message: impl std::fmt::Display) -> ToolError {
+    ToolError::new(message.to_string())
+}
+
+/// One operation, run against a server or a state folder.
+enum Op {
+    List(EventFilter),
+    Show(String),
+    Abort(String),
+    Dlq {
+        function: Option<String>,
+        offset: usize,
+        limit: usize,
+    },
+    Replay(DlqSelection),
+    Purge(DlqSelection),
+}
+
+impl Op {
+    fn request(&self) -> (http::Method, String, Option<Value>) {
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        match self {
+            Op::List(f) => {
+                let mut q = format!(
+                    "limit={}&offset={}",
+                    f.limit.unwrap_or(20),
+                    f.offset.unwrap_or(0)
+                );
+                for (key, value) in [
+                    ("function", &f.function),
+                    ("status", &f.status),
+                    ("source", &f.source),
+                    ("order", &f.order),
+                ] {
+                    if let Some(v) = value {
+                        let _ = write!(q, "&{key}={}", enc(v));
+                    }
+                }
+                (http::Method::GET, format!("/async/events?{q}"), None)
+            }
+            Op::Show(id) => (
+                http::Method::GET,
+                format!("/async/events/{}", enc(id)),
+                None,
+            ),
+            Op::Abort(id) => (
+                http::Method::POST,
+                format!("/async/events/{}/abort", enc(id)),
+                None,
+            ),
+            Op::Dlq {
+                function,
+                offset,
+                limit,
+            } => {
+                let mut q = format!("limit={limit}&offset={offset}");
+                if let Some(f) = function {
+                    let _ = write!(q, "&function={}", enc(f));
+                }
+                (http::Method::GET, format!("/async/dlq?{q}"), None)
+            }
+            Op::Replay(s) => (
+                http::Method::POST,
+                "/async/dlq/replay".to_owned(),
+                Some(serde_json::to_value(s).expect("plain data serialises")),
+            ),
+            Op::Purge(s) => (
+                http::Method::POST,
+                "/async/dlq/purge".to_owned(),
+                Some(serde_json::to_value(s).expect("plain data serialises")),
+            ),
+        }
+    }
+
+    async fn run_local(&self, queue: &DurableQueue) -> Result<Value, ToolError> {
+        let result = match self {
+            Op::List(f) => events::list_events(queue, f),
+            Op::Show(id) => events::show_event(queue, id),
+            Op::Abort(id) => events::abort_event(queue, id).await,
+            Op::Dlq {
+                function,
+                offset,
+                limit,
+            } => events::list_dead_letters(queue, function.clone(), *offset, *limit),
+            Op::Replay(s) => events::replay(queue, s).await,
+            Op::Purge(s) => events::purge(queue, s).await,
+        };
+        result.map_err(fail)
+    }
+}
+
+fn selection(s: &Selection, fresh_id: bool, verb: &str) -> Result<DlqSelection, ToolError> {
+    if s.request_ids.is_empty() && s.function.is_none() && !s.all {
+        return Err(fail(format!(
+            "say which dead letters to {verb}: request ids, --function NAME, or --all"
+        )));
+    }
+    Ok(DlqSelection {
+        function: s.function.clone(),
+        request_ids: s.request_ids.clone(),
+        fresh_id,
+    })
+}
+
+/// Runs `scf events`.
+pub fn run_events(args: &EventsArgs) -> Result<(), ToolError> {
+    let op = match &args.command {
+        EventsCommand::List {
+            function,
+            status,
+            source,
+            limit,
+            offset,
+            asc,
+        } => Op::List(EventFilter {
+            function: function.clone(),
+            status: status.clone(),
+            source: source.clone(),
+            offset: Some(*offset),
+            limit: Some(*limit),
+            order: asc.then(|| "asc".to_owned()),
+        }),
+        EventsCommand::Show { request_id } => Op::Show(request_id.clone()),
+        EventsCommand::Abort { request_id } => Op::Abort(request_id.clone()),
+    };
+    let value = execute(&args.target, &op)?;
+    print_answer(&args.target, &op, &value);
+    Ok(())
+}
+
+/// Runs `scf dlq`.
+pub fn run_dlq(args: &DlqArgs) -> Result<(), ToolError> {
+    let op = match &args.command {
+        DlqCommand::List {
+            function,
+            limit,
+            offset,
+        } => Op::Dlq {
+            function: function.clone(),
+            offset: *offset,
+            limit: *limit,
+        },
+        DlqCommand::Replay {
+            selection: s,
+            fresh_id,
+        } => Op::Replay(selection(s, *fresh_id, "replay")?),
+        DlqCommand::Purge { selection: s } => Op::Purge(selection(s, false, "purge")?),
+    };
+    let value = execute(&args.target, &op)?;
+    print_answer(&args.target, &op, &value);
+    Ok(())
+}
+
+/// Where to send the operation.
+enum Via {
+    Server(ServerUrl),
+    Folder(PathBuf),
+}
+
+fn execute(target: &Target, op: &Op) -> Result<Value, ToolError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        match locate(target)? {
+            (Via::Server(server), config) => match (call(&server, op).await, config) {
+                (Ok(value), _) => Ok(value),
+                (Err(CallError::Unreachable(e)), Some(config)) => {
+                    tracing::debug!(
+                        "no server on {} ({e}); opening the state folder",
+                        server.remote
+                    );
+                    let dir = config.server.state_dir.clone();
+                    run_on_folder(&dir, &Some(config), op).await
+                }
+                (Err(CallError::Unreachable(e)), None) => {
+                    Err(fail(format!("no server answers on {}: {e}", server.remote)))
+                }
+                (Err(CallError::Refused(message)), _) => Err(fail(message)),
+            },
+            (Via::Folder(dir), config) => run_on_folder(&dir, &config, op).await,
+        }
+    })
+}
+
+fn locate(target: &Target) -> Result<(Via, Option<Config>), ToolError> {
+    if let Some(url) = &target.remote {
+        let server = ServerUrl::parse(url).map_err(|e| fail(e.to_string()))?;
+        return Ok((Via::Server(server), None));
+    }
+    if let Some(dir) = &target.state_dir {
+        return Ok((Via::Folder(dir.clone()), None));
+    }
+    let config = Config::load(&target.config).map_err(|e| {
+        fail(format!(
+            "{e}\n(pass --remote URL to reach a server, or --state-dir DIR to open a state folder)"
+        ))
+    })?;
+    let mut addr = config.server.listen;
+    if addr.port() == 0 {
+        let dir = config.server.state_dir.clone();
+        return Ok((Via::Folder(dir), Some(config)));
+    }
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let server = ServerUrl::parse(&format!("http://{addr}")).map_err(|e| fail(e.to_string()))?;
+    Ok((Via::Server(server), Some(config)))
+}
+
+async fn run_on_folder(
+    dir: &std::path::Path,
+    config: &Option<Config>,
+    op: &Op,
+) -> Result<Value, ToolError> {
+    if !dir.join(crate::durable::store::FILE_NAME).is_file() {
+        return match op {
+            Op::List(_) => Ok(serde_json::json!({"total": 0, "events": []})),
+            Op::Dlq { .. } => Ok(serde_json::json!({"total": 0, "dead_letters": []})),
+            _ => Err(fail(format!(
+                "no async events are stored in {} (no server has run with this state folder)",
+                dir.display()
+            ))),
+        };
+    }
+    let queue_config = match config {
+        Some(c) => c.server.queue_config(),
+        None => crate::durable::QueueConfig::default(),
+    };
+    let queue = DurableQueue::open(dir, queue_config).map_err(|e| {
+        fail(format!(
+            "cannot open the async event store in {}: {e}\n(is a server running on it? pass --remote URL)",
+            dir.display()
+        ))
+    })?;
+    op.run_local(&queue).await
+}
+
+enum CallError {
+    Unreachable(String),
+    Refused(String),
+}
+
+async fn call(server: &ServerUrl, op: &Op) -> Result<Value, CallError> {
+    let (method, path, body) = op.request();
+    let addr = &server.remote;
+    let stream = tokio::time::timeout(Duration::from_secs(5), server.connect())
+        .await
+        .map_err(|_| CallError::Unreachable("connect timed out".to_owned()))?
+        .map_err(|e| CallError::Unreachable(e.to_string()))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| CallError::Unreachable(e.to_string()))?;
+    tokio::spawn(connection);
+    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", server.prefix))
+        .header(http::header::HOST, server.authority())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(bytes)))
+        .expect("a valid request");
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| CallError::Refused(format!("the server at {addr} failed: {e}")))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| CallError::Refused(format!("reading the server's answer failed: {e}")))?
+        .to_bytes();
+    let value: Value = serde_json::from_slice(&body).map_err(|_| {
+        CallError::Refused(format!(
+            "the server at {addr} answered {status} with {}",
+            String::from_utf8_lossy(&body)
+        ))
+    })?;
+    if status.is_success() {
+        Ok(value)
+    } else {
+        Err(CallError::Refused(
+            value["message"]
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned),
+        ))
+    }
+}
+
+fn print_answer(target: &Target, op: &Op, value: &Value) {
+    if target.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
+        return;
+    }
+    print!("{}", render(op, value));
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn render(op: &Op, value: &Value) -> String {
+    let mut out = String::new();
+    match op {
+        Op::List(_) => {
+            let events = value["events"].as_array().cloned().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  LAST ERROR",
+                "REQUEST ID", "FUNCTION", "SOURCE", "STATUS", "TRIES", "CREATED"
+            );
+            for e in &events {
+                let error = e["error"]
+                    .as_object()
+                    .map(|e| format!("{} {}", text(&e["code"]), text(&e["message"])))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  {}",
+                    text(&e["request_id"]),
+                    text(&e["function"]),
+                    text(&e["source"]),
+                    text(&e["status"]),
+                    text(&e["attempts"]),
+                    text(&e["created"]),
+                    error
+                );
+            }
+            let _ = writeln!(
+                out,
+                "{} of {} event(s)",
+                events.len(),
+                text(&value["total"])
+            );
+        }
+        Op::Show(_) | Op::Abort(_) => {
+            if let Some(fields) = value.as_object() {
+                for (key, v) in fields {
+                    if key == "payload" || key == "payload_base64" {
+                        continue;
+                    }
+                    let shown = match v {
+                        Value::Object(_) => v.to_string(),
+                        _ => text(v),
+                    };
+                    let _ = writeln!(out, "{key:<14} {shown}");
+                }
+                if let Some(p) = value.get("payload").or_else(|| value.get("payload_base64")) {
+                    let _ = writeln!(out, "payload\n{}", text(p));
+                }
+            }
+        }
+        Op::Dlq { .. } => {
+            let letters = value["dead_letters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for d in &letters {
+                let _ = writeln!(
+                    out,
+                    "{}  {}  {} retries  {} {}  ({})",
+                    text(&d["RequestId"]),
+                    text(&d["FunctionName"]),
+                    text(&d["RetryNum"]),
+                    text(&d["ErrorCode"]),
+                    text(&d["ErrorMessage"]),
+                    text(&d["Reason"])
+                );
+            }
+            let _ = writeln!(
+                out,
+                "{} of {} dead letter(s)",
+                letters.len(),
+                text(&value["total"])
+            );
+        }
+        Op::Replay(_) => {
+            let queued = value["queued"].as_array().cloned().unwrap_or_default();
+            for id in &queued {
+                let _ = writeln!(out, "{}", text(id));
+            }
+            let _ = writeln!(out, "replayed {} dead letter(s)", queued.len());
+        }
+        Op::Purge(_) => {
+            let _ = writeln!(out, "purged {} dead letter(s)", text(&value["purged"]));
+        }
+    }
+    out
+}

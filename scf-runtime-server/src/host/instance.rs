@@ -1,0 +1,1010 @@
+//! One instance: a bootstrap process, its own runtime API listener, and the task that supervises
+//! both through the instance lifecycle.
+//!
+//! ```text
+//!             ready                 assign
+//! Starting ─────────> Idle ─────────────────> Busy
+//!    │                 ^ │  <── first result ──┘ │
+//!    │ init timeout    │ │ reap / shutdown       │ exec timeout, memory over the limit
+//!    v                 │ v                       v
+//!    └───────────> Stopping ─── process exit ──> Exited
+//! (any state) ─────────────────── process exit ──^
+//! ```
+//!
+//! [`State::can_become`] is the one table of allowed transitions. Every change of state goes
+//! through `Supervisor::set_state`, which checks it.
+//!
+//! The supervisor task owns the process, both output pipes and the timers, so every event of an
+//! instance (a runtime API call, an assignment, output, exit, a deadline) is handled in one place,
+//! one at a time. The runtime API listener (127.0.0.1, ephemeral port, exactly the four routes of
+//! the protocol) forwards each call to it as a message; the listener's address is the instance's
+//! identity, so a bootstrap may use a new connection for every request.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::net::unix::pipe;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use crate::fault::Fault;
+use crate::fault::InvokeError;
+use crate::host::logs::{self, LineSplitter, LogBuf};
+use crate::host::pool::Pool;
+
+/// Largest result a bootstrap may post, bytes (407 past it; the post itself gets 413).
+pub(crate) const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+/// How long an instance stopped for reclaim or shutdown gets between SIGTERM and SIGKILL.
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How long the runtime API of an instance killed for a timeout keeps answering late result posts
+/// with 410 (the recent-timeout window).
+pub(crate) const LATE_POST_WINDOW: Duration = Duration::from_secs(5);
+/// How often the memory of a busy instance is measured.
+pub(crate) const MEMORY_POLL: Duration = Duration::from_millis(50);
+
+const PATH_READY: &str = "/runtime/init/ready";
+const PATH_NEXT: &str = "/runtime/invocation/next";
+const PATH_RESPONSE: &str = "/runtime/invocation/response";
+const PATH_ERROR: &str = "/runtime/invocation/error";
+
+/// What an instance needs to know about its function.
+#[derive(Debug)]
+pub(crate) struct FunctionSpec {
+    pub(crate) name: String,
+    pub(crate) executable: PathBuf,
+    pub(crate) code_root: PathBuf,
+    pub(crate) memory_mb: u32,
+    pub(crate) timeout: Duration,
+    pub(crate) init_timeout: Duration,
+    pub(crate) max_instances: usize,
+    pub(crate) min_instances: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) queue_length: usize,
+    pub(crate) queue_timeout: Duration,
+    /// The whole environment except `SCF_RUNTIME_API_PORT`.
+    pub(crate) env: Vec<(String, String)>,
+}
+
+/// One invocation on its way to an instance.
+#[derive(Debug)]
+pub(crate) struct Invocation {
+    pub(crate) request_id: String,
+    pub(crate) payload: Bytes,
+    pub(crate) done: oneshot::Sender<Completion>,
+}
+
+impl Invocation {
+    /// Ends the invocation without running it.
+    pub(crate) fn fail(self, error: InvokeError, log: String) {
+        let _ = self.done.send(Completion {
+            result: Err(error),
+            duration: Duration::ZERO,
+            mem_peak: 0,
+            log,
+            cold_start: None,
+            instance: None,
+        });
+    }
+}
+
+/// How an invocation ended.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    pub(crate) result: Result<Bytes, InvokeError>,
+    pub(crate) duration: Duration,
+    pub(crate) mem_peak: u64,
+    pub(crate) log: String,
+    /// The instance's init time when this was its first invocation.
+    pub(crate) cold_start: Option<Duration>,
+    /// The instance that ran it (`None` when none did).
+    pub(crate) instance: Option<u64>,
+}
+
+/// Why an instance ended, as the pool needs to know.
+#[derive(Debug)]
+pub(crate) enum Gone {
+    /// It never became ready (405, 450, 437): the waiting invocation fails with this.
+    InitFailed { error: InvokeError, log: String },
+    /// It was ready once.
+    Ended,
+}
+
+/// Why an instance is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopReason {
+    /// Idle past its idle timeout.
+    Reclaim,
+    /// The server is stopping.
+    Shutdown,
+}
+
+/// The lifecycle states; the data of each lives in the supervisor's `Phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Spawned, not ready yet.
+    Starting,
+    /// Ready, waiting for an event.
+    Idle,
+    /// Running an event.
+    Busy,
+    /// Being stopped (signalled, not exited yet).
+    Stopping,
+    /// The process has exited.
+    Exited,
+}
+
+impl State {
+    /// The transition table.
+    pub fn can_become(self, next: State) -> bool {
+        use State::*;
+        matches!(
+            (self, next),
+            (Starting, Idle)
+                | (Starting, Stopping)
+                | (Idle, Busy)
+                | (Idle, Stopping)
+                | (Busy, Idle)
+                | (Busy, Stopping)
+                | (Starting | Idle | Busy | Stopping, Exited)
+        )
+    }
+}
+
+/// Messages to the supervisor.
+enum Msg {
+    Ready,
+    Next(oneshot::Sender<NextReply>),
+    Post {
+        error: bool,
+        body: Option<Bytes>,
+        reply: oneshot::Sender<Response<Full<Bytes>>>,
+    },
+    Assign(Invocation),
+    Stop(StopReason),
+}
+
+enum NextReply {
+    Event {
+        request_id: String,
+        payload: Bytes,
+        memory_mb: u32,
+        timeout_ms: u128,
+    },
+    Gone,
+}
+
+/// The pool's handle on an instance.
+#[derive(Debug, Clone)]
+pub(crate) struct InstanceHandle {
+    pub(crate) id: u64,
+    pub(crate) pid: u32,
+    pub(crate) port: u16,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Ready => "Ready",
+            Msg::Next(_) => "Next",
+            Msg::Post { .. } => "Post",
+            Msg::Assign(_) => "Assign",
+            Msg::Stop(_) => "Stop",
+        })
+    }
+}
+
+impl InstanceHandle {
+    /// Gives the instance an event; the invocation comes back when the instance is already gone.
+    pub(crate) fn assign(&self, invocation: Invocation) -> Result<(), Invocation> {
+        self.tx
+            .send(Msg::Assign(invocation))
+            .map_err(|e| match e.0 {
+                Msg::Assign(inv) => inv,
+                _ => unreachable!("sent an Assign"),
+            })
+    }
+
+    /// Asks the instance to stop (SIGTERM, then SIGKILL after [`STOP_GRACE`]).
+    pub(crate) fn stop(&self, reason: StopReason) {
+        let _ = self.tx.send(Msg::Stop(reason));
+    }
+}
+
+/// Starts instance `id` of `spec`: binds its runtime API, spawns the bootstrap and the supervisor.
+pub(crate) fn spawn(
+    spec: Arc<FunctionSpec>,
+    id: u64,
+    pool: Weak<Pool>,
+) -> std::io::Result<InstanceHandle> {
+    let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+    listener.set_nonblocking(true)?;
+    let port = listener.local_addr()?.port();
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+
+    let mut cmd = crate::host::process::command(&spec.executable);
+    cmd.envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env("SCF_RUNTIME_API", "127.0.0.1")
+        .env("SCF_RUNTIME_API_PORT", port.to_string())
+        .current_dir(&spec.code_root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let out = take_pipe(child.stdout.take().map(|s| s.into_owned_fd()))?;
+    let err = take_pipe(child.stderr.take().map(|s| s.into_owned_fd()))?;
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    let api = tokio::spawn(serve_runtime_api(listener, tx.clone()));
+    let supervisor = Supervisor {
+        spec,
+        id,
+        pid,
+        pool,
+        state: State::Starting,
+        spawned_at: Instant::now(),
+        init: None,
+        init_log: LogBuf::default(),
+        running: None,
+        answered: None,
+        timed_out: None,
+        parked: Vec::new(),
+        kill_at: None,
+        linger_until: None,
+        init_failure: None,
+        probe: crate::host::rss::Probe::default(),
+    };
+    tokio::spawn(supervisor.run(child, rx, out, err, api));
+    tracing::debug!(target: "scf::instance", id, pid, port, "instance spawned");
+    Ok(InstanceHandle { id, pid, port, tx })
+}
+
+fn take_pipe(fd: Option<std::io::Result<std::os::fd::OwnedFd>>) -> std::io::Result<pipe::Receiver> {
+    let fd = fd.ok_or_else(|| std::io::Error::other("the child's output pipe is missing"))??;
+    pipe::Receiver::from_owned_fd(fd)
+}
+
+/// The running event of a busy instance.
+struct Running {
+    invocation: Invocation,
+    assigned_at: Instant,
+    fetched_at: Option<Instant>,
+    log: LogBuf,
+    mem_peak: u64,
+    cold_start: Option<Duration>,
+}
+
+struct Supervisor {
+    spec: Arc<FunctionSpec>,
+    id: u64,
+    pid: u32,
+    pool: Weak<Pool>,
+    state: State,
+    spawned_at: Instant,
+    /// Init duration and memory at ready; taken by the first invocation (cold start).
+    init: Option<(Duration, u64)>,
+    init_log: LogBuf,
+    running: Option<Running>,
+    /// The request id of the last answered invocation (for 409 AlreadyAnswered).
+    answered: Option<String>,
+    /// The request id of the invocation that timed out (for 410 on late posts).
+    timed_out: Option<String>,
+    parked: Vec<oneshot::Sender<NextReply>>,
+    kill_at: Option<Instant>,
+    linger_until: Option<Instant>,
+    /// Set when the instance is being stopped because init failed (450).
+    init_failure: Option<InvokeError>,
+    probe: crate::host::rss::Probe,
+}
+
+enum Stream {
+    Out,
+    Err,
+}
+
+enum Event {
+    /// How many bytes `read_chunk` put in that stream's buffer (0 at end of file).
+    Output(Stream, std::io::Result<usize>),
+    Exit(std::io::Result<std::process::ExitStatus>),
+    Msg(Option<Msg>),
+    Deadline,
+    MemoryTick,
+}
+
+/// The most one read takes from a pipe.
+const PIPE_CHUNK: usize = 16 * 1024;
+
+/// Reads what is available from a pipe into `buf`, which it empties first; returns how many
+/// bytes, 0 at end of file. The only await is `readable`, so this is cancel-safe. `buf` is kept
+/// for the pipe's life with [`PIPE_CHUNK`] of capacity and read into without zeroing.
+async fn read_chunk(pipe: &pipe::Receiver, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    loop {
+        pipe.readable().await?;
+        buf.clear();
+        buf.reserve(PIPE_CHUNK);
+        match pipe.try_read_buf(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads everything already in a pipe, bypassing the reactor's readiness cache, so output written
+/// before a runtime API call is attributed to the invocation that call ends.
+fn drain_now(pipe: &pipe::Receiver) -> Vec<u8> {
+    // Zeroed once per thread, not per call: this runs on every result post.
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|buf| {
+        if buf.len() < PIPE_CHUNK {
+            buf.resize(PIPE_CHUNK, 0);
+        }
+        let mut out = Vec::new();
+        while out.len() < 8 * 1024 * 1024 {
+            match nix::unistd::read(pipe, buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        out
+    })
+}
+
+impl Supervisor {
+    async fn run(
+        mut self,
+        mut child: tokio::process::Child,
+        mut rx: mpsc::UnboundedReceiver<Msg>,
+        out: pipe::Receiver,
+        err: pipe::Receiver,
+        api: tokio::task::JoinHandle<()>,
+    ) {
+        let mut out_lines = LineSplitter::default();
+        let mut err_lines = LineSplitter::default();
+        let (mut out_open, mut err_open, mut exited) = (true, true, false);
+        let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
+        let mut memory_tick = tokio::time::interval(MEMORY_POLL);
+        memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut was_busy = false;
+        loop {
+            let deadline = self.deadline();
+            let busy = self.state == State::Busy;
+            if busy && !was_busy {
+                // The first sample of an invocation is one period in: one that ends sooner is
+                // measured once, when it ends.
+                memory_tick.reset();
+            }
+            was_busy = busy;
+            let event = tokio::select! {
+                biased;
+                r = read_chunk(&out, &mut out_buf), if out_open => Event::Output(Stream::Out, r),
+                r = read_chunk(&err, &mut err_buf), if err_open => Event::Output(Stream::Err, r),
+                s = child.wait(), if !exited => Event::Exit(s),
+                m = rx.recv() => Event::Msg(m),
+                _ = sleep_until(deadline), if deadline.is_some() => Event::Deadline,
+                _ = memory_tick.tick(), if busy => Event::MemoryTick,
+            };
+            match event {
+                Event::Output(stream, r) => {
+                    let (splitter, open, buf) = match stream {
+                        Stream::Out => (&mut out_lines, &mut out_open, &out_buf),
+                        Stream::Err => (&mut err_lines, &mut err_open, &err_buf),
+                    };
+                    match r {
+                        Ok(n) if n > 0 => {
+                            for line in splitter.feed(&buf[..n]) {
+                                self.output_line(&line);
+                            }
+                        }
+                        _ => {
+                            *open = false;
+                            if let Some(line) = splitter.finish() {
+                                self.output_line(&line);
+                            }
+                        }
+                    }
+                }
+                Event::Exit(status) => {
+                    exited = true;
+                    // Whatever it printed before dying belongs to what it was doing.
+                    self.drain(&out, &err, &mut out_lines, &mut err_lines);
+                    for splitter in [&mut out_lines, &mut err_lines] {
+                        if let Some(line) = splitter.finish() {
+                            self.output_line(&line);
+                        }
+                    }
+                    self.on_exit(status);
+                    self.bounce_assignments(&mut rx);
+                }
+                Event::Msg(None) => {
+                    // Nobody can reach this instance any more.
+                    if !exited {
+                        self.kill();
+                        let _ = child.wait().await;
+                    }
+                    break;
+                }
+                Event::Msg(Some(msg)) => {
+                    if matches!(msg, Msg::Post { .. }) {
+                        self.drain(&out, &err, &mut out_lines, &mut err_lines);
+                    }
+                    self.on_msg(msg);
+                }
+                Event::Deadline => self.on_deadline(),
+                Event::MemoryTick => self.check_memory(),
+            }
+            if exited && self.linger_until.is_none_or(|t| Instant::now() >= t) {
+                break;
+            }
+        }
+        api.abort();
+        tracing::debug!(target: "scf::instance", id = self.id, "instance supervisor ended");
+    }
+
+    fn drain(
+        &mut self,
+        out: &pipe::Receiver,
+        err: &pipe::Receiver,
+        out_lines: &mut LineSplitter,
+        err_lines: &mut LineSplitter,
+    ) {
+        for line in out_lines.feed(&drain_now(out)) {
+            self.output_line(&line);
+        }
+        for line in err_lines.feed(&drain_now(err)) {
+            self.output_line(&line);
+        }
+    }
+
+    /// The one place the state changes.
+    fn set_state(&mut self, next: State) {
+        if self.state == next {
+            return;
+        }
+        if !self.state.can_become(next) {
+            tracing::error!(target: "scf::instance", id = self.id, from = ?self.state, to = ?next, "invalid instance transition");
+            debug_assert!(
+                false,
+                "invalid instance transition {:?} -> {next:?}",
+                self.state
+            );
+        }
+        tracing::trace!(target: "scf::instance", id = self.id, from = ?self.state, to = ?next, "transition");
+        self.state = next;
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::Starting => Some(self.spawned_at + self.spec.init_timeout),
+            State::Busy => self
+                .running
+                .as_ref()
+                .map(|r| r.assigned_at + self.spec.timeout),
+            State::Stopping => self.kill_at,
+            State::Exited => self.linger_until,
+            State::Idle => None,
+        }
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        self.running
+            .as_ref()
+            .map(|r| r.invocation.request_id.as_str())
+    }
+
+    fn output_line(&mut self, line: &str) {
+        logs::emit(&self.spec.name, self.id, self.request_id(), line);
+        match (&mut self.running, self.state) {
+            (Some(running), _) => running.log.push(line),
+            (None, State::Starting | State::Stopping) if self.init.is_none() => {
+                self.init_log.push(line)
+            }
+            _ => {}
+        }
+    }
+
+    fn pool(&self) -> Option<Arc<Pool>> {
+        self.pool.upgrade()
+    }
+
+    fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Ready => self.on_ready(),
+            Msg::Next(reply) => self.on_next(reply),
+            Msg::Post { error, body, reply } => {
+                let answer = self.on_post(error, body);
+                let _ = reply.send(answer);
+            }
+            Msg::Assign(invocation) => self.on_assign(invocation),
+            Msg::Stop(reason) => self.on_stop(reason),
+        }
+    }
+
+    fn on_ready(&mut self) {
+        if self.state != State::Starting {
+            return; // repeated ready calls are tolerated; the first one counts
+        }
+        let init = self.spawned_at.elapsed();
+        let mem = self.probe.tree_rss_bytes(self.pid).unwrap_or(0);
+        self.init = Some((init, mem));
+        self.set_state(State::Idle);
+        if let Some(pool) = self.pool() {
+            pool.on_ready(self.id, init);
+        }
+    }
+
+    fn on_next(&mut self, reply: oneshot::Sender<NextReply>) {
+        match self.state {
+            State::Busy => self.answer_next(reply),
+            State::Starting | State::Idle => {
+                if self.state == State::Starting {
+                    tracing::warn!(target: "scf::instance", function = %self.spec.name, id = self.id,
+                        "the bootstrap asked for an event before POST /runtime/init/ready; it stays initialising");
+                }
+                self.parked.retain(|p| !p.is_closed());
+                self.parked.push(reply);
+            }
+            State::Stopping | State::Exited => {
+                let _ = reply.send(NextReply::Gone);
+            }
+        }
+    }
+
+    /// Sends the current event (the same one again on a repeated `/next`).
+    fn answer_next(&mut self, reply: oneshot::Sender<NextReply>) {
+        let Some(running) = &mut self.running else {
+            return;
+        };
+        let event = NextReply::Event {
+            request_id: running.invocation.request_id.clone(),
+            payload: running.invocation.payload.clone(),
+            memory_mb: self.spec.memory_mb,
+            timeout_ms: self.spec.timeout.as_millis(),
+        };
+        if reply.send(event).is_ok() && running.fetched_at.is_none() {
+            running.fetched_at = Some(Instant::now());
+        }
+    }
+
+    fn on_assign(&mut self, invocation: Invocation) {
+        if self.state != State::Idle {
+            // Lost a race with the instance's end: give it back to the pool.
+            match self.pool() {
+                Some(pool) => pool.resubmit(invocation),
+                None => invocation.fail(
+                    Fault::ShuttingDown.error("the function is stopping"),
+                    String::new(),
+                ),
+            }
+            return;
+        }
+        let cold_start = self.init.take();
+        let mut running = Running {
+            invocation,
+            assigned_at: Instant::now(),
+            fetched_at: None,
+            log: LogBuf::default(),
+            mem_peak: cold_start.map(|c| c.1).unwrap_or(0),
+            cold_start: cold_start.map(|c| c.0),
+        };
+        let request_id = running.invocation.request_id.clone();
+        self.set_state(State::Busy);
+        let start = format!("START RequestId:{request_id}");
+        logs::emit(&self.spec.name, self.id, Some(&request_id), &start);
+        running.log.push(&start);
+        if let Some((init, mem)) = cold_start {
+            running.log.append(&self.init_log);
+            self.init_log = LogBuf::default();
+            let line = logs::init_report_line(&request_id, ceil_ms(init), self.spec.memory_mb, mem);
+            logs::emit(&self.spec.name, self.id, Some(&request_id), &line);
+            running.log.push(&line);
+        }
+        self.running = Some(running);
+        for reply in std::mem::take(&mut self.parked) {
+            self.answer_next(reply);
+        }
+    }
+
+    fn on_post(&mut self, error: bool, body: Option<Bytes>) -> Response<Full<Bytes>> {
+        if self.state != State::Busy {
+            if let Some(id) = &self.timed_out {
+                return misuse(
+                    StatusCode::GONE,
+                    "InvocationTimedOut",
+                    &format!("invocation {id} timed out; its result is no longer accepted"),
+                );
+            }
+            return match &self.answered {
+                Some(id) => misuse(
+                    StatusCode::CONFLICT,
+                    "AlreadyAnswered",
+                    &format!("invocation {id} was already answered; the first result stands"),
+                ),
+                None => misuse(
+                    StatusCode::CONFLICT,
+                    "NoInvocationInFlight",
+                    "no invocation was dispatched to this instance",
+                ),
+            };
+        }
+        let (result, status) = match body {
+            None => (
+                Err(Fault::ResponseTooLarge.error(format!(
+                    "the function's response is over {} bytes",
+                    MAX_RESPONSE_BYTES
+                ))),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            Some(body) if error => (
+                Err(Fault::UserError.error(String::from_utf8_lossy(&body).into_owned())),
+                StatusCode::OK,
+            ),
+            Some(body) => (Ok(body), StatusCode::OK),
+        };
+        self.finish(result);
+        self.set_state(State::Idle);
+        if let Some(pool) = self.pool() {
+            pool.on_idle(self.id);
+        }
+        if status == StatusCode::OK {
+            Response::new(Full::new(Bytes::new()))
+        } else {
+            misuse(
+                status,
+                "ResponseTooLarge",
+                &format!(
+                    "the result is over {MAX_RESPONSE_BYTES} bytes; the invocation fails with 407"
+                ),
+            )
+        }
+    }
+
+    /// Ends the running invocation with `result`: platform lines, completion, bookkeeping.
+    fn finish(&mut self, result: Result<Bytes, InvokeError>) {
+        let Some(mut running) = self.running.take() else {
+            return;
+        };
+        if let Some(rss) = self.probe.tree_rss_bytes(self.pid) {
+            running.mem_peak = running.mem_peak.max(rss);
+        }
+        let request_id = running.invocation.request_id.clone();
+        let duration = running.fetched_at.unwrap_or(running.assigned_at).elapsed();
+        let emit = |line: String, log: &mut LogBuf| {
+            logs::emit(&self.spec.name, self.id, Some(&request_id), &line);
+            log.push(&line);
+        };
+        if let Err(e) = &result {
+            let text = if e.code() == Fault::UserError.code() {
+                e.message.clone()
+            } else {
+                e.to_string()
+            };
+            emit(
+                format!("ERROR RequestId:{request_id} Result:{text}"),
+                &mut running.log,
+            );
+        }
+        emit(format!("END RequestId:{request_id}"), &mut running.log);
+        emit(
+            logs::report_line(
+                &request_id,
+                ceil_ms(duration),
+                self.spec.memory_mb,
+                running.mem_peak,
+            ),
+            &mut running.log,
+        );
+        self.answered = Some(request_id);
+        let _ = running.invocation.done.send(Completion {
+            result,
+            duration,
+            mem_peak: running.mem_peak,
+            log: running.log.tail(),
+            cold_start: running.cold_start,
+            instance: Some(self.id),
+        });
+    }
+
+    fn on_stop(&mut self, reason: StopReason) {
+        match self.state {
+            State::Starting | State::Idle => {
+                tracing::debug!(target: "scf::instance", id = self.id, ?reason, "stopping instance");
+                self.set_state(State::Stopping);
+                self.signal(Signal::SIGTERM);
+                self.kill_at = Some(Instant::now() + STOP_GRACE);
+            }
+            State::Busy if reason == StopReason::Shutdown => {
+                self.finish(Err(
+                    Fault::ShuttingDown.error("the server stopped during the invocation")
+                ));
+                self.set_state(State::Stopping);
+                self.signal(Signal::SIGTERM);
+                self.kill_at = Some(Instant::now() + STOP_GRACE);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_deadline(&mut self) {
+        match self.state {
+            State::Starting => {
+                let message = format!(
+                    "the bootstrap did not call POST /runtime/init/ready within {:?} (init_timeout_s)",
+                    self.spec.init_timeout
+                );
+                self.init_failure = Some(Fault::InitTimeout.error(message));
+                self.kill();
+            }
+            State::Busy => {
+                let id = self.request_id().map(str::to_owned);
+                let message = format!(
+                    "the invocation did not finish within {:?} (timeout_s); the instance was killed",
+                    self.spec.timeout
+                );
+                self.finish(Err(Fault::Timeout.error(message)));
+                self.timed_out = id;
+                self.kill();
+            }
+            State::Stopping => {
+                self.kill_at = None;
+                self.signal(Signal::SIGKILL);
+            }
+            State::Idle | State::Exited => {}
+        }
+    }
+
+    fn check_memory(&mut self) {
+        let Some(running) = &mut self.running else {
+            return;
+        };
+        let Some(rss) = self.probe.tree_rss_bytes(self.pid) else {
+            return;
+        };
+        running.mem_peak = running.mem_peak.max(rss);
+        let limit = u64::from(self.spec.memory_mb) * 1024 * 1024;
+        if rss > limit {
+            let message = format!(
+                "the instance used {:.1} MB, over its memory limit of {} MB (memory_mb); it was killed",
+                logs::megabytes(rss),
+                self.spec.memory_mb
+            );
+            self.finish(Err(Fault::MemoryLimit.error(message)));
+            self.kill();
+        }
+    }
+
+    /// SIGKILLs the process group now.
+    fn kill(&mut self) {
+        self.signal(Signal::SIGKILL);
+        if self.state != State::Stopping {
+            self.set_state(State::Stopping);
+        }
+        self.kill_at = None;
+    }
+
+    fn signal(&self, signal: Signal) {
+        if self.pid != 0 {
+            let _ = killpg(Pid::from_raw(self.pid as i32), signal);
+        }
+    }
+
+    fn on_exit(&mut self, status: std::io::Result<std::process::ExitStatus>) {
+        let status = match status {
+            Ok(s) => s.to_string(),
+            Err(e) => format!("unknown status ({e})"),
+        };
+        // Anything else it started goes with it.
+        self.signal(Signal::SIGKILL);
+        let gone = match self.state {
+            State::Starting => Gone::InitFailed {
+                error: Fault::ExitBeforeReady.error(format!(
+                    "the bootstrap exited before it was ready ({status})"
+                )),
+                log: self.init_log.tail(),
+            },
+            State::Stopping if self.init_failure.is_some() => Gone::InitFailed {
+                error: self.init_failure.take().expect("checked"),
+                log: self.init_log.tail(),
+            },
+            State::Busy => {
+                self.finish(Err(Fault::ProcessExit.error(format!(
+                    "the process exited during the invocation ({status})"
+                ))));
+                Gone::Ended
+            }
+            State::Idle | State::Stopping | State::Exited => Gone::Ended,
+        };
+        if let Gone::InitFailed { error, .. } = &gone {
+            tracing::warn!(target: "scf::instance", function = %self.spec.name, id = self.id, "init failed: {error}");
+        }
+        self.set_state(State::Exited);
+        for reply in std::mem::take(&mut self.parked) {
+            let _ = reply.send(NextReply::Gone);
+        }
+        if self.timed_out.is_some() {
+            self.linger_until = Some(Instant::now() + LATE_POST_WINDOW);
+        }
+        if let Some(pool) = self.pool() {
+            pool.on_gone(self.id, gone);
+        }
+    }
+
+    /// Assignments sent before the pool learnt the instance was gone go back to the pool.
+    fn bounce_assignments(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>) {
+        let mut keep = Vec::new();
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Msg::Assign(inv) => self.on_assign(inv),
+                other => keep.push(other),
+            }
+        }
+        for msg in keep {
+            self.on_msg(msg);
+        }
+    }
+}
+
+fn ceil_ms(d: Duration) -> u64 {
+    let ms = d.as_micros().div_ceil(1000);
+    u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(d) = deadline {
+        tokio::time::sleep_until(d.into()).await;
+    }
+}
+
+fn misuse(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "errorType": error_type, "errorMessage": message });
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The runtime API of one instance: accepts connections until aborted (which ends them all).
+async fn serve_runtime_api(listener: tokio::net::TcpListener, tx: mpsc::UnboundedSender<Msg>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let tx = tx.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let tx = tx.clone();
+                        async move { Ok::<_, std::convert::Infallible>(runtime_api(request, tx).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn runtime_api(
+    request: Request<Incoming>,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> Response<Full<Bytes>> {
+    let path = request.uri().path();
+    let route = match path {
+        PATH_READY | PATH_RESPONSE | PATH_ERROR => Method::POST,
+        PATH_NEXT => Method::GET,
+        _ => return status_only(StatusCode::NOT_FOUND),
+    };
+    if request.method() != route {
+        let mut response = status_only(StatusCode::METHOD_NOT_ALLOWED);
+        response.headers_mut().insert(
+            http::header::ALLOW,
+            HeaderValue::from_static(if route == Method::GET { "GET" } else { "POST" }),
+        );
+        return response;
+    }
+    let gone = || {
+        misuse(
+            StatusCode::GONE,
+            "InstanceStopped",
+            "this instance is stopping",
+        )
+    };
+    match path {
+        PATH_READY => {
+            let _ = request.into_body().collect().await;
+            if tx.send(Msg::Ready).is_err() {
+                return gone();
+            }
+            Response::new(Full::new(Bytes::new()))
+        }
+        PATH_NEXT => {
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Msg::Next(reply)).is_err() {
+                return gone();
+            }
+            match answer.await {
+                Ok(NextReply::Event {
+                    request_id,
+                    payload,
+                    memory_mb,
+                    timeout_ms,
+                }) => {
+                    let mut response = Response::new(Full::new(payload));
+                    let headers = response.headers_mut();
+                    headers.insert(
+                        http::header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                    if let Ok(v) = HeaderValue::from_str(&request_id) {
+                        headers.insert("request_id", v);
+                    }
+                    headers.insert("memory_limit_in_mb", HeaderValue::from(memory_mb));
+                    if let Ok(v) = HeaderValue::from_str(&timeout_ms.to_string()) {
+                        headers.insert("time_limit_in_ms", v);
+                    }
+                    response
+                }
+                Ok(NextReply::Gone) | Err(_) => gone(),
+            }
+        }
+        _ => {
+            let error = path == PATH_ERROR;
+            let body = match Limited::new(request.into_body(), MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+            {
+                Ok(collected) => Some(collected.to_bytes()),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => None,
+                Err(_) => return status_only(StatusCode::BAD_REQUEST),
+            };
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Msg::Post { error, body, reply }).is_err() {
+                return gone();
+            }
+            answer.await.unwrap_or_else(|_| gone())
+        }
+    }
+}
+
+fn status_only(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_follow_the_lifecycle() {
+        use State::*;
+        assert!(Starting.can_become(Idle));
+        assert!(Idle.can_become(Busy));
+        assert!(Busy.can_become(Idle));
+        assert!(Busy.can_become(Stopping));
+        assert!(Stopping.can_become(Exited));
+        assert!(!Starting.can_become(Busy));
+        assert!(!Exited.can_become(Idle));
+        assert!(!Stopping.can_become(Idle));
+        assert!(!Idle.can_become(Starting));
+    }
+}

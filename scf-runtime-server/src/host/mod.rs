@@ -1,0 +1,732 @@
+//! [`Host`]: the invoke path every source goes through (invoke API, Cloud API, triggers, queues).
+
+pub(crate) mod instance;
+pub(crate) mod logs;
+pub mod metrics;
+pub(crate) mod pool;
+pub(crate) mod process;
+pub(crate) mod rss;
+pub mod web;
+
+pub use instance::State as InstanceState;
+pub use pool::{InstanceStatus, PoolCounts};
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::config::{Config, FunctionConfig, ServerConfig};
+use crate::durable::{
+    AsyncEvent, DeliveryOutcome, DispatchConfig, Dispatcher, DurableQueue, EventSource, NewEvent,
+};
+use crate::fault::Fault;
+use crate::fault::InvokeError;
+use crate::host::instance::{Completion, FunctionSpec, Invocation};
+use crate::host::metrics::Metrics;
+use crate::host::pool::{Placed, Pool};
+use crate::triggers::Invoker;
+
+/// Largest synchronous event, bytes (6 MB; 406 past it).
+pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
+/// Largest asynchronous event, bytes (128 KB; 406 past it).
+pub const MAX_ASYNC_EVENT_BYTES: usize = 128 * 1024;
+
+/// State shared by the host and every pool.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) metrics: Metrics,
+    quota_mb: u64,
+    used_mb: Mutex<u64>,
+    next_instance: AtomicU64,
+    pools: OnceLock<Vec<Weak<Pool>>>,
+}
+
+impl Shared {
+    /// Takes `mb` of the memory quota, if there is room.
+    pub(crate) fn reserve(&self, mb: u32) -> bool {
+        let mut used = self.used_mb.lock().unwrap_or_else(|e| e.into_inner());
+        if *used + u64::from(mb) > self.quota_mb {
+            return false;
+        }
+        *used += u64::from(mb);
+        true
+    }
+
+    /// Gives `mb` back.
+    pub(crate) fn release(&self, mb: u32) {
+        let mut used = self.used_mb.lock().unwrap_or_else(|e| e.into_inner());
+        *used = used.saturating_sub(u64::from(mb));
+    }
+
+    pub(crate) fn next_instance_id(&self) -> u64 {
+        self.next_instance.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Memory was freed by `function`: other functions waiting on the quota may start instances.
+    pub(crate) fn kick_others(&self, function: &str) {
+        let Some(pools) = self.pools.get() else {
+            return;
+        };
+        for pool in pools.iter().filter_map(Weak::upgrade) {
+            if pool.spec.name != function {
+                pool.kick();
+            }
+        }
+    }
+}
+
+/// How to run one invocation.
+#[derive(Debug, Clone, Default)]
+pub struct InvokeOptions {
+    /// Use this request id instead of a fresh UUID (e.g. the same id on every retry of an async
+    /// event).
+    pub request_id: Option<String>,
+    /// The event came in asynchronously: the 128 KB limit applies instead of 6 MB.
+    pub is_async: bool,
+}
+
+/// How one invocation ended.
+#[derive(Debug, Clone)]
+pub struct InvokeOutcome {
+    /// The request id (`request_id` header the bootstrap saw, `FunctionRequestId`).
+    pub request_id: String,
+    /// The function's result body, or the error with its SCF code.
+    pub result: Result<Bytes, InvokeError>,
+    /// Execution time: from the event's dispatch to the first result (zero when nothing ran).
+    pub duration: Duration,
+    /// Peak resident memory of the instance during the invocation, bytes.
+    pub mem_usage: u64,
+    /// The last 4 KB of the invocation's log (the SCF lines and the function's output).
+    pub log: String,
+    /// Whether a new instance was started for it (its first invocation).
+    pub cold_start: bool,
+}
+
+impl InvokeOutcome {
+    fn refused(request_id: String, error: InvokeError) -> InvokeOutcome {
+        InvokeOutcome {
+            request_id,
+            result: Err(error),
+            duration: Duration::ZERO,
+            mem_usage: 0,
+            log: String::new(),
+            cold_start: false,
+        }
+    }
+}
+
+/// One event function in `/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionStatus {
+    /// Name.
+    pub name: String,
+    /// `event` or `web`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `memory_mb`.
+    pub memory_mb: u32,
+    /// `max_instances`.
+    pub max_instances: usize,
+    /// `min_instances`.
+    pub min_instances: usize,
+    /// Instance and queue counts.
+    pub counts: PoolCounts,
+    /// The instances.
+    pub instances: Vec<InstanceStatus>,
+}
+
+#[derive(Debug)]
+struct HostInner {
+    shared: Arc<Shared>,
+    pools: BTreeMap<String, Arc<Pool>>,
+    web: Vec<String>,
+    closing: AtomicBool,
+    in_flight: AtomicUsize,
+    async_pending: Arc<AtomicUsize>,
+    async_limit: usize,
+    durable: OnceLock<DurableQueue>,
+    region: String,
+    namespace: String,
+}
+
+/// The invoke path of the server: a cheap, cloneable handle on every event function's scheduler.
+///
+/// Every source of events (the invoke API, the Cloud API, API gateway and Function URL triggers,
+/// timers, queues) calls [`Host::invoke`] or [`Host::invoke_async`], so limits, scheduling, logs
+/// and metrics are the same for all of them. [`Host`] also implements the triggers'
+/// [`Invoker`] trait.
+///
+/// ```no_run
+/// # async fn demo(config: scf_runtime_server::Config) {
+/// use scf_runtime_server::{Host, InvokeOptions};
+///
+/// let host = Host::new(&config).expect("every bootstrap is known");
+/// host.start();
+/// let outcome = host
+///     .invoke("echo", bytes::Bytes::from_static(b"{\"hi\":1}"), InvokeOptions::default())
+///     .await;
+/// match outcome.result {
+///     Ok(body) => println!("{} answered {body:?}", outcome.request_id),
+///     Err(e) => println!("failed with SCF code {}: {}", e.code(), e.message),
+/// }
+/// host.shutdown(std::time::Duration::from_secs(5)).await;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+/// A function whose executable is not known yet (a `package` not built).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnbuiltFunction(pub String);
+
+impl std::fmt::Display for UnbuiltFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "function {}: its package has not been built (no executable to start)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnbuiltFunction {}
+
+impl Host {
+    /// A host for every event function of `config` (web functions are served by the triggers'
+    /// web pools; the host only knows their names). Instances start on demand; call
+    /// [`start`](Self::start) inside the tokio runtime to start `min_instances` and the reapers.
+    pub fn new(config: &Config) -> Result<Host, UnbuiltFunction> {
+        let shared = Arc::new(Shared {
+            metrics: Metrics::new(),
+            quota_mb: config.server.quota_mb,
+            used_mb: Mutex::new(0),
+            next_instance: AtomicU64::new(0),
+            pools: OnceLock::new(),
+        });
+        let mut pools = BTreeMap::new();
+        let mut web = Vec::new();
+        for function in &config.functions {
+            if function.is_web() {
+                web.push(function.name.clone());
+                continue;
+            }
+            let spec = function_spec(function, &config.server)?;
+            pools.insert(
+                function.name.clone(),
+                Pool::new(Arc::new(spec), shared.clone()),
+            );
+        }
+        let _ = shared
+            .pools
+            .set(pools.values().map(Arc::downgrade).collect());
+        Ok(Host {
+            inner: Arc::new(HostInner {
+                shared,
+                pools,
+                web,
+                closing: AtomicBool::new(false),
+                in_flight: AtomicUsize::new(0),
+                async_pending: Arc::new(AtomicUsize::new(0)),
+                async_limit: config.server.async_queue_length,
+                durable: OnceLock::new(),
+                region: config.server.region.clone(),
+                namespace: config.server.namespace.clone(),
+            }),
+        })
+    }
+
+    /// Starts each function's idle reaper and its `min_instances`.
+    pub fn start(&self) {
+        for pool in self.inner.pools.values() {
+            pool.start();
+        }
+    }
+
+    /// The event functions' names.
+    pub fn functions(&self) -> impl Iterator<Item = &str> {
+        self.inner.pools.keys().map(String::as_str)
+    }
+
+    /// The region functions run in (`TENCENTCLOUD_REGION`).
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// The namespace functions live in (`SCF_NAMESPACE`).
+    pub fn namespace(&self) -> &str {
+        &self.inner.namespace
+    }
+
+    /// Checks what can be checked before anything runs; the error is the refusal.
+    fn admit(
+        &self,
+        function: &str,
+        payload: &[u8],
+        is_async: bool,
+    ) -> Result<&Arc<Pool>, InvokeError> {
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(Fault::ShuttingDown.error("the server is shutting down"));
+        }
+        let Some(pool) = self.inner.pools.get(function) else {
+            if self.inner.web.iter().any(|w| w == function) {
+                return Err(Fault::InvalidParameter.error(format!(
+                    "{function} is a web function: it takes HTTP requests through its triggers, not events"
+                )));
+            }
+            return Err(
+                Fault::FunctionNotFound.error(format!("function {function} does not exist"))
+            );
+        };
+        let limit = if is_async {
+            MAX_ASYNC_EVENT_BYTES
+        } else {
+            MAX_SYNC_EVENT_BYTES
+        };
+        if payload.len() > limit {
+            return Err(Fault::RequestTooLarge.error(format!(
+                "the event is {} bytes; {} invocations take at most {limit}",
+                payload.len(),
+                if is_async { "async" } else { "sync" }
+            )));
+        }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_err() {
+            return Err(Fault::NotJson.error("the event of an event function must be JSON"));
+        }
+        Ok(pool)
+    }
+
+    /// Runs `function` once with `payload` (raw event bytes; empty means `{}`) and waits for the
+    /// outcome. Never fails otherwise: every problem is an [`InvokeOutcome`] with an SCF code
+    /// (see [`Fault`]).
+    pub async fn invoke(
+        &self,
+        function: &str,
+        payload: Bytes,
+        options: InvokeOptions,
+    ) -> InvokeOutcome {
+        let request_id = options
+            .request_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let payload = if payload.iter().all(u8::is_ascii_whitespace) {
+            Bytes::from_static(b"{}")
+        } else {
+            payload
+        };
+        let metrics = &self.inner.shared.metrics;
+        let pool = match self.admit(function, &payload, options.is_async) {
+            Ok(pool) => pool.clone(),
+            Err(error) => {
+                self.count_refusal(function, &error);
+                return InvokeOutcome::refused(request_id, error);
+            }
+        };
+        metrics.invocation(function);
+        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+        let _guard = InFlight(&self.inner.in_flight);
+        let (done, mut rx) = tokio::sync::oneshot::channel();
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            payload,
+            done,
+        };
+        let completion = match pool.submit(invocation) {
+            Err((_, error)) => Completion::refused(error),
+            Ok(Placed::Assigned) => rx.await.unwrap_or_else(|_| Completion::vanished()),
+            Ok(Placed::Queued(ticket)) => {
+                tokio::select! {
+                    c = &mut rx => c.unwrap_or_else(|_| Completion::vanished()),
+                    _ = tokio::time::sleep(pool.spec.queue_timeout) => match pool.cancel(ticket) {
+                        Some(_) => Completion::refused(Fault::Throttled.error(format!(
+                            "no instance of {function} became free within {:?} (queue_timeout_s); it is at max_instances ({}) or the memory quota",
+                            pool.spec.queue_timeout, pool.spec.max_instances
+                        ))),
+                        None => rx.await.unwrap_or_else(|_| Completion::vanished()),
+                    },
+                }
+            }
+        };
+        if let Err(e) = &completion.result {
+            metrics.error(function, e.code());
+        }
+        if completion.instance.is_some() {
+            metrics.duration(function, completion.duration);
+        }
+        if completion.cold_start.is_some() {
+            metrics.cold_start(function);
+        }
+        InvokeOutcome {
+            request_id,
+            result: completion.result,
+            duration: completion.duration,
+            mem_usage: completion.mem_peak,
+            log: completion.log,
+            cold_start: completion.cold_start.is_some(),
+        }
+    }
+
+    /// **The async entry point.** Accepts an asynchronous invocation of `function` and returns its
+    /// request id once it is accepted; the event runs later through [`invoke`](Self::invoke).
+    /// The same as [`invoke_async_from`](Self::invoke_async_from) with [`EventSource::Invoke`].
+    pub async fn invoke_async(
+        &self,
+        function: &str,
+        payload: Bytes,
+    ) -> Result<String, InvokeError> {
+        self.invoke_async_from(function, payload, EventSource::Invoke)
+            .await
+    }
+
+    /// Accepts an asynchronous invocation of `function` coming from `source` (the invoke API, a
+    /// timer, a queue batch) and returns its request id.
+    ///
+    /// Limits (128 KB, JSON, a known event function) are checked first. With a durable queue
+    /// (see [`start_async_queue`](Self::start_async_queue), which `scf serve` always uses) the
+    /// event is written to disk and fsynced before this returns, and is delivered with SCF's
+    /// retry and dead-letter policy; a function with `async_queue_length` accepted events not
+    /// yet done refuses more with 432. Without one (a [`Host`] used as a library), accepted
+    /// events are kept in memory only, run once, and are lost if the process stops first.
+    pub async fn invoke_async_from(
+        &self,
+        function: &str,
+        payload: Bytes,
+        source: EventSource,
+    ) -> Result<String, InvokeError> {
+        self.invoke_async_ordered(function, payload, source, None)
+            .await
+    }
+
+    /// [`invoke_async_from`](Self::invoke_async_from) for an event of an ordered stream (a
+    /// CKafka partition): with the durable queue, events of one stream run one at a time in
+    /// position order (see [`OrderKey`](crate::durable::OrderKey)).
+    pub async fn invoke_async_ordered(
+        &self,
+        function: &str,
+        payload: Bytes,
+        source: EventSource,
+        order: Option<crate::durable::OrderKey>,
+    ) -> Result<String, InvokeError> {
+        let payload = if payload.iter().all(u8::is_ascii_whitespace) {
+            Bytes::from_static(b"{}")
+        } else {
+            payload
+        };
+        let metrics = &self.inner.shared.metrics;
+        if let Err(error) = self.admit(function, &payload, source.async_sized()) {
+            self.count_refusal(function, &error);
+            return Err(error);
+        }
+        if let Some(queue) = self.inner.durable.get() {
+            let mut event = NewEvent::new(function, payload, source);
+            event.order = order;
+            return match queue.enqueue(event).await {
+                Ok(request_id) => {
+                    metrics.async_accepted(function);
+                    Ok(request_id)
+                }
+                Err(e) => {
+                    let error = InvokeError::from(e);
+                    metrics.invocation(function);
+                    metrics.error(function, error.code());
+                    Err(error)
+                }
+            };
+        }
+        let pending = self.inner.async_pending.clone();
+        if pending.fetch_add(1, Ordering::AcqRel) >= self.inner.async_limit {
+            pending.fetch_sub(1, Ordering::AcqRel);
+            let error = Fault::Throttled.error(format!(
+                "{} async invocations are already waiting (server.async_queue_length)",
+                self.inner.async_limit
+            ));
+            metrics.invocation(function);
+            metrics.error(function, error.code());
+            return Err(error);
+        }
+        metrics.async_accepted(function);
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let host = self.clone();
+        let function = function.to_owned();
+        let options = InvokeOptions {
+            request_id: Some(request_id.clone()),
+            is_async: true,
+        };
+        tokio::spawn(async move {
+            let outcome = host.invoke(&function, payload, options).await;
+            pending.fetch_sub(1, Ordering::AcqRel);
+            if let Err(e) = outcome.result {
+                tracing::warn!(target: "scf::async", function, request_id = outcome.request_id, "async invocation failed: {e}");
+            }
+        });
+        Ok(request_id)
+    }
+
+    /// Makes async invocations durable: from now on [`invoke_async_from`](Self::invoke_async_from)
+    /// accepts events into `queue`, and the returned [`Dispatcher`] delivers them (and the events
+    /// a previous run left queued or in flight) through [`invoke`](Self::invoke) with the same
+    /// request id on every attempt. Each function gets at most `max_instances` deliveries at
+    /// once, so async events never crowd out its sync invocations' queue.
+    ///
+    /// Call once, inside the tokio runtime; stop the dispatcher before [`shutdown`](Self::shutdown)
+    /// so deliveries in flight can finish (those that cannot are delivered again after a restart).
+    pub fn start_async_queue(&self, queue: DurableQueue) -> Dispatcher {
+        let per_function: std::collections::HashMap<String, usize> = self
+            .inner
+            .pools
+            .iter()
+            .map(|(name, pool)| (name.clone(), pool.spec.max_instances.max(1)))
+            .collect();
+        let concurrency = per_function.values().sum::<usize>().clamp(1, 4096);
+        let config = DispatchConfig {
+            concurrency,
+            per_function,
+            default_per_function: 1,
+            ..DispatchConfig::default()
+        };
+        if self.inner.durable.set(queue.clone()).is_err() {
+            tracing::warn!(target: "scf::async", "start_async_queue called twice; the first queue stays in use");
+        }
+        let host = self.clone();
+        queue.start_dispatcher(config, move |event| {
+            let host = host.clone();
+            async move { host.deliver(event).await }
+        })
+    }
+
+    /// The durable async queue, once [`start_async_queue`](Self::start_async_queue) was called.
+    pub fn async_queue(&self) -> Option<&DurableQueue> {
+        self.inner.durable.get()
+    }
+
+    /// Runs one delivery of a queued async event.
+    async fn deliver(&self, event: AsyncEvent) -> DeliveryOutcome {
+        let function = event.record.function.clone();
+        let options = InvokeOptions {
+            request_id: Some(event.record.request_id.clone()),
+            is_async: event.record.source.async_sized(),
+        };
+        let outcome = self.invoke(&function, event.payload, options).await;
+        match outcome.result {
+            Ok(_) => DeliveryOutcome::Success,
+            Err(e) => {
+                tracing::info!(target: "scf::async", function, request_id = outcome.request_id,
+                    attempt = event.record.attempts, "async delivery failed: {e}");
+                DeliveryOutcome::from_code(e.code(), e.message)
+            }
+        }
+    }
+
+    /// Counts an invocation refused before it reached the host (e.g. a body over the size limit
+    /// seen while reading it), for known functions only (so unknown names cannot grow the
+    /// metrics without bound).
+    pub fn count_refusal(&self, function: &str, error: &InvokeError) {
+        if self.inner.pools.contains_key(function) {
+            self.inner.shared.metrics.invocation(function);
+            self.inner.shared.metrics.error(function, error.code());
+        }
+    }
+
+    /// Prometheus text of every metric.
+    pub fn metrics_text(&self) -> String {
+        for (name, pool) in &self.inner.pools {
+            self.inner.shared.metrics.set_counts(name, &pool.counts());
+        }
+        self.inner.shared.metrics.encode()
+    }
+
+    /// Every event function with its instances.
+    pub fn status(&self) -> Vec<FunctionStatus> {
+        self.inner
+            .pools
+            .iter()
+            .map(|(name, pool)| FunctionStatus {
+                name: name.clone(),
+                kind: "event",
+                memory_mb: pool.spec.memory_mb,
+                max_instances: pool.spec.max_instances,
+                min_instances: pool.spec.min_instances,
+                counts: pool.counts(),
+                instances: pool.instances(),
+            })
+            .collect()
+    }
+
+    /// Rolls every event function over to its executable as it is on disk now (after a rebuild):
+    /// idle instances stop at once, busy ones after their current invocation, and new instances
+    /// take over; nothing queued or running is lost. `scf serve` does this on SIGHUP. Returns
+    /// how many instances are being replaced.
+    pub fn recycle(&self) -> usize {
+        self.inner.pools.values().map(|p| p.recycle()).sum()
+    }
+
+    /// Stops taking new invocations (they get 438); running and queued ones go on.
+    pub fn stop_accepting(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+    }
+
+    /// Graceful stop: refuses new invocations, lets running ones finish for up to `grace`, then
+    /// stops every instance (SIGTERM, SIGKILL after 2 s) and waits for them to exit.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.stop_accepting();
+        let deadline = Instant::now() + grace;
+        while self.inner.in_flight.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for pool in self.inner.pools.values() {
+            pool.close();
+        }
+        let deadline = Instant::now() + crate::host::instance::STOP_GRACE + Duration::from_secs(2);
+        while self.inner.pools.values().any(|p| p.instance_count() > 0) && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Invocations running or waiting right now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.pools.values().map(|p| p.in_flight()).sum()
+    }
+}
+
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Completion {
+    fn refused(error: InvokeError) -> Completion {
+        Completion {
+            result: Err(error),
+            duration: Duration::ZERO,
+            mem_peak: 0,
+            log: String::new(),
+            cold_start: None,
+            instance: None,
+        }
+    }
+
+    fn vanished() -> Completion {
+        Completion::refused(
+            Fault::Internal.error("the instance ended without reporting the invocation"),
+        )
+    }
+}
+
+impl crate::kafka::BatchSink for Host {
+    async fn accept(
+        &self,
+        function: &str,
+        payload: Bytes,
+        order: crate::durable::OrderKey,
+    ) -> Result<String, InvokeError> {
+        Host::invoke_async_ordered(self, function, payload, EventSource::Ckafka, Some(order)).await
+    }
+}
+
+impl Invoker for Host {
+    async fn invoke(&self, function: &str, payload: Bytes) -> Result<Bytes, InvokeError> {
+        Host::invoke(self, function, payload, InvokeOptions::default())
+            .await
+            .result
+    }
+
+    async fn invoke_async(&self, function: &str, payload: Bytes) -> Result<String, InvokeError> {
+        Host::invoke_async(self, function, payload).await
+    }
+
+    async fn invoke_event(
+        &self,
+        function: &str,
+        payload: Bytes,
+        source: EventSource,
+    ) -> Result<String, InvokeError> {
+        Host::invoke_async_from(self, function, payload, source).await
+    }
+}
+
+/// The variables every event-function instance gets (RUNTIME-API.md §3), apart from
+/// `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT` which name its own listener.
+pub fn instance_env(
+    function: &FunctionConfig,
+    server: &ServerConfig,
+    executable: &Path,
+) -> Vec<(String, String)> {
+    let code_root = executable
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| ".".to_owned());
+    let handler = executable
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut env: Vec<(String, String)> = [
+        ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
+        ("HOME", "/tmp".to_owned()),
+        ("LANG", "C.UTF-8".to_owned()),
+        ("LD_LIBRARY_PATH", code_root.clone()),
+        ("USER_CODE_ROOT", format!("{code_root}/")),
+        ("_HANDLER", handler),
+        ("SCF_RUNTIME", "CustomRuntime".to_owned()),
+        ("SCF_FUNCTIONNAME", function.name.clone()),
+        ("SCF_FUNCTIONVERSION", "$LATEST".to_owned()),
+        ("SCF_NAMESPACE", server.namespace.clone()),
+        ("TENCENTCLOUD_REGION", server.region.clone()),
+        ("TENCENTCLOUD_APPID", server.appid.clone()),
+        ("TENCENTCLOUD_UIN", server.uin.clone()),
+        ("TENCENTCLOUD_RUNENV", "SCF".to_owned()),
+        ("TENCENTCLOUD_TZ", "UTC".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    if let Some(c) = &server.credentials {
+        env.push(("TENCENTCLOUD_SECRETID".to_owned(), c.secret_id.clone()));
+        env.push(("TENCENTCLOUD_SECRETKEY".to_owned(), c.secret_key.clone()));
+        if let Some(token) = &c.session_token {
+            env.push(("TENCENTCLOUD_SESSIONTOKEN".to_owned(), token.clone()));
+        }
+    }
+    for (k, v) in &function.env {
+        env.retain(|(existing, _)| existing != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env
+}
+
+fn function_spec(
+    function: &FunctionConfig,
+    server: &ServerConfig,
+) -> Result<FunctionSpec, UnbuiltFunction> {
+    let executable = function
+        .executable()
+        .ok_or_else(|| UnbuiltFunction(function.name.clone()))?
+        .to_owned();
+    let executable = std::path::absolute(&executable).unwrap_or(executable);
+    let code_root = executable
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_else(|| ".".into());
+    Ok(FunctionSpec {
+        env: instance_env(function, server, &executable),
+        name: function.name.clone(),
+        code_root,
+        executable,
+        memory_mb: function.memory_mb,
+        timeout: function.timeout,
+        init_timeout: function.init_timeout,
+        max_instances: function.max_instances,
+        min_instances: function.min_instances,
+        idle_timeout: function.idle_timeout,
+        queue_length: function.queue_length,
+        queue_timeout: function.queue_timeout,
+    })
+}

@@ -1,0 +1,578 @@
+//! The scheduler of one event function: its instances, its idle stack and its wait queue.
+//!
+//! - An invocation goes to the most recently used idle instance.
+//! - With none idle, it waits in a bounded queue (`queue_length`, else 432) and one instance is
+//!   started per waiting invocation not yet covered by a starting one, while under `max_instances`
+//!   and the server's memory quota (`quota_mb`).
+//! - An instance that becomes idle takes the oldest waiting invocation first.
+//! - An instance that fails to start fails the invocation it was started for with its code (405,
+//!   450, 437). Starts are then rate-limited: after each failure the next start waits 100 ms,
+//!   doubling up to 30 s, reset by a successful start. While no instance can run and starts are
+//!   held back, new invocations fail at once with the last start failure instead of spinning.
+//! - Idle instances past `idle_timeout_s` are stopped, least recently used first, down to
+//!   `min_instances`; `min_instances` are started at boot and replaced when they end.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use crate::fault::Fault;
+use crate::fault::InvokeError;
+use crate::host::Shared;
+use crate::host::instance::{
+    self, FunctionSpec, Gone, InstanceHandle, Invocation, State, StopReason,
+};
+
+/// First delay after a failed start.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// Longest delay between failing starts.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// Where a submitted invocation went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placed {
+    /// Straight to an idle instance.
+    Assigned,
+    /// Into the wait queue, with this ticket.
+    Queued(u64),
+}
+
+#[derive(Debug)]
+struct Slot {
+    handle: InstanceHandle,
+    state: State,
+    spawned_for: Option<u64>,
+    started: Instant,
+    last_used: Instant,
+    served: u64,
+    /// The pool's generation when it was started (see [`Pool::recycle`]).
+    generation: u64,
+}
+
+impl Slot {
+    /// Marks the instance stopping and tells it to stop.
+    fn stop(&mut self, reason: StopReason) {
+        self.state = State::Stopping;
+        self.handle.stop(reason);
+    }
+}
+
+#[derive(Debug)]
+struct Waiter {
+    ticket: u64,
+    invocation: Invocation,
+}
+
+#[derive(Debug, Default)]
+struct CrashLoop {
+    failures: u32,
+    hold_until: Option<Instant>,
+    last: Option<(InvokeError, String)>,
+}
+
+#[derive(Debug, Default)]
+struct PoolState {
+    slots: BTreeMap<u64, Slot>,
+    /// Idle instances, most recently used last.
+    idle: Vec<u64>,
+    waiters: VecDeque<Waiter>,
+    crash: CrashLoop,
+    next_ticket: u64,
+    retry_scheduled: bool,
+    closed: bool,
+    /// Bumped by [`Pool::recycle`]: instances of an older generation are not given new work.
+    generation: u64,
+}
+
+impl PoolState {
+    fn starting(&self) -> usize {
+        self.slots
+            .values()
+            .filter(|s| s.state == State::Starting)
+            .count()
+    }
+
+    fn live(&self) -> usize {
+        self.slots
+            .values()
+            .filter(|s| s.state != State::Stopping && s.state != State::Exited)
+            .count()
+    }
+}
+
+/// A snapshot of one instance for `/status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstanceStatus {
+    /// Instance number (unique in the server).
+    pub id: u64,
+    /// Process id of the bootstrap.
+    pub pid: u32,
+    /// Port of its runtime API on 127.0.0.1.
+    pub runtime_api_port: u16,
+    /// Lifecycle state.
+    pub state: State,
+    /// Invocations it has finished.
+    pub invocations: u64,
+    /// Milliseconds since it started.
+    pub age_ms: u64,
+    /// Milliseconds since it last finished an invocation (or started).
+    pub idle_ms: u64,
+}
+
+/// Counts of one function's instances and queue.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PoolCounts {
+    /// Instances starting.
+    pub starting: usize,
+    /// Instances idle.
+    pub idle: usize,
+    /// Instances busy.
+    pub busy: usize,
+    /// Instances being stopped.
+    pub stopping: usize,
+    /// Invocations waiting for an instance.
+    pub queued: usize,
+}
+
+/// One function's instances.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    pub(crate) spec: Arc<FunctionSpec>,
+    shared: Arc<Shared>,
+    state: Mutex<PoolState>,
+    me: Weak<Pool>,
+}
+
+impl Pool {
+    pub(crate) fn new(spec: Arc<FunctionSpec>, shared: Arc<Shared>) -> Arc<Pool> {
+        Arc::new_cyclic(|me| Pool {
+            spec,
+            shared,
+            state: Mutex::new(PoolState::default()),
+            me: me.clone(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts the idle reaper and the `min_instances`. Call inside the tokio runtime.
+    pub(crate) fn start(&self) {
+        let weak = self.me.clone();
+        let period =
+            (self.spec.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let Some(pool) = weak.upgrade() else { break };
+                if !pool.reap() {
+                    break;
+                }
+            }
+        });
+        let mut st = self.lock();
+        self.spawn_wanted(&mut st);
+    }
+
+    /// Places an invocation: on an idle instance, else in the queue (starting instances as
+    /// allowed). Gives the invocation back with the error when it cannot wait.
+    pub(crate) fn submit(
+        &self,
+        invocation: Invocation,
+    ) -> Result<Placed, (Invocation, InvokeError)> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err((
+                invocation,
+                Fault::ShuttingDown.error("the server is shutting down"),
+            ));
+        }
+        let invocation = match self.assign_idle(&mut st, invocation) {
+            Ok(()) => return Ok(Placed::Assigned),
+            Err(inv) => inv,
+        };
+        if st.waiters.len() >= self.spec.queue_length {
+            return Err((
+                invocation,
+                Fault::Throttled.error(format!(
+                    "function {} is at its concurrency limit ({} instances, {} MB each) and its wait queue is full ({} invocations)",
+                    self.spec.name, self.spec.max_instances, self.spec.memory_mb, self.spec.queue_length
+                )),
+            ));
+        }
+        if st.live() == 0 && self.held_back(&st) {
+            let (error, log) = st.crash.last.clone().expect("held back after a failure");
+            let wait = st
+                .crash
+                .hold_until
+                .map(|t| t.saturating_duration_since(Instant::now()))
+                .unwrap_or_default();
+            let error = InvokeError {
+                message: format!(
+                    "{} (the function keeps failing to start; next start in {} ms)",
+                    error.message,
+                    wait.as_millis()
+                ),
+                ..error
+            };
+            let _ = log;
+            return Err((invocation, error));
+        }
+        st.next_ticket += 1;
+        let ticket = st.next_ticket;
+        st.waiters.push_back(Waiter { ticket, invocation });
+        self.spawn_wanted(&mut st);
+        Ok(Placed::Queued(ticket))
+    }
+
+    /// Takes a waiting invocation out of the queue (its wait ran out); `None` when an instance
+    /// already has it.
+    pub(crate) fn cancel(&self, ticket: u64) -> Option<Invocation> {
+        let mut st = self.lock();
+        let i = st.waiters.iter().position(|w| w.ticket == ticket)?;
+        st.waiters.remove(i).map(|w| w.invocation)
+    }
+
+    /// An assignment that reached an instance after it ended: first in line again.
+    pub(crate) fn resubmit(&self, invocation: Invocation) {
+        let mut st = self.lock();
+        if st.closed {
+            invocation.fail(
+                Fault::ShuttingDown.error("the server is shutting down"),
+                String::new(),
+            );
+            return;
+        }
+        match self.assign_idle(&mut st, invocation) {
+            Ok(()) => {}
+            Err(invocation) => {
+                st.next_ticket += 1;
+                let ticket = st.next_ticket;
+                st.waiters.push_front(Waiter { ticket, invocation });
+                self.spawn_wanted(&mut st);
+            }
+        }
+    }
+
+    fn assign_idle(
+        &self,
+        st: &mut PoolState,
+        mut invocation: Invocation,
+    ) -> Result<(), Invocation> {
+        while let Some(id) = st.idle.pop() {
+            let Some(slot) = st.slots.get_mut(&id) else {
+                continue;
+            };
+            match slot.handle.assign(invocation) {
+                Ok(()) => {
+                    slot.state = State::Busy;
+                    return Ok(());
+                }
+                Err(back) => invocation = back,
+            }
+        }
+        Err(invocation)
+    }
+
+    /// An instance called ready.
+    pub(crate) fn on_ready(&self, id: u64, init: Duration) {
+        self.shared.metrics.init_duration(&self.spec.name, init);
+        let mut st = self.lock();
+        st.crash = CrashLoop::default();
+        self.make_idle(&mut st, id);
+    }
+
+    /// An instance finished an invocation.
+    pub(crate) fn on_idle(&self, id: u64) {
+        let mut st = self.lock();
+        if let Some(slot) = st.slots.get_mut(&id) {
+            slot.served += 1;
+        }
+        self.make_idle(&mut st, id);
+    }
+
+    fn make_idle(&self, st: &mut PoolState, id: u64) {
+        let Some(slot) = st.slots.get_mut(&id) else {
+            return;
+        };
+        slot.last_used = Instant::now();
+        slot.spawned_for = None;
+        if st.closed {
+            slot.stop(StopReason::Shutdown);
+            return;
+        }
+        if slot.generation < st.generation {
+            // Started before a recycle: it runs the old executable; a new instance takes over.
+            slot.stop(StopReason::Reclaim);
+            st.idle.retain(|i| *i != id);
+            self.spawn_wanted(st);
+            return;
+        }
+        if let Some(waiter) = st.waiters.pop_front() {
+            match slot.handle.assign(waiter.invocation) {
+                Ok(()) => slot.state = State::Busy,
+                Err(back) => st.waiters.push_front(Waiter {
+                    ticket: waiter.ticket,
+                    invocation: back,
+                }),
+            }
+        } else {
+            slot.state = State::Idle;
+            st.idle.retain(|i| *i != id);
+            st.idle.push(id);
+        }
+    }
+
+    /// An instance's process ended.
+    pub(crate) fn on_gone(&self, id: u64, gone: Gone) {
+        let mut st = self.lock();
+        let Some(slot) = st.slots.remove(&id) else {
+            return;
+        };
+        st.idle.retain(|i| *i != id);
+        self.shared.release(self.spec.memory_mb);
+        if let Gone::InitFailed { error, log } = gone {
+            self.shared
+                .metrics
+                .init_failure(&self.spec.name, error.code());
+            self.record_failure(&mut st, slot.spawned_for, error, log);
+        }
+        self.spawn_wanted(&mut st);
+        drop(st);
+        self.shared.kick_others(&self.spec.name);
+    }
+
+    fn record_failure(
+        &self,
+        st: &mut PoolState,
+        ticket: Option<u64>,
+        error: InvokeError,
+        log: String,
+    ) {
+        st.crash.failures += 1;
+        let backoff = BACKOFF_MIN
+            .saturating_mul(1 << (st.crash.failures - 1).min(16))
+            .min(BACKOFF_MAX);
+        st.crash.hold_until = Some(Instant::now() + backoff);
+        st.crash.last = Some((error.clone(), log.clone()));
+        if let Some(ticket) = ticket
+            && let Some(i) = st.waiters.iter().position(|w| w.ticket == ticket)
+            && let Some(waiter) = st.waiters.remove(i)
+        {
+            waiter.invocation.fail(error, log);
+        }
+    }
+
+    fn held_back(&self, st: &PoolState) -> bool {
+        st.crash.hold_until.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// Re-checks whether instances can be started (after capacity was freed elsewhere).
+    pub(crate) fn kick(&self) {
+        let mut st = self.lock();
+        self.spawn_wanted(&mut st);
+    }
+
+    /// Starts instances for uncovered waiters and up to `min_instances`, as limits allow.
+    fn spawn_wanted(&self, st: &mut PoolState) {
+        if st.closed {
+            return;
+        }
+        loop {
+            let uncovered = st.waiters.len().saturating_sub(st.starting());
+            let below_min = self.spec.min_instances.saturating_sub(st.live());
+            if uncovered == 0 && below_min == 0 {
+                return;
+            }
+            if st.live() >= self.spec.max_instances {
+                return;
+            }
+            if self.held_back(st) {
+                self.schedule_retry(st);
+                return;
+            }
+            if !self.shared.reserve(self.spec.memory_mb) {
+                return;
+            }
+            let spawned_for = (uncovered > 0).then(|| st.waiters[st.starting()].ticket);
+            let id = self.shared.next_instance_id();
+            match instance::spawn(self.spec.clone(), id, self.me.clone()) {
+                Ok(handle) => {
+                    let now = Instant::now();
+                    st.slots.insert(
+                        id,
+                        Slot {
+                            handle,
+                            state: State::Starting,
+                            spawned_for,
+                            started: now,
+                            last_used: now,
+                            served: 0,
+                            generation: st.generation,
+                        },
+                    );
+                }
+                Err(e) => {
+                    self.shared.release(self.spec.memory_mb);
+                    let fault = match e.kind() {
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                            Fault::HandlerNotFound
+                        }
+                        _ => Fault::Internal,
+                    };
+                    let error = fault.error(format!(
+                        "cannot start {}: {e}",
+                        self.spec.executable.display()
+                    ));
+                    tracing::warn!(target: "scf::instance", function = %self.spec.name, "{error}");
+                    self.shared
+                        .metrics
+                        .init_failure(&self.spec.name, error.code());
+                    let ticket = spawned_for.or_else(|| st.waiters.front().map(|w| w.ticket));
+                    self.record_failure(st, ticket, error, String::new());
+                }
+            }
+        }
+    }
+
+    fn schedule_retry(&self, st: &mut PoolState) {
+        if st.retry_scheduled {
+            return;
+        }
+        let Some(at) = st.crash.hold_until else {
+            return;
+        };
+        st.retry_scheduled = true;
+        let weak = self.me.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at.into()).await;
+            if let Some(pool) = weak.upgrade() {
+                let mut st = pool.lock();
+                st.retry_scheduled = false;
+                pool.spawn_wanted(&mut st);
+            }
+        });
+    }
+
+    /// Stops idle instances past the idle timeout, keeping `min_instances`. False once closed.
+    fn reap(&self) -> bool {
+        let mut st = self.lock();
+        if st.closed {
+            return false;
+        }
+        let now = Instant::now();
+        // Least recently used first: the front of the idle stack.
+        let mut i = 0;
+        while i < st.idle.len() {
+            if st.live() <= self.spec.min_instances {
+                break;
+            }
+            let id = st.idle[i];
+            let expired = st
+                .slots
+                .get(&id)
+                .is_some_and(|s| now.duration_since(s.last_used) >= self.spec.idle_timeout);
+            if expired {
+                st.idle.remove(i);
+                if let Some(slot) = st.slots.get_mut(&id) {
+                    slot.stop(StopReason::Reclaim);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        true
+    }
+
+    /// Replaces every instance without losing work: idle instances are stopped now, busy and
+    /// starting ones when their current invocation (or init) ends, and new instances (running
+    /// the executable as it is now) take the queue and `min_instances`. A pending start backoff
+    /// is cleared, since the new executable may start where the old one failed.
+    pub(crate) fn recycle(&self) -> usize {
+        let mut st = self.lock();
+        if st.closed {
+            return 0;
+        }
+        st.generation += 1;
+        st.crash = CrashLoop::default();
+        let idle = std::mem::take(&mut st.idle);
+        for id in &idle {
+            if let Some(slot) = st.slots.get_mut(id) {
+                slot.stop(StopReason::Reclaim);
+            }
+        }
+        let replaced = st
+            .slots
+            .values()
+            .filter(|s| s.state != State::Exited)
+            .count();
+        self.spawn_wanted(&mut st);
+        replaced
+    }
+
+    /// Refuses new work, fails the queue and stops every instance (busy ones included).
+    pub(crate) fn close(&self) {
+        let mut st = self.lock();
+        st.closed = true;
+        for waiter in std::mem::take(&mut st.waiters) {
+            waiter.invocation.fail(
+                Fault::ShuttingDown.error("the server is shutting down"),
+                String::new(),
+            );
+        }
+        st.idle.clear();
+        for slot in st.slots.values_mut() {
+            slot.stop(StopReason::Shutdown);
+        }
+    }
+
+    /// Stops idle instances only (in-flight ones finish); new work is still refused after
+    /// [`close`](Self::close).
+    pub(crate) fn instance_count(&self) -> usize {
+        self.lock().slots.len()
+    }
+
+    /// Busy instances plus waiting invocations.
+    pub(crate) fn in_flight(&self) -> usize {
+        let st = self.lock();
+        st.waiters.len() + st.slots.values().filter(|s| s.state == State::Busy).count()
+    }
+
+    /// Counts for the metrics.
+    pub(crate) fn counts(&self) -> PoolCounts {
+        let st = self.lock();
+        let mut counts = PoolCounts {
+            queued: st.waiters.len(),
+            ..PoolCounts::default()
+        };
+        for slot in st.slots.values() {
+            match slot.state {
+                State::Starting => counts.starting += 1,
+                State::Idle => counts.idle += 1,
+                State::Busy => counts.busy += 1,
+                State::Stopping | State::Exited => counts.stopping += 1,
+            }
+        }
+        counts
+    }
+
+    /// Every instance, for `/status`.
+    pub(crate) fn instances(&self) -> Vec<InstanceStatus> {
+        let st = self.lock();
+        let now = Instant::now();
+        st.slots
+            .values()
+            .map(|s| InstanceStatus {
+                id: s.handle.id,
+                pid: s.handle.pid,
+                runtime_api_port: s.handle.port,
+                state: s.state,
+                invocations: s.served,
+                age_ms: now.duration_since(s.started).as_millis() as u64,
+                idle_ms: now.duration_since(s.last_used).as_millis() as u64,
+            })
+            .collect()
+    }
+}

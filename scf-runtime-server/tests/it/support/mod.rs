@@ -1,0 +1,8 @@
+//! What the test modules share.
+
+pub(crate) mod host;
+pub(crate) mod kafka;
+pub(crate) mod ports;
+pub(crate) mod pypi;
+pub(crate) mod recorder;
+pub(crate) mod tools;
