@@ -1,7 +1,8 @@
 //! `scf new`: a ready function project.
 //!
-//! The project has a Cargo.toml depending on `scf` (a path dependency inside the scf-rs
-//! workspace or with `--scf-path`, else the crates.io release), a `src/main.rs` with an
+//! The project has a Cargo.toml depending on `scf-rs` (imported as `scf`): `--scf-path` /
+//! `--scf-git` / `--crates-io` when given, else the checkout around the project, else the source
+//! this tool was built from while it exists, else the crates.io release; a `src/main.rs` with an
 //! annotated handler taking the trigger's typed event, a unit test that runs the handler on the
 //! bundled fixture for that trigger, and an `scf.toml` that hosts it with `scf serve`. The release
 //! profile keeps `panic = "unwind"` so a panicking handler is reported, not fatal.
@@ -84,10 +85,60 @@ pub struct NewArgs {
     /// Create the project in this directory (default: ./NAME).
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
-    /// Depend on the `scf` crate at this path (default: the scf-rs checkout around the new
-    /// project, if any, else the crates.io release).
-    #[arg(long, value_name = "DIR")]
+    /// Depend on the scf-rs checkout at this path. Default: the checkout around the new project,
+    /// else the source this tool was built from (while it is there), else the crates.io release.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["scf_git", "crates_io"])]
     pub scf_path: Option<PathBuf>,
+    /// Depend on scf-rs from this git repository.
+    #[arg(long, value_name = "URL", conflicts_with = "crates_io")]
+    pub scf_git: Option<String>,
+    /// Depend on the crates.io release of scf-rs, even from inside a checkout.
+    #[arg(long)]
+    pub crates_io: bool,
+}
+
+/// Where the new project's `scf-rs` dependency comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ScfSource {
+    /// A checkout on this machine, and why it was chosen.
+    Path(PathBuf, &'static str),
+    /// A git repository.
+    Git(String),
+    /// The crates.io release.
+    CratesIo,
+}
+
+impl ScfSource {
+    /// The dependency's table body (without braces), as seen from the project in `project`.
+    fn spec(&self, project: &Path) -> String {
+        match self {
+            ScfSource::Path(path, BUILT_FROM) => format!("path = \"{}\"", path.display()),
+            ScfSource::Path(path, _) => {
+                format!("path = \"{}\"", relative(project, path).display())
+            }
+            ScfSource::Git(url) => format!("git = \"{url}\""),
+            ScfSource::CratesIo => format!("version = \"{}\"", scf_version()),
+        }
+    }
+
+    /// One line for the user on what was chosen.
+    fn describe(&self) -> String {
+        match self {
+            ScfSource::Path(path, why) => format!("scf-rs from {} ({why})", path.display()),
+            ScfSource::Git(url) => format!("scf-rs from git {url}"),
+            ScfSource::CratesIo => format!("scf-rs {} from crates.io", scf_version()),
+        }
+    }
+}
+
+/// Why [`built_from`]'s checkout was chosen.
+const BUILT_FROM: &str = "the source this tool was built from";
+
+/// The scf-rs source this tool was built from, when it is a checkout that still exists (a tool
+/// installed from crates.io was built from the registry's copy, which is not one).
+fn built_from() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    is_scf_facade(dir).then(|| dir.to_path_buf())
 }
 
 /// Runs `scf new` in the current directory, printing what it created.
@@ -119,19 +170,27 @@ pub fn new_in(args: &NewArgs, cwd: &Path, out: &mut dyn Write) -> Result<PathBuf
         }
     }
 
-    let scf_dir = match &args.scf_path {
-        Some(path) => {
-            let path = normalize(&cwd.join(path));
-            if !is_scf_facade(&path) {
-                return Err(ToolError::new(format!(
-                    "--scf-path {}: no Cargo.toml of the `scf` crate there",
-                    path.display()
-                )));
-            }
-            Some(path)
+    let source = if let Some(path) = &args.scf_path {
+        let path = normalize(&cwd.join(path));
+        if !is_scf_facade(&path) {
+            return Err(ToolError::new(format!(
+                "--scf-path {}: no Cargo.toml of the `scf-rs` package there",
+                path.display()
+            )));
         }
-        None => find_scf_checkout(&dir),
+        ScfSource::Path(path, "--scf-path")
+    } else if let Some(url) = &args.scf_git {
+        ScfSource::Git(url.clone())
+    } else if args.crates_io {
+        ScfSource::CratesIo
+    } else if let Some(path) = find_scf_checkout(&dir) {
+        ScfSource::Path(path, "around the project")
+    } else if let Some(path) = built_from() {
+        ScfSource::Path(path, BUILT_FROM)
+    } else {
+        ScfSource::CratesIo
     };
+    let spec = source.spec(&dir);
     let scf_dep = |features: &[&str]| -> String {
         let features = if features.is_empty() {
             String::new()
@@ -145,13 +204,7 @@ pub fn new_in(args: &NewArgs, cwd: &Path, out: &mut dyn Write) -> Result<PathBuf
                     .join(", ")
             )
         };
-        match &scf_dir {
-            Some(path) => format!(
-                "{{ path = \"{}\"{features} }}",
-                relative(&dir, path).display()
-            ),
-            None => format!("{{ version = \"{}\"{features} }}", scf_version()),
-        }
+        format!("{{ {spec}{features} }}")
     };
     let inside_workspace = enclosing_workspace(&dir).is_some();
 
@@ -177,14 +230,7 @@ pub fn new_in(args: &NewArgs, cwd: &Path, out: &mut dyn Write) -> Result<PathBuf
     for (rel, _) in &files {
         let _ = writeln!(out, "  {rel}");
     }
-    match &scf_dir {
-        Some(path) => {
-            let _ = writeln!(out, "scf: path dependency on {}", path.display());
-        }
-        None => {
-            let _ = writeln!(out, "scf: version {} from crates.io", scf_version());
-        }
-    }
+    let _ = writeln!(out, "dependency: {}", source.describe());
     if inside_workspace {
         let _ = writeln!(
             out,
@@ -215,6 +261,7 @@ fn check_name(name: &str) -> Result<(), ToolError> {
     const RESERVED: &[&str] = &[
         "test",
         "scf",
+        "scf-rs",
         "std",
         "core",
         "alloc",
@@ -241,7 +288,7 @@ fn scf_version() -> String {
     }
 }
 
-/// Whether `dir/Cargo.toml` is the `scf` facade crate's manifest.
+/// Whether `dir/Cargo.toml` is the manifest of the `scf-rs` facade package.
 fn is_scf_facade(dir: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
         return false;
@@ -253,7 +300,7 @@ fn is_scf_facade(dir: &Path) -> bool {
         .get("package")
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str())
-        == Some("scf")
+        == Some("scf-rs")
 }
 
 /// The scf-rs checkout the new project sits in, if any.
@@ -325,7 +372,7 @@ fn render(
     own_workspace: bool,
 ) -> Vec<(String, String)> {
     let http = trigger == Trigger::HttpRouter;
-    let mut deps = format!("scf = {}\n", scf_dep(if http { &["http"] } else { &[] }));
+    let mut deps = format!("scf-rs = {}\n", scf_dep(if http { &["http"] } else { &[] }));
     deps.push_str("serde = { version = \"1\", features = [\"derive\"] }\nserde_json = \"1\"\n");
     if http {
         deps.push_str(
@@ -352,7 +399,7 @@ publish = false
 [dependencies]
 {deps}
 [dev-dependencies]
-scf = {dev_scf}
+scf-rs = {dev_scf}
 tokio = {{ version = "1", features = ["rt", "macros"] }}
 
 [profile.release]
@@ -368,7 +415,8 @@ panic = "unwind"
 
     let main_rs = main_rs(trigger, name);
     let scf_toml = scf_toml(trigger, name);
-    let gitignore = "/target\n".to_owned();
+    // `.scf/` is where `scf serve` keeps its durable state.
+    let gitignore = "/target\n/.scf/\n".to_owned();
     vec![
         (".gitignore".to_owned(), gitignore),
         ("Cargo.toml".to_owned(), cargo_toml),

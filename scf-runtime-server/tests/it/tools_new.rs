@@ -36,18 +36,17 @@ fn every_trigger_template_passes_its_own_tests() {
     let root = workspace_root();
     for trigger in TRIGGERS {
         let name = format!("fn-{trigger}");
-        let (output, stdout, stderr) = scf(
-            dir.path(),
-            &[
-                "new",
-                &name,
-                "--trigger",
-                trigger,
-                "--scf-path",
-                root.to_str().unwrap(),
-            ],
-        );
+        // Outside any checkout and with no flag, the dependency is the source this tool was
+        // built from.
+        let (output, stdout, stderr) = scf(dir.path(), &["new", &name, "--trigger", trigger]);
         assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(&format!(
+                "dependency: scf-rs from {} (the source this tool was built from)",
+                root.display()
+            )),
+            "{stdout}"
+        );
         assert!(
             stdout.contains(&format!("created `{name}` ({trigger} trigger)")),
             "{stdout}"
@@ -57,12 +56,17 @@ fn every_trigger_template_passes_its_own_tests() {
             assert!(project.join(file).is_file(), "{file} missing for {trigger}");
         }
         let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
-        assert!(manifest.contains("scf = { path = \""), "{manifest}");
+        assert!(
+            manifest.contains(&format!("scf-rs = {{ path = \"{}\"", root.display())),
+            "{manifest}"
+        );
         assert!(manifest.contains("panic = \"unwind\""), "{manifest}");
         assert!(
             !manifest.contains("[workspace]"),
             "not inside a workspace: {manifest}"
         );
+        let gitignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
+        assert!(gitignore.lines().any(|l| l == "/.scf/"), "{gitignore}");
         let main = std::fs::read_to_string(project.join("src/main.rs")).unwrap();
         assert!(main.contains("#[scf::function]"), "{main}");
         assert!(main.contains("scf::events::fixtures::get(\""), "{main}");
@@ -120,7 +124,7 @@ fn inside_an_scf_checkout_the_dependency_is_a_relative_path() {
     std::fs::create_dir_all(&checkout).unwrap();
     std::fs::write(
         checkout.join("Cargo.toml"),
-        "[workspace]\nmembers = [\".\"]\n\n[package]\nname = \"scf\"\nversion = \"0.1.0\"\n",
+        "[workspace]\nmembers = [\".\"]\n\n[package]\nname = \"scf-rs\"\nversion = \"0.1.0\"\n",
     )
     .unwrap();
     let (output, stdout, stderr) = scf(
@@ -137,11 +141,11 @@ fn inside_an_scf_checkout_the_dependency_is_a_relative_path() {
     assert!(output.status.success(), "{stdout}\n{stderr}");
     let manifest = std::fs::read_to_string(checkout.join("functions/thumbs/Cargo.toml")).unwrap();
     assert!(
-        manifest.contains("scf = { path = \"../..\" }"),
+        manifest.contains("scf-rs = { path = \"../..\" }"),
         "{manifest}"
     );
     assert!(
-        manifest.contains("scf = { path = \"../..\", features = [\"fixtures\"] }"),
+        manifest.contains("scf-rs = { path = \"../..\", features = [\"fixtures\"] }"),
         "{manifest}"
     );
     // Inside another workspace the project gets its own, so cargo accepts it as it is.
@@ -157,14 +161,47 @@ fn inside_an_scf_checkout_the_dependency_is_a_relative_path() {
 }
 
 #[test]
-fn outside_a_checkout_the_dependency_is_the_crates_io_release() {
+fn crates_io_git_and_path_dependencies_on_request() {
     let dir = tempfile::tempdir().unwrap();
-    let (output, stdout, stderr) = scf(dir.path(), &["new", "hello"]);
+    let (output, stdout, stderr) = scf(dir.path(), &["new", "hello", "--crates-io"]);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     let manifest = std::fs::read_to_string(dir.path().join("hello/Cargo.toml")).unwrap();
     let version = env!("CARGO_PKG_VERSION").rsplit_once('.').unwrap().0;
     assert!(
-        manifest.contains(&format!("scf = {{ version = \"{version}\" }}")),
+        manifest.contains(&format!("scf-rs = {{ version = \"{version}\" }}")),
+        "{manifest}"
+    );
+    assert!(
+        stdout.contains(&format!("dependency: scf-rs {version} from crates.io")),
+        "{stdout}"
+    );
+    let url = "https://github.com/scf-rs/scf-rs";
+    let (output, stdout, stderr) = scf(dir.path(), &["new", "viagit", "--scf-git", url]);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let manifest = std::fs::read_to_string(dir.path().join("viagit/Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(&format!("scf-rs = {{ git = \"{url}\" }}")),
+        "{manifest}"
+    );
+    let root = workspace_root();
+    let (output, stdout, stderr) = scf(
+        dir.path(),
+        &["new", "viapath", "--scf-path", root.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let manifest = std::fs::read_to_string(dir.path().join("viapath/Cargo.toml")).unwrap();
+    let path = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("scf-rs = { path = \""))
+        .and_then(|rest| rest.strip_suffix("\" }"))
+        .unwrap_or_else(|| panic!("no scf-rs path dependency:\n{manifest}"));
+    assert_eq!(
+        dir.path()
+            .join("viapath")
+            .join(path)
+            .canonicalize()
+            .unwrap(),
+        root.canonicalize().unwrap(),
         "{manifest}"
     );
     // The default trigger is API Gateway.
