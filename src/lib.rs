@@ -42,6 +42,7 @@
 //! | `multi-thread` | no | tokio's multi-thread scheduler, for `#[scf::function(flavor = "multi_thread")]` |
 
 #[cfg(feature = "events")]
+#[doc(inline)]
 pub use scf_events as events;
 pub use scf_macros::function;
 pub use scf_runtime::{
