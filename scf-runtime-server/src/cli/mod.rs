@@ -110,7 +110,9 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 pub fn main() -> ExitCode {
     // `cargo scf …` runs `cargo-scf scf …`.
     let cli = Cli::parse_from(crate::cli::strip_cargo_subcommand(std::env::args_os()));
-    init_tracing();
+    // `serve` logs to stdout like the platform's log stream; every other command keeps stdout
+    // for its own output (JSON included) and logs to stderr.
+    init_tracing(matches!(cli.command, Command::Serve(_)));
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -120,15 +122,18 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stdout; `RUST_LOG` filters (default `info`, the Kafka client at `warn`).
-fn init_tracing() {
+/// Logs to stdout or stderr; `RUST_LOG` filters (default `info`, the Kafka client at `warn`).
+fn init_tracing(to_stdout: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rskafka=warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
-        .with_ansi(false)
-        .try_init();
+        .with_ansi(false);
+    let _ = if to_stdout {
+        builder.with_writer(std::io::stdout).try_init()
+    } else {
+        builder.with_writer(std::io::stderr).try_init()
+    };
 }
 
 /// An error from one of the tools: a message for the user that says what was wrong and where,

@@ -406,6 +406,10 @@ async fn errors_are_retried_then_dead_lettered_and_every_view_shows_it() {
     assert!(ok_run, "{err}");
     let listing: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(listing["total"], 5, "{listing}");
+    let (ok_run, out, err) = scf(dir.path(), &["dlq", "list", "--json"]);
+    assert!(ok_run, "{err}");
+    let dlq: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(dlq["total"], 1, "{dlq}");
     let (ok_run, out, err) = scf(dir.path(), &["dlq", "purge", "--function", "rec"]);
     assert!(ok_run, "{err}");
     assert!(out.contains("purged 1 dead letter(s)"), "{out}");
