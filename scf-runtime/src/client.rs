@@ -11,7 +11,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::runtime::RuntimeError;
+use crate::runtime_error::RuntimeError;
 
 /// Delays before each reconnection attempt when the runtime API refuses or resets a
 /// connection: about one second in all, then the runtime gives up.

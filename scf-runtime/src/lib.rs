@@ -53,6 +53,7 @@ mod hint;
 pub mod macro_support;
 mod panic_report;
 pub mod runtime;
+mod runtime_error;
 pub mod service;
 pub mod testing;
 pub mod tracing;

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::marker::PhantomData;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,91 +16,12 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 
 use crate::client::{Client, Endpoint};
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
 use crate::panic_report;
+pub use crate::runtime_error::{RuntimeError, RuntimeErrorKind};
 use crate::service::Invocation;
-
-/// Why the runtime stopped. The platform replaces an instance whose runtime stops, so a
-/// bootstrap prints this and exits non-zero.
-#[derive(Debug)]
-pub struct RuntimeError {
-    repr: Repr,
-}
-
-/// What kind of failure stopped the runtime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RuntimeErrorKind {
-    /// The environment did not name a usable runtime API.
-    Config,
-    /// The runtime API could not be reached, or went away.
-    Transport,
-}
-
-#[derive(Debug)]
-enum Repr {
-    Config(ConfigError),
-    Resolve {
-        api: String,
-        source: std::io::Error,
-    },
-    Transport {
-        addr: SocketAddr,
-        path: &'static str,
-        source: std::io::Error,
-    },
-}
-
-impl RuntimeError {
-    pub(crate) fn transport(addr: SocketAddr, path: &'static str, source: std::io::Error) -> Self {
-        Self {
-            repr: Repr::Transport { addr, path, source },
-        }
-    }
-
-    /// What kind of failure this is.
-    pub fn kind(&self) -> RuntimeErrorKind {
-        match self.repr {
-            Repr::Config(_) | Repr::Resolve { .. } => RuntimeErrorKind::Config,
-            Repr::Transport { .. } => RuntimeErrorKind::Transport,
-        }
-    }
-}
-
-impl fmt::Display for RuntimeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Config(err) => write!(f, "cannot start the SCF runtime: {err}"),
-            Repr::Resolve { api, source } => write!(
-                f,
-                "cannot start the SCF runtime: the runtime API address {api:?} does not resolve: {source}"
-            ),
-            Repr::Transport { addr, path, source } => write!(
-                f,
-                "the SCF runtime API at http://{addr} is unreachable ({path}): {source}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for RuntimeError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.repr {
-            Repr::Config(err) => Some(err),
-            Repr::Resolve { source, .. } | Repr::Transport { source, .. } => Some(source),
-        }
-    }
-}
-
-impl From<ConfigError> for RuntimeError {
-    fn from(err: ConfigError) -> Self {
-        Self {
-            repr: Repr::Config(err),
-        }
-    }
-}
 
 /// Runs `service` as the function's handler until the process is told to stop.
 ///
@@ -222,12 +142,9 @@ where
             Some(config) => config,
             None => Config::from_env()?,
         };
-        let addr = config.resolve().map_err(|source| RuntimeError {
-            repr: Repr::Resolve {
-                api: config.runtime_api.clone(),
-                source,
-            },
-        })?;
+        let addr = config
+            .resolve()
+            .map_err(|source| RuntimeError::resolve(config.runtime_api.clone(), source))?;
         let mut client = Client::new(addr, &config.runtime_api);
         let config = Arc::new(config);
         panic_report::install(addr);

@@ -4,6 +4,9 @@
 //! bootstrap and the runtime server in release, measures them side by side with the
 //! Rust-on-Lambda baseline (`lambda_runtime` under `cargo lambda watch`), and prints a table
 //! of figures, ratios and targets. BENCHMARKS.md at the repository root describes every row.
+//!
+//! `cargo run -p xtask -- modules` checks that no workspace crate has a module-level import
+//! cycle (see the `modules` module for the rule).
 
 mod artifacts;
 mod bench;
@@ -11,6 +14,7 @@ mod callgrind;
 mod coldstart;
 mod host;
 mod load;
+mod modules;
 mod procs;
 mod report;
 mod serve;
@@ -33,19 +37,23 @@ struct Cli {
 enum Command {
     /// Measure our SDK and host side by side with the lambda_runtime / cargo lambda baseline.
     Bench(bench::Options),
+    /// Check every workspace crate for module-level import cycles.
+    Modules,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Bench(options) => match bench::run(options) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(err) => {
-                eprintln!("error: {err}");
-                ExitCode::from(2)
-            }
-        },
+    let outcome = match cli.command {
+        Command::Bench(options) => bench::run(options),
+        Command::Modules => modules::run(&workspace_root()),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -1,13 +1,9 @@
 //! Function URL fixtures: concrete fields and round trips.
-#![cfg(feature = "function_url")]
 
 use scf_events::function_url::FunctionUrlRequest;
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 fn round_trip(name: &str) -> FunctionUrlRequest {
     let input = fixture(name);

@@ -3,7 +3,6 @@
 //! survives a serialise/parse round trip.
 //!
 //! About 115k cases in total; the counts are per test below.
-#![cfg(all(feature = "apigw", feature = "function_url", feature = "clb"))]
 
 use proptest::prelude::*;
 use serde::Serialize;
@@ -14,6 +13,8 @@ use scf_events::apigw::{ApiGatewayRequest, ApiGatewayWebSocketEvent, WebSocketRe
 use scf_events::clb::ClbEvent;
 use scf_events::function_url::FunctionUrlRequest;
 use scf_events::{AnyEvent, IntegratedResponse, detect, detect_slice};
+
+use crate::support::fixture;
 
 /// Keys the HTTP-style types and `AnyEvent` look for, so generated objects reach past the top.
 const KEYS: &[&str] = &[
@@ -125,11 +126,6 @@ const FIXTURES: &[&str] = &[
     "clb-doc-new",
     "clb-binary",
 ];
-
-fn load(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
 
 /// Replaces the node reached by following `steps` (each picks a child by index) with `new`.
 fn mutate(value: &mut Value, steps: &[usize], new: Value) {
@@ -248,7 +244,7 @@ proptest! {
         steps in prop::collection::vec(any::<usize>(), 0..5),
         new in json(),
     ) {
-        let mut value = load(FIXTURES[which]);
+        let mut value = fixture(FIXTURES[which]);
         mutate(&mut value, &steps, new);
         exercise(&value);
     }
@@ -265,7 +261,7 @@ proptest! {
         let _ = detect_slice(&bytes);
         let _ = serde_json::from_slice::<ApiGatewayRequest>(&bytes);
         let _ = serde_json::from_slice::<ClbEvent>(&bytes);
-        let text = load(FIXTURES[cut % FIXTURES.len()]).to_string();
+        let text = fixture(FIXTURES[cut % FIXTURES.len()]).to_string();
         let short = &text.as_bytes()[..cut % (text.len() + 1)];
         let _ = AnyEvent::from_slice(short);
         let _ = IntegratedResponse::from_slice(short);

@@ -1,6 +1,5 @@
 //! The `http` adapter: events to `http::Request`, `http::Response` to integrated responses, and an
 //! axum `Router` answering API Gateway and Function URL events through `call_service`.
-#![cfg(all(feature = "http", feature = "apigw", feature = "function_url"))]
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

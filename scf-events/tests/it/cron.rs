@@ -1,5 +1,4 @@
 //! `timer::cron`: SCF's 7-field and 5-field cron, checked by hand and against croner itself.
-#![cfg(feature = "timer")]
 
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use scf_events::timer::cron::{Cron, CronField, CronForm};

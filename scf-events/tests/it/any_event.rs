@@ -3,10 +3,7 @@
 use scf_events::{AnyEvent, detect};
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::{feature_on, fixture};
 
 /// The input with the two aliases (`subjuect`, `Partition`) under their canonical names, as
 /// serialising writes them.
@@ -53,23 +50,6 @@ const SAMPLES: &[(&str, &str)] = &[
     ("custom-records-empty", "custom"),
     ("apigw-response-text", "custom"),
 ];
-
-/// Whether the cargo feature that types `kind` is on (`custom` is always "typed").
-fn feature_on(kind: &str) -> bool {
-    match kind {
-        "apigw" | "apigw_websocket" => cfg!(feature = "apigw"),
-        "function_url" => cfg!(feature = "function_url"),
-        "clb" => cfg!(feature = "clb"),
-        "timer" => cfg!(feature = "timer"),
-        "cos" => cfg!(feature = "cos"),
-        "ckafka" => cfg!(feature = "ckafka"),
-        "cmq" => cfg!(feature = "cmq"),
-        "cls" => cfg!(feature = "cls"),
-        "mps" => cfg!(feature = "mps"),
-        "eventbridge" => cfg!(feature = "eventbridge"),
-        _ => true,
-    }
-}
 
 #[test]
 fn every_trigger_is_recognised_and_round_trips() {

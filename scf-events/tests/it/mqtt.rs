@@ -1,5 +1,4 @@
 //! MQTT: untyped until the platform documents its JSON; whatever arrives is kept unchanged.
-#![cfg(feature = "mqtt")]
 
 use scf_events::mqtt::MqttEvent;
 use serde_json::json;

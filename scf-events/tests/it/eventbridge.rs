@@ -1,13 +1,9 @@
 //! EventBridge fixtures: TDMQ data, the `subjuect` typo, string/number forms, batches.
-#![cfg(feature = "eventbridge")]
 
 use scf_events::eventbridge::{EventBridgeBatch, EventBridgeEvent, TdmqData, TdmqTopicType};
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 /// The input with `subjuect` renamed to `subject`: what serialising must produce.
 fn canonical(mut v: Value) -> Value {

@@ -1,5 +1,4 @@
 //! API Gateway fixtures (requests and WebSocket events): concrete fields and round trips.
-#![cfg(feature = "apigw")]
 
 use scf_events::apigw::{
     ApiGatewayRequest, ApiGatewayWebSocketEvent, WebSocketAction, WebSocketDataType, WebSocketInfo,
@@ -10,10 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 /// Parses, checks that serialising gives the input back exactly, and that it parses again equal.
 fn round_trip<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(name: &str) -> T {

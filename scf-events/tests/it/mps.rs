@@ -1,13 +1,9 @@
 //! MPS fixtures: workflow and edit-media events, nulls kept, round trips.
-#![cfg(feature = "mps")]
 
 use scf_events::mps::{MpsEvent, MpsEventType, MpsResultStatus, MpsTaskStatus};
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 fn round_trip(name: &str) -> MpsEvent {
     let input = fixture(name);

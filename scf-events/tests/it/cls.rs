@@ -1,5 +1,4 @@
 //! CLS fixtures: base64+gzip decoding, typed records and re-encoding.
-#![cfg(feature = "cls")]
 
 use std::io::Write;
 
@@ -8,10 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use scf_events::cls::{ClsEvent, ClsLogs};
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 /// Decodes `clslogs.data` by hand (base64, then gunzip) to compare with what the type decoded.
 fn decode_by_hand(event: &Value) -> Value {

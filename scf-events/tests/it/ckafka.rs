@@ -1,14 +1,10 @@
 //! CKafka fixtures: concrete fields, typed bodies and round trips.
-#![cfg(feature = "ckafka")]
 
 use scf_events::ckafka::CkafkaEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 fn round_trip<T>(name: &str, expected_out: &Value) -> CkafkaEvent<T>
 where

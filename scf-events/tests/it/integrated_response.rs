@@ -2,12 +2,9 @@
 
 use scf_events::IntegratedResponse;
 use scf_events::custom_serde::header::OneOrMany;
-use serde_json::{Value, json};
+use serde_json::json;
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 /// Parses with serde and with the host's check, asserts both agree and serialising gives the
 /// input back.

@@ -1,13 +1,9 @@
 //! CLB fixtures: concrete fields and round trips.
-#![cfg(feature = "clb")]
 
 use scf_events::clb::ClbEvent;
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 fn round_trip(name: &str) -> ClbEvent {
     let input = fixture(name);

@@ -1,13 +1,9 @@
 //! CMQ fixtures: the owner/tag/time variants and round trips.
-#![cfg(feature = "cmq")]
 
 use scf_events::cmq::CmqEvent;
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 fn round_trip(name: &str) -> CmqEvent {
     let input = fixture(name);

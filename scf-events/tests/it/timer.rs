@@ -1,13 +1,9 @@
 //! Timer fixtures: concrete fields and round trips.
-#![cfg(feature = "timer")]
 
 use scf_events::timer::TimerEvent;
 use serde_json::Value;
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 /// Parses, checks that serialising gives the input back and that it parses again to the same value.
 fn round_trip(name: &str) -> TimerEvent {

@@ -1,13 +1,9 @@
 //! COS fixtures: concrete fields and round trips.
-#![cfg(feature = "cos")]
 
 use scf_events::cos::{CosEvent, CosEventName};
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
-}
+use crate::support::fixture;
 
 fn round_trip(name: &str) -> CosEvent {
     let input = fixture(name);

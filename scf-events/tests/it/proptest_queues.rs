@@ -2,16 +2,6 @@
 //! parser or the base64+gzip decoder, and whatever parses survives a serialise/parse round trip.
 //!
 //! About 130k cases in total; the counts are per test below.
-#![cfg(all(
-    feature = "timer",
-    feature = "cos",
-    feature = "ckafka",
-    feature = "cmq",
-    feature = "cls",
-    feature = "mps",
-    feature = "eventbridge",
-    feature = "mqtt"
-))]
 
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;

@@ -1,6 +1,6 @@
 //! Compile-time behaviour of `#[scf::function]`: every accepted shape compiles (and its
 //! handler runs), and every misuse fails with an error on the user's token. Regenerate
-//! the expected `.stderr` files with `TRYBUILD=overwrite cargo test -p scf --test ui`.
+//! the expected `.stderr` files with `TRYBUILD=overwrite cargo test -p scf --test it ui::`.
 //! `flavor = "multi_thread"` is checked both ways: run the test again with
 //! `--features multi-thread` for the case that compiles.
 

@@ -1,9 +1,10 @@
 //! The bundled fixtures: every file is discovered, loads by name, parses as the trigger its name
 //! says, and round-trips.
-#![cfg(feature = "fixtures")]
 
 use scf_events::{AnyEvent, IntegratedResponse, detect, fixtures};
 use serde_json::Value;
+
+use crate::support::feature_on;
 
 /// The kind a fixture's name promises, from its prefix.
 fn expected_kind(name: &str) -> &'static str {
@@ -30,23 +31,6 @@ fn expected_kind(name: &str) -> &'static str {
         .find(|(prefix, _)| name.starts_with(prefix))
         .map(|(_, kind)| *kind)
         .unwrap_or_else(|| panic!("fixture {name:?} has no known trigger prefix"))
-}
-
-/// Whether the cargo feature that types `kind` is on.
-fn feature_on(kind: &str) -> bool {
-    match kind {
-        "apigw" | "apigw_websocket" => cfg!(feature = "apigw"),
-        "function_url" => cfg!(feature = "function_url"),
-        "clb" => cfg!(feature = "clb"),
-        "timer" => cfg!(feature = "timer"),
-        "cos" => cfg!(feature = "cos"),
-        "ckafka" => cfg!(feature = "ckafka"),
-        "cmq" => cfg!(feature = "cmq"),
-        "cls" => cfg!(feature = "cls"),
-        "mps" => cfg!(feature = "mps"),
-        "eventbridge" => cfg!(feature = "eventbridge"),
-        _ => true,
-    }
 }
 
 /// The input as serialising writes it: the two aliases renamed, `null` parameter maps as `{}`.
