@@ -2,11 +2,13 @@
 //!
 //! SCF's Custom Runtime runs CentOS 7 (glibc 2.17). The build picks, in order:
 //!
-//! 1. **musl** (`x86_64-unknown-linux-musl`), a static binary, when its std is installed;
+//! 1. **musl** (`x86_64-unknown-linux-musl`), a static binary; when its std is missing and
+//!    `rustup` is there, it is installed first (`rustup target add`, said out loud);
 //! 2. **glibc 2.17** through `cargo zigbuild --target x86_64-unknown-linux-gnu.2.17`, when
-//!    `cargo-zigbuild` and `zig` are on `PATH`;
-//! 3. **native**, with a loud warning: a binary linked on a current distribution usually needs a
-//!    newer glibc than SCF has, and verification will say so.
+//!    `cargo-zigbuild` and `zig` are on `PATH` (`pip install ziglang cargo-zigbuild`);
+//! 3. otherwise it stops before building and says how to get either route. **native** (the
+//!    host toolchain) is built only when asked with `--target native`: a binary linked on a
+//!    current distribution usually needs a newer glibc than SCF has, and verification says so.
 //!
 //! It keeps `panic = "unwind"` (and warns when the profile aborts: a panicking handler would
 //! take its instance down instead of being reported), sets no `target-cpu` (and warns when
@@ -66,9 +68,10 @@ Examples:
   scf build --target glibc2.17              glibc 2.17 via cargo-zigbuild (C dependencies)
   scf build --target native                 the host toolchain (verification will likely fail)
 
-Default target: musl when `rustup target add x86_64-unknown-linux-musl` has been run, else
-glibc2.17 when cargo-zigbuild and zig are installed, else native with a warning. Every binary
-built is verified: architecture, loader, GLIBC_x.y <= 2.17 and libraries present on CentOS 7.")]
+Default target: musl (its std is installed with `rustup target add` when missing), else
+glibc2.17 when cargo-zigbuild and zig are installed (`pip install ziglang cargo-zigbuild`).
+native only when asked. Every binary built is verified: architecture, loader,
+GLIBC_x.y <= 2.17 and libraries present on CentOS 7.")]
 pub struct BuildArgs {
     /// Build with the release profile (what you deploy).
     #[arg(long, short = 'r')]
@@ -143,10 +146,10 @@ pub fn build_in(
 
     let target = match args.target {
         Some(target) => {
-            check_available(target, arch)?;
+            check_available(target, arch, out)?;
             target
         }
-        None => default_target(arch, out),
+        None => default_target(arch, out)?,
     };
     let profile = if args.release { "release" } else { "dev" };
     check_profile(&metadata.workspace_root, profile, out);
@@ -230,7 +233,7 @@ pub fn build_in(
         let hint = if target == BuildTarget::Native {
             "\nthe native target links against this machine's glibc; build with `--target musl` \
              (rustup target add x86_64-unknown-linux-musl) or `--target glibc2.17` \
-             (cargo install cargo-zigbuild; pip install ziglang)"
+             (pip install ziglang cargo-zigbuild)"
         } else {
             ""
         };
@@ -340,52 +343,87 @@ pub fn zigbuild_available() -> bool {
     runs("cargo-zigbuild", "--version") && zig()
 }
 
-fn check_available(target: BuildTarget, arch: Arch) -> Result<(), ToolError> {
+/// How to get the glibc 2.17 route, for messages.
+const ZIGBUILD_HINT: &str = "pip install ziglang cargo-zigbuild";
+
+fn check_available(target: BuildTarget, arch: Arch, out: &mut dyn Write) -> Result<(), ToolError> {
     match target {
         BuildTarget::Musl => {
             let triple = target_triple(target, arch).unwrap_or_default();
             if rust_target_installed(&triple) {
-                Ok(())
-            } else {
-                Err(ToolError::new(format!(
-                    "the {triple} std is not installed: run `rustup target add {triple}`"
-                )))
+                return Ok(());
             }
+            install_rust_target(&triple, out).map_err(|why| {
+                ToolError::new(format!(
+                    "the {triple} std is not installed and {why}; install it with `rustup target add {triple}`, \
+                     or build for glibc 2.17 instead: `{ZIGBUILD_HINT}`, then `--target glibc2.17`"
+                ))
+            })
         }
         BuildTarget::Glibc217 => {
             if zigbuild_available() {
                 Ok(())
             } else {
-                Err(ToolError::new(
-                    "--target glibc2.17 needs cargo-zigbuild and zig on PATH: \
-                     `cargo install cargo-zigbuild` and `pip install ziglang` (or a zig release)",
-                ))
+                Err(ToolError::new(format!(
+                    "--target glibc2.17 needs cargo-zigbuild and zig on PATH: `{ZIGBUILD_HINT}` \
+                     (or `cargo install cargo-zigbuild` and a zig release)"
+                )))
             }
         }
         BuildTarget::Native => Ok(()),
     }
 }
 
-fn default_target(arch: Arch, out: &mut dyn Write) -> BuildTarget {
-    let musl = target_triple(BuildTarget::Musl, arch).unwrap_or_default();
-    if rust_target_installed(&musl) {
-        return BuildTarget::Musl;
-    }
-    if zigbuild_available() {
-        return BuildTarget::Glibc217;
-    }
+/// Installs the std for `triple` with rustup, saying so; the error says why it could not.
+fn install_rust_target(triple: &str, out: &mut dyn Write) -> Result<(), String> {
     let _ = writeln!(
         out,
-        "\
-WARNING: ==============================================================================
-WARNING: building with the host toolchain (native): the binary links against this
-WARNING: machine's glibc and will most likely NOT start on SCF (CentOS 7, glibc 2.17).
-WARNING: install one of:
-WARNING:   rustup target add {musl}          (static musl, the default when present)
-WARNING:   cargo install cargo-zigbuild; pip install ziglang   (glibc 2.17)
-WARNING: =============================================================================="
+        "the {triple} std is missing: running `rustup target add {triple}`"
     );
-    BuildTarget::Native
+    let _ = out.flush();
+    let output = Command::new("rustup")
+        .args(["target", "add", triple])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("rustup could not be run ({e})"))?;
+    if output.status.success() && rust_target_installed(triple) {
+        let _ = writeln!(out, "installed the {triple} std");
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&output.stderr);
+    let said = said.trim().lines().last().unwrap_or("no message");
+    Err(format!(
+        "`rustup target add {triple}` failed ({}: {said})",
+        output.status
+    ))
+}
+
+/// The route when none is asked for: musl (installing its std when missing), else glibc 2.17
+/// through cargo-zigbuild. Never native: a build verification would refuse is not worth its
+/// minutes, so that one is taken only when asked.
+fn default_target(arch: Arch, out: &mut dyn Write) -> Result<BuildTarget, ToolError> {
+    let musl = target_triple(BuildTarget::Musl, arch).unwrap_or_default();
+    if rust_target_installed(&musl) {
+        return Ok(BuildTarget::Musl);
+    }
+    let why = match install_rust_target(&musl, out) {
+        Ok(()) => return Ok(BuildTarget::Musl),
+        Err(why) => why,
+    };
+    if zigbuild_available() {
+        let _ = writeln!(
+            out,
+            "{why}; building for glibc 2.17 with cargo-zigbuild instead"
+        );
+        return Ok(BuildTarget::Glibc217);
+    }
+    Err(ToolError::new(format!(
+        "cannot build for SCF: the {musl} std is not installed and {why}.\n\
+         Either fix that (`rustup target add {musl}`), or take the glibc 2.17 route, about \
+         5 seconds to install: `{ZIGBUILD_HINT}`.\n\
+         `--target native` builds for this machine anyway (verification will most likely refuse \
+         the binary: SCF runs glibc 2.17)."
+    )))
 }
 
 fn check_profile(workspace_root: &Path, profile: &str, out: &mut dyn Write) {

@@ -45,6 +45,15 @@ fn scf(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> (Output, String, Str
 
 #[test]
 fn the_echo_example_builds_for_the_available_target_and_is_verified() {
+    if !rust_target_installed("x86_64-unknown-linux-musl") && !zigbuild_available() {
+        // Building now would install the musl std into this machine's toolchain; the
+        // private-toolchain test covers that route.
+        skipped(
+            "the_echo_example_builds_for_the_available_target_and_is_verified",
+            "neither the musl std nor cargo-zigbuild is installed (see a_missing_musl_std_is_installed_with_rustup_then_used)",
+        );
+        return;
+    }
     let target_dir = nested_target_dir();
     let (output, stdout, stderr) = scf(
         &workspace_root(),
@@ -77,24 +86,113 @@ fn the_echo_example_builds_for_the_available_target_and_is_verified() {
         assert!(stdout.contains("for glibc2.17"), "{stdout}");
         assert!(stdout.contains(": ok"), "{stdout}");
     } else {
-        eprintln!(
-            "note: neither the musl std nor cargo-zigbuild is installed: checking the native fallback"
-        );
-        assert!(
-            stdout.contains("WARNING"),
-            "the native build warns loudly: {stdout}"
-        );
-        assert!(stdout.contains("for native"), "{stdout}");
-        // The host's glibc is newer than CentOS 7's on any current distribution: the build
-        // fails verification and names what is too new.
-        if output.status.success() {
-            assert!(stdout.contains(": ok"), "{stdout}");
-        } else {
-            assert!(stdout.contains("requires GLIBC_2."), "{stdout}");
-            assert!(stdout.contains("@GLIBC_2."), "{stdout}");
-            assert!(stderr.contains("verification failed"), "{tail}");
+        unreachable!("checked before building");
+    }
+}
+
+/// A private copy of the active rustup toolchain without the musl std: `(RUSTUP_HOME, name)`,
+/// so a test can watch `scf build` install it without touching this machine's toolchains.
+fn rustup_home_without_musl() -> Result<(PathBuf, String), String> {
+    let home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".rustup")))
+        .ok_or("no RUSTUP_HOME and no HOME")?;
+    let active = Command::new("rustup")
+        .args(["show", "active-toolchain"])
+        .output()
+        .map_err(|e| format!("rustup cannot be run: {e}"))?;
+    let name = String::from_utf8_lossy(&active.stdout)
+        .split_whitespace()
+        .next()
+        .ok_or("rustup names no active toolchain")?
+        .to_owned();
+    let toolchain = home
+        .join("toolchains")
+        .join(&name)
+        .canonicalize()
+        .map_err(|e| {
+            format!(
+                "the active toolchain {name} is not a directory of {}: {e}",
+                home.display()
+            )
+        })?;
+    let copy = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rustup-home-without-musl");
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(copy.join("toolchains")).map_err(|e| e.to_string())?;
+    for file in ["settings.toml"] {
+        if home.join(file).is_file() {
+            std::fs::copy(home.join(file), copy.join(file)).map_err(|e| e.to_string())?;
         }
     }
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&toolchain)
+        .arg(copy.join("toolchains").join(&name))
+        .status()
+        .map_err(|e| format!("cp cannot be run: {e}"))?;
+    if !status.success() {
+        return Err(format!("copying {} failed", toolchain.display()));
+    }
+    let musl = copy
+        .join("toolchains")
+        .join(&name)
+        .join("lib/rustlib/x86_64-unknown-linux-musl");
+    let _ = std::fs::remove_dir_all(musl);
+    Ok((copy, name))
+}
+
+#[test]
+fn a_missing_musl_std_is_installed_with_rustup_then_used() {
+    let (home, toolchain) = match rustup_home_without_musl() {
+        Ok(found) => found,
+        Err(why) => {
+            skipped(
+                "a_missing_musl_std_is_installed_with_rustup_then_used",
+                &why,
+            );
+            return;
+        }
+    };
+    let target_dir = nested_target_dir();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scf"));
+    cmd.args([
+        "build",
+        "-p",
+        "example-echo",
+        "--target-dir",
+        target_dir.to_str().unwrap(),
+    ])
+    .current_dir(workspace_root())
+    // The rustup proxies resolve `cargo` and `rustc` in the private home.
+    .env("RUSTUP_HOME", &home)
+    .env("RUSTUP_TOOLCHAIN", &toolchain)
+    .env_remove("CARGO")
+    .env_remove("RUSTC");
+    let output = cmd.output().expect("scf runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: String = stderr.lines().rev().take(15).collect::<Vec<_>>().join("\n");
+    println!("{stdout}");
+    assert!(
+        stdout.contains("the x86_64-unknown-linux-musl std is missing: running `rustup target add x86_64-unknown-linux-musl`"),
+        "{stdout}\n{tail}"
+    );
+    if !stdout.contains("installed the x86_64-unknown-linux-musl std") {
+        // rustup could not download it (no network): the error says what to do instead.
+        assert!(!output.status.success(), "{stdout}");
+        assert!(
+            stderr.contains("pip install ziglang cargo-zigbuild"),
+            "{tail}"
+        );
+        skipped(
+            "a_missing_musl_std_is_installed_with_rustup_then_used",
+            &format!("rustup could not install the musl std here: {tail}"),
+        );
+        return;
+    }
+    assert!(output.status.success(), "{stdout}\n{tail}");
+    assert!(stdout.contains("for musl, debug"), "{stdout}");
+    assert!(stdout.contains("linking:      static"), "{stdout}");
 }
 
 /// The pinned zig toolchain, as PyPI ships it.
