@@ -85,7 +85,7 @@
 //!
 //! [`Host`] is the invoke path: [`Host::invoke`] (sync, returns an [`InvokeOutcome`]) and
 //! [`Host::invoke_async`] (the async entry point). Triggers and queues take it through the
-//! [`triggers::Invoker`] trait, which [`Host`] implements.
+//! [`host::Invoker`] trait, which [`Host`] implements.
 
 pub mod cli;
 pub mod config;

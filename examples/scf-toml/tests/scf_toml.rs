@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use scf_runtime_server::config::Code;
-use scf_runtime_server::triggers::{InvokeError, Invoker, TriggerSetup};
+use scf_runtime_server::InvokeError;
+use scf_runtime_server::host::Invoker;
+use scf_runtime_server::triggers::TriggerSetup;
 use scf_runtime_server::{Config, FunctionConfig};
 
 /// The workspace root (this crate is `examples/scf-toml`).

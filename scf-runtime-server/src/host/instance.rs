@@ -36,13 +36,10 @@ use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use crate::fault::Fault;
-use crate::fault::InvokeError;
+use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES};
 use crate::host::logs::{self, LineSplitter, LogBuf};
 use crate::host::pool::Pool;
 
-/// Largest result a bootstrap may post, bytes (407 past it; the post itself gets 413).
-pub(crate) const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 /// How long an instance stopped for reclaim or shutdown gets between SIGTERM and SIGKILL.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 /// How long the runtime API of an instance killed for a timeout keeps answering late result posts

@@ -23,7 +23,6 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::fault::Fault;
-use crate::host::pool::PoolCounts;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FunctionLabel {
@@ -40,6 +39,21 @@ struct CodeLabels {
 struct StateLabels {
     function: String,
     state: String,
+}
+
+/// Counts of one function's instances and queue.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PoolCounts {
+    /// Instances starting.
+    pub starting: usize,
+    /// Instances idle.
+    pub idle: usize,
+    /// Instances busy.
+    pub busy: usize,
+    /// Instances being stopped.
+    pub stopping: usize,
+    /// Invocations waiting for an instance.
+    pub queued: usize,
 }
 
 fn histogram() -> Histogram {

@@ -1,15 +1,19 @@
 //! [`Host`]: the invoke path every source goes through (invoke API, Cloud API, triggers, queues).
 
 pub(crate) mod instance;
+pub mod invoker;
 pub(crate) mod logs;
 pub mod metrics;
 pub(crate) mod pool;
 pub(crate) mod process;
 pub(crate) mod rss;
+pub(crate) mod shared;
 pub mod web;
 
 pub use instance::State as InstanceState;
-pub use pool::{InstanceStatus, PoolCounts};
+pub use invoker::Invoker;
+pub use metrics::PoolCounts;
+pub use pool::InstanceStatus;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,61 +28,11 @@ use crate::config::{Config, FunctionConfig, ServerConfig};
 use crate::durable::{
     AsyncEvent, DeliveryOutcome, DispatchConfig, Dispatcher, DurableQueue, EventSource, NewEvent,
 };
-use crate::fault::Fault;
-use crate::fault::InvokeError;
+use crate::fault::{Fault, InvokeError, MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
 use crate::host::instance::{Completion, FunctionSpec, Invocation};
 use crate::host::metrics::Metrics;
 use crate::host::pool::{Placed, Pool};
-use crate::triggers::Invoker;
-
-/// Largest synchronous event, bytes (6 MB; 406 past it).
-pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
-/// Largest asynchronous event, bytes (128 KB; 406 past it).
-pub const MAX_ASYNC_EVENT_BYTES: usize = 128 * 1024;
-
-/// State shared by the host and every pool.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) metrics: Metrics,
-    quota_mb: u64,
-    used_mb: Mutex<u64>,
-    next_instance: AtomicU64,
-    pools: OnceLock<Vec<Weak<Pool>>>,
-}
-
-impl Shared {
-    /// Takes `mb` of the memory quota, if there is room.
-    pub(crate) fn reserve(&self, mb: u32) -> bool {
-        let mut used = self.used_mb.lock().unwrap_or_else(|e| e.into_inner());
-        if *used + u64::from(mb) > self.quota_mb {
-            return false;
-        }
-        *used += u64::from(mb);
-        true
-    }
-
-    /// Gives `mb` back.
-    pub(crate) fn release(&self, mb: u32) {
-        let mut used = self.used_mb.lock().unwrap_or_else(|e| e.into_inner());
-        *used = used.saturating_sub(u64::from(mb));
-    }
-
-    pub(crate) fn next_instance_id(&self) -> u64 {
-        self.next_instance.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// Memory was freed by `function`: other functions waiting on the quota may start instances.
-    pub(crate) fn kick_others(&self, function: &str) {
-        let Some(pools) = self.pools.get() else {
-            return;
-        };
-        for pool in pools.iter().filter_map(Weak::upgrade) {
-            if pool.spec.name != function {
-                pool.kick();
-            }
-        }
-    }
-}
+use crate::host::shared::{Kick, Shared};
 
 /// How to run one invocation.
 #[derive(Debug, Clone, Default)]
@@ -223,9 +177,14 @@ impl Host {
                 Pool::new(Arc::new(spec), shared.clone()),
             );
         }
-        let _ = shared
-            .pools
-            .set(pools.values().map(Arc::downgrade).collect());
+        let kicks = pools
+            .iter()
+            .map(|(name, pool)| {
+                let pool: Weak<dyn Kick> = Arc::downgrade(pool) as Weak<dyn Kick>;
+                (name.clone(), pool)
+            })
+            .collect();
+        let _ = shared.pools.set(kicks);
         Ok(Host {
             inner: Arc::new(HostInner {
                 shared,
@@ -618,17 +577,6 @@ impl Completion {
         Completion::refused(
             Fault::Internal.error("the instance ended without reporting the invocation"),
         )
-    }
-}
-
-impl crate::kafka::BatchSink for Host {
-    async fn accept(
-        &self,
-        function: &str,
-        payload: Bytes,
-        order: crate::durable::OrderKey,
-    ) -> Result<String, InvokeError> {
-        Host::invoke_async_ordered(self, function, payload, EventSource::Ckafka, Some(order)).await
     }
 }
 

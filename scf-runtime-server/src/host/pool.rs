@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 
 use crate::fault::Fault;
 use crate::fault::InvokeError;
-use crate::host::Shared;
 use crate::host::instance::{
     self, FunctionSpec, Gone, InstanceHandle, Invocation, State, StopReason,
 };
+use crate::host::metrics::PoolCounts;
+use crate::host::shared::{Kick, Shared};
 
 /// First delay after a failed start.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -117,21 +118,6 @@ pub struct InstanceStatus {
     pub age_ms: u64,
     /// Milliseconds since it last finished an invocation (or started).
     pub idle_ms: u64,
-}
-
-/// Counts of one function's instances and queue.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct PoolCounts {
-    /// Instances starting.
-    pub starting: usize,
-    /// Instances idle.
-    pub idle: usize,
-    /// Instances busy.
-    pub busy: usize,
-    /// Instances being stopped.
-    pub stopping: usize,
-    /// Invocations waiting for an instance.
-    pub queued: usize,
 }
 
 /// One function's instances.
@@ -369,12 +355,6 @@ impl Pool {
         st.crash.hold_until.is_some_and(|t| Instant::now() < t)
     }
 
-    /// Re-checks whether instances can be started (after capacity was freed elsewhere).
-    pub(crate) fn kick(&self) {
-        let mut st = self.lock();
-        self.spawn_wanted(&mut st);
-    }
-
     /// Starts instances for uncovered waiters and up to `min_instances`, as limits allow.
     fn spawn_wanted(&self, st: &mut PoolState) {
         if st.closed {
@@ -574,5 +554,13 @@ impl Pool {
                 idle_ms: now.duration_since(s.last_used).as_millis() as u64,
             })
             .collect()
+    }
+}
+
+impl Kick for Pool {
+    /// Re-checks whether instances can be started (after memory was freed elsewhere).
+    fn kick(&self) {
+        let mut st = self.lock();
+        self.spawn_wanted(&mut st);
     }
 }

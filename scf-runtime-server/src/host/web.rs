@@ -59,12 +59,8 @@ use tokio::net::TcpStream;
 use tokio::process::Child;
 use tokio::sync::{Notify, oneshot};
 
-use crate::fault::{Fault, InvokeError};
+use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES, MAX_RESPONSE_HEADER_BYTES};
 
-/// Total size allowed for a web function's response headers (names + values), bytes.
-pub const MAX_RESPONSE_HEADER_BYTES: usize = 4 * 1024;
-/// Largest response body a web function may send, bytes.
-pub const MAX_RESPONSE_BODY_BYTES: usize = 6 * 1024 * 1024;
 /// How long a stopped instance gets between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -657,13 +653,13 @@ async fn read_response(
             ),
         ));
     }
-    let body = Limited::new(body, MAX_RESPONSE_BODY_BYTES)
+    let body = Limited::new(body, MAX_RESPONSE_BYTES)
         .collect()
         .await
         .map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
                 Fault::ResponseTooLarge.error(format!(
-                    "the response body is larger than the {MAX_RESPONSE_BODY_BYTES}-byte limit"
+                    "the response body is larger than the {MAX_RESPONSE_BYTES}-byte limit"
                 ))
             } else {
                 Fault::ProcessExit.error(format!("reading the response body failed: {e}"))

@@ -35,9 +35,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::BodyExt as _;
 
-use crate::fault::Fault;
-use crate::fault::InvokeError;
-use crate::host::{Host, InvokeOptions, MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
+use crate::fault::{Fault, InvokeError, MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
+use crate::host::{Host, InvokeOptions};
 use crate::http::cloud::CloudApi;
 use crate::triggers::HttpTriggers;
 

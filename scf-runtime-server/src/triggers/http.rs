@@ -16,16 +16,14 @@ use http_body_util::{BodyExt as _, Limited};
 
 use super::apigw::ApigwRoute;
 use super::function_url;
-use super::invoke::Invoker;
 use super::request::HttpRequest;
 use super::response::{
     function_error_response, gateway_error, malformed_response, parse_integrated,
 };
 use super::route::{RouteMatch, pick};
+use crate::fault::MAX_SYNC_EVENT_BYTES;
+use crate::host::Invoker;
 use crate::host::web::{self, WebPool};
-
-/// Largest synchronous event (and HTTP request body), bytes: 6 MB.
-pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
 
 /// API gateway routes, function URLs and web function pools, in front of an [`Invoker`].
 ///

@@ -19,8 +19,8 @@ use serde::Deserialize;
 use super::apigw::{ApigwRoute, ApigwTriggerConfig};
 use super::function_url::FunctionUrlTriggerConfig;
 use super::http::HttpTriggers;
-use super::invoke::Invoker;
 use super::timer::{TimerSet, TimerTrigger, TimerTriggerConfig, describe_schedule};
+use crate::host::Invoker;
 use crate::host::web::{WebFunctionConfig, WebPool};
 
 /// One `[[functions.<name>.triggers]]` table, by its `type`.

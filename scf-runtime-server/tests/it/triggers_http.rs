@@ -13,8 +13,9 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use scf_runtime_server::fault::{Fault, InvokeError};
+use scf_runtime_server::host::Invoker;
 use scf_runtime_server::host::web::{WebFunctionConfig, WebPool};
-use scf_runtime_server::triggers::{ApigwRoute, ApigwTriggerConfig, HttpTriggers, Invoker};
+use scf_runtime_server::triggers::{ApigwRoute, ApigwTriggerConfig, HttpTriggers};
 use serde_json::{Value, json};
 
 /// Builds `example-apigw-axum` into this test's target dir and returns its path.

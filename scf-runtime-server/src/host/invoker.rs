@@ -1,4 +1,4 @@
-//! The one door every trigger goes through: [`Invoker`], implemented by the server's invoke path.
+//! The one door every trigger goes through: [`Invoker`], implemented by [`Host`](super::Host).
 //!
 //! Triggers never start or address instances themselves. They build an event and hand it to an
 //! [`Invoker`], so scheduling, limits, logs and metrics are the same as for a direct invoke.
