@@ -35,7 +35,7 @@
 //! | `server.listen` | `"127.0.0.1:9000"` | HTTP address (`--listen` overrides; port 0 picks one) |
 //! | `server.state_dir` | `".scf"` | durable state folder |
 //! | `server.region` / `appid` / `uin` / `namespace` | `ap-guangzhou` / `1250000000` / `100000000001` / `default` | identity passed to functions |
-//! | `server.quota_mb` | `128000` | memory all event-function instances may reserve together (`memory_mb` each) |
+//! | `server.quota_mb` | `128000` | memory all instances, event and web, may reserve together (`memory_mb` each) |
 //! | `server.queue_length` | `1000` | invocations that may wait for an instance, per function |
 //! | `server.queue_timeout_s` | `10` | longest wait for an instance, then 432 |
 //! | `server.async_queue_length` | `100000` | accepted async events not yet done, per function, then 432 |

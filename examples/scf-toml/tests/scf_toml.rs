@@ -145,7 +145,7 @@ fn every_example_is_hosted_under_its_folder_name() {
 #[tokio::test]
 async fn every_trigger_sets_up_as_scf_serve_does_it() {
     let mut config = load();
-    // Web pools need an executable path; nothing is started, so the build is not needed.
+    // Functions need an executable path; nothing is started, so the build is not needed.
     for package in config.packages() {
         let path = workspace_root().join("target/release").join(&package);
         config.set_package_binary(&package, &path);
@@ -154,11 +154,8 @@ async fn every_trigger_sets_up_as_scf_serve_does_it() {
         .unwrap_or_else(|e| panic!("a ckafka trigger of scf.toml is invalid: {e}"));
     let mut setup = TriggerSetup::new(NeverInvoked);
     for function in &config.functions {
-        let web = function
-            .is_web()
-            .then(|| scf_runtime_server::serve::web_config(function, &config).unwrap());
         setup
-            .add_function(&function.name, web, &function.trigger_configs())
+            .add_function(&function.name, function.is_web(), &function.trigger_configs())
             .unwrap_or_else(|e| panic!("scf.toml: {e}"));
     }
     let triggers = setup.finish();

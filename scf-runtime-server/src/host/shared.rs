@@ -1,4 +1,4 @@
-//! What every pool of one [`Host`](super::Host) shares: the metrics, the memory quota and the
+//! What every pool of one `Host` shares: the metrics, the memory quota and the
 //! instance numbering.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,9 +1,10 @@
 //! Triggers: API gateway, Function URL, timers and web functions, all feeding the invoke path.
 //!
 //! Triggers are connectors: they turn an outside event (an HTTP request, a clock tick) into an
-//! SCF event and hand it to the server's invoke path through [`Invoker`](crate::host::Invoker), so limits, scheduling,
-//! logs and metrics are the same as for a direct invoke. Web functions are the exception the
-//! platform makes too: their requests are proxied as native HTTP to instances running the
+//! SCF event and hand it to the server's invoke path through [`Invoker`](crate::host::Invoker),
+//! so limits, scheduling, logs and metrics are the same as for a direct invoke. Web functions are
+//! the exception the platform makes too: their requests are passed on as native HTTP
+//! ([`Invoker::invoke_web`](crate::host::Invoker::invoke_web)) to instances running the
 //! function's own HTTP server ([`crate::host::web`]).
 //!
 //! | Trigger | `type` in `scf.toml` | Reached at | Module |
