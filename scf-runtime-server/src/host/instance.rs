@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES};
 use crate::host::lifecycle::{
     self, Completion, Control, FunctionSpec, Gone, InstanceHandle, Invocation, Lifecycle,
-    STOP_GRACE, State, StopReason, Work,
+    STOP_GRACE, State, StopReason, Work, sleep_until,
 };
 use crate::host::logs::{self, LineSplitter, LogBuf, drain_now, read_chunk};
 use crate::host::process::{self, Spawned};
@@ -303,21 +303,9 @@ impl Supervisor {
         }
     }
 
-    /// The one place the state changes.
+    /// The one place the state changes (see [`State::advance`]).
     fn set_state(&mut self, next: State) {
-        if self.state == next {
-            return;
-        }
-        if !self.state.can_become(next) {
-            tracing::error!(target: "scf::instance", id = self.id, from = ?self.state, to = ?next, "invalid instance transition");
-            debug_assert!(
-                false,
-                "invalid instance transition {:?} -> {next:?}",
-                self.state
-            );
-        }
-        tracing::trace!(target: "scf::instance", id = self.id, from = ?self.state, to = ?next, "transition");
-        self.state = next;
+        self.state.advance(next, self.id);
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -690,12 +678,6 @@ impl Supervisor {
 fn ceil_ms(d: Duration) -> u64 {
     let ms = d.as_micros().div_ceil(1000);
     u64::try_from(ms).unwrap_or(u64::MAX)
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    if let Some(d) = deadline {
-        tokio::time::sleep_until(d.into()).await;
-    }
 }
 
 fn misuse(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {

@@ -9,7 +9,7 @@
 //! the host.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
@@ -69,6 +69,14 @@ impl FunctionSpec {
     /// Whether this is a web function.
     pub(crate) fn is_web(&self) -> bool {
         matches!(self.kind, Kind::Web { .. })
+    }
+
+    /// The `X-Scf-*` headers of a web function's requests (`None` for an event function).
+    pub(crate) fn scf_headers(&self) -> Option<&HeaderMap> {
+        match &self.kind {
+            Kind::Web { headers, .. } => Some(headers),
+            Kind::Event => None,
+        }
     }
 }
 
@@ -187,6 +195,30 @@ impl State {
                 | (Busy, Stopping)
                 | (Starting | Idle | Busy | Stopping, Exited)
         )
+    }
+}
+
+impl State {
+    /// The one place an instance's state changes: moves `self` to `next`, checking the
+    /// transition table (an invalid transition is logged, and fails debug builds).
+    pub(crate) fn advance(&mut self, next: State, instance: u64) {
+        if *self == next {
+            return;
+        }
+        if !self.can_become(next) {
+            tracing::error!(target: "scf::instance", id = instance, from = ?self, to = ?next, "invalid instance transition");
+            debug_assert!(false, "invalid instance transition {self:?} -> {next:?}");
+        }
+        tracing::trace!(target: "scf::instance", id = instance, from = ?self, to = ?next, "transition");
+        *self = next;
+    }
+}
+
+/// Sleeps until `deadline`; forever without one (for a `select!` branch guarded on it).
+pub(crate) async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -2,14 +2,14 @@
 //!
 //! | Metric | Type | Labels | Meaning |
 //! |---|---|---|---|
-//! | `scf_invocations_total` | counter | `function` | invocations asked for (sync, and async when they run or are refused) |
+//! | `scf_invocations_total` | counter | `function` | invocations asked for (sync, and async when they run or are refused; a web function's requests) |
 //! | `scf_errors_total` | counter | `function`, `code` | failed invocations by SCF status code |
 //! | `scf_throttles_total` | counter | `function` | invocations refused with 432 |
 //! | `scf_async_accepted_total` | counter | `function` | async invocations accepted |
 //! | `scf_cold_starts_total` | counter | `function` | invocations that ran on a new instance |
 //! | `scf_init_failures_total` | counter | `function`, `code` | instance starts that failed (405, 450, 437) |
 //! | `scf_init_duration_seconds` | histogram | `function` | spawn to ready |
-//! | `scf_duration_seconds` | histogram | `function` | dispatch to first result |
+//! | `scf_duration_seconds` | histogram | `function` | dispatch to first result (a web request: arrival to answer) |
 //! | `scf_instances` | gauge | `function`, `state` (`starting`, `idle`, `busy`, `stopping`) | instances now |
 //! | `scf_queued` | gauge | `function` | invocations waiting for an instance now |
 

@@ -61,8 +61,8 @@ use tokio::task::JoinSet;
 
 use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES, MAX_RESPONSE_HEADER_BYTES};
 use crate::host::lifecycle::{
-    self, Control, FunctionSpec, Gone, InstanceHandle, Kind, Lifecycle, STOP_GRACE, State,
-    StopReason, WebRequest, Work,
+    self, Control, FunctionSpec, Gone, InstanceHandle, Lifecycle, STOP_GRACE, State, StopReason,
+    WebRequest, Work, sleep_until,
 };
 use crate::host::logs;
 use crate::host::process::{self, Spawned};
@@ -242,20 +242,9 @@ impl Supervisor {
         while requests.join_next().await.is_some() {}
     }
 
-    /// The one place the state changes.
+    /// The one place the state changes (see [`State::advance`]).
     fn set_state(&mut self, next: State) {
-        if self.state == next {
-            return;
-        }
-        if !self.state.can_become(next) {
-            tracing::error!(target: "scf::instance", id = self.id, from = ?self.state, to = ?next, "invalid instance transition");
-            debug_assert!(
-                false,
-                "invalid instance transition {:?} -> {next:?}",
-                self.state
-            );
-        }
-        self.state = next;
+        self.state.advance(next, self.id);
     }
 
     fn on_assign(&mut self, work: Work, requests: &mut JoinSet<()>) {
@@ -265,11 +254,7 @@ impl Supervisor {
         }
         match work {
             Work::Web(request) => {
-                let (headers, timeout) = match &self.spec.kind {
-                    Kind::Web { headers, .. } => (headers.clone(), self.spec.timeout),
-                    Kind::Event => (HeaderMap::new(), self.spec.timeout),
-                };
-                requests.spawn(serve(request, headers, timeout, self.port, self.pid));
+                requests.spawn(serve(request, self.spec.clone(), self.port, self.pid));
             }
             other => other.fail(
                 Fault::Internal.error("a web instance cannot run an event"),
@@ -349,46 +334,33 @@ impl Supervisor {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    if let Some(d) = deadline {
-        tokio::time::sleep_until(d.into()).await;
-    }
-}
-
-/// Proxies one request to the instance on `port` and answers it; 433 past `timeout`.
-async fn serve(
-    request: Box<WebRequest>,
-    headers: HeaderMap,
-    timeout: Duration,
-    port: u16,
-    pid: u32,
-) {
+/// Proxies one request to the instance on `port` and answers it; 433 past `timeout_s`.
+async fn serve(request: Box<WebRequest>, spec: Arc<FunctionSpec>, port: u16, pid: u32) {
     let WebRequest {
         request,
         request_id,
         done,
     } = *request;
-    let result =
-        match tokio::time::timeout(timeout, exchange(request, &headers, &request_id, port, pid))
-            .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(Fault::Timeout.error(format!(
-                "the request took longer than the function timeout of {} ms",
-                timeout.as_millis()
-            ))),
-        };
+    let timeout = spec.timeout;
+    let exchange = exchange(request, spec.scf_headers(), &request_id, port, pid);
+    let result = match tokio::time::timeout(timeout, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(Fault::Timeout.error(format!(
+            "the request took longer than the function timeout of {} ms",
+            timeout.as_millis()
+        ))),
+    };
     let _ = done.send(result);
 }
 
 async fn exchange(
     request: Request<Bytes>,
-    headers: &HeaderMap,
+    scf: Option<&HeaderMap>,
     request_id: &str,
     port: u16,
     pid: u32,
 ) -> Result<Response<Bytes>, InvokeError> {
-    let forward = build_forward_request(request, headers, request_id, port)?;
+    let forward = build_forward_request(request, scf, request_id, port)?;
     let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
         .await
         .map_err(|e| instance_gone(pid, format!("cannot connect to the instance: {e}")))?;
@@ -452,7 +424,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// and any `X-Scf-*`) and body, plus the host's `X-Scf-*` headers (`scf` and the request id).
 fn build_forward_request(
     request: Request<Bytes>,
-    scf: &HeaderMap,
+    scf: Option<&HeaderMap>,
     request_id: &str,
     port: u16,
 ) -> Result<Request<Full<Bytes>>, InvokeError> {
@@ -482,7 +454,7 @@ fn build_forward_request(
         ))
     })?;
     headers.insert(HeaderName::from_static("x-scf-request-id"), id);
-    for (name, value) in scf {
+    for (name, value) in scf.into_iter().flatten() {
         headers.insert(name.clone(), value.clone());
     }
     if !headers.contains_key(http::header::HOST) {
@@ -579,7 +551,7 @@ mod tests {
             .header("x-keep", "1")
             .body(Bytes::from_static(b"hi"))
             .unwrap();
-        let forwarded = build_forward_request(request, &scf, "rid-9", 1234).unwrap();
+        let forwarded = build_forward_request(request, Some(&scf), "rid-9", 1234).unwrap();
         assert_eq!(forwarded.uri(), "/a/b?x=1");
         let h = forwarded.headers();
         assert_eq!(h["x-scf-request-id"], "rid-9");
