@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use scf_runtime_server::config::Code;
 use scf_runtime_server::InvokeError;
+use scf_runtime_server::config::Code;
 use scf_runtime_server::host::Invoker;
 use scf_runtime_server::triggers::TriggerSetup;
 use scf_runtime_server::{Config, FunctionConfig};
@@ -155,7 +155,11 @@ async fn every_trigger_sets_up_as_scf_serve_does_it() {
     let mut setup = TriggerSetup::new(NeverInvoked);
     for function in &config.functions {
         setup
-            .add_function(&function.name, function.is_web(), &function.trigger_configs())
+            .add_function(
+                &function.name,
+                function.is_web(),
+                &function.trigger_configs(),
+            )
             .unwrap_or_else(|e| panic!("scf.toml: {e}"));
     }
     let triggers = setup.finish();
