@@ -81,7 +81,7 @@ pub struct ServerConfig {
     pub uin: String,
     /// `namespace` (default `default`), passed as `SCF_NAMESPACE`.
     pub namespace: String,
-    /// `quota_mb`: memory all event-function instances may take together (default 128000).
+    /// `quota_mb`: memory all instances, event and web, may take together (default 128000).
     pub quota_mb: u64,
     /// `queue_length`: invocations that may wait per function (default 1000).
     pub queue_length: usize,
@@ -878,5 +878,24 @@ topic = "t"
 
         let err = parse("this is not toml").unwrap_err();
         assert_eq!(err.position.map(|p| p.0), Some(1));
+    }
+
+    #[test]
+    fn web_function_limits_are_checked() {
+        let web = |extra: &str| {
+            parse(&format!(
+                "[functions.web]\ntype = \"web\"\nbootstrap = \"b\"\n{extra}\n"
+            ))
+        };
+        assert_eq!(
+            web("max_concurrency = 100").unwrap().functions[0].max_concurrency,
+            100
+        );
+        for bad in ["max_concurrency = 101", "max_concurrency = 0"] {
+            let err = web(bad).unwrap_err();
+            assert!(err.key.ends_with("max_concurrency"), "{err}");
+        }
+        let err = web("max_instances = 2\nmin_instances = 3").unwrap_err();
+        assert!(err.key.ends_with("min_instances"), "{err}");
     }
 }

@@ -6,8 +6,9 @@
 //! instance is one process with its own runtime API listener on 127.0.0.1; invocations go to the
 //! most recently used idle instance, else a new one is started (up to `max_instances` and the
 //! memory quota), else they wait in a bounded queue and get SCF's 432. Idle instances are
-//! reclaimed after `idle_timeout_s`; `min_instances` are kept. Faults get the platform's status
-//! codes ([`Fault`]).
+//! reclaimed after `idle_timeout_s`; `min_instances` are kept. Web functions (`type = "web"`)
+//! are scheduled the same way, each instance an HTTP server on `$PORT` taking up to
+//! `max_concurrency` requests at once. Faults get the platform's status codes ([`Fault`]).
 //!
 //! ```text
 //! cargo run -p scf-runtime-server -- serve          # hosts the functions of ./scf.toml on :9000
@@ -21,7 +22,7 @@
 //! | `POST /functions/{name}/invocations` | invoke API ([`http`](mod@http)) |
 //! | `POST /` with `X-TC-Action` | Cloud API `Invoke` / `InvokeFunction` ([`http::cloud`]) |
 //! | `GET /metrics` | Prometheus metrics ([`host::metrics`]) |
-//! | `GET /status` | JSON: every function, its instances (id, pid, runtime API port, state, invocations) and queue |
+//! | `GET /status` | JSON: every function (`type` `event` or `web`), its instances (id, pid, runtime API port or `PORT`, state, in flight, invocations) and queue |
 //! | anything else | API gateway routes, function URLs (`/fn/<name>/…`) and web functions ([`triggers`]) |
 //!
 //! # Configuration (`scf.toml`)
@@ -35,7 +36,7 @@
 //! | `server.listen` | `"127.0.0.1:9000"` | HTTP address (`--listen` overrides; port 0 picks one) |
 //! | `server.state_dir` | `".scf"` | durable state folder |
 //! | `server.region` / `appid` / `uin` / `namespace` | `ap-guangzhou` / `1250000000` / `100000000001` / `default` | identity passed to functions |
-//! | `server.quota_mb` | `128000` | memory all event-function instances may reserve together (`memory_mb` each) |
+//! | `server.quota_mb` | `128000` | memory all instances, event and web, may reserve together (`memory_mb` each) |
 //! | `server.queue_length` | `1000` | invocations that may wait for an instance, per function |
 //! | `server.queue_timeout_s` | `10` | longest wait for an instance, then 432 |
 //! | `server.async_queue_length` | `100000` | accepted async events not yet done, per function, then 432 |
@@ -83,9 +84,10 @@
 //!
 //! # Using the invoke path from code
 //!
-//! [`Host`] is the invoke path: [`Host::invoke`] (sync, returns an [`InvokeOutcome`]) and
-//! [`Host::invoke_async`] (the async entry point). Triggers and queues take it through the
-//! [`triggers::Invoker`] trait, which [`Host`] implements.
+//! [`Host`] is the invoke path: [`Host::invoke`] (sync, returns an [`InvokeOutcome`]),
+//! [`Host::invoke_async`] (the async entry point) and [`Host::invoke_web`] (an HTTP request to a
+//! web function). Triggers and queues take it through the [`host::Invoker`] trait, which
+//! [`Host`] implements.
 
 pub mod cli;
 pub mod config;

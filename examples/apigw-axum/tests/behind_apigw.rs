@@ -11,9 +11,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{HeaderMap, Request, StatusCode};
 use scf::testing::MockApi;
-use scf_runtime_server::triggers::{
-    ApigwRoute, ApigwTriggerConfig, HttpTriggers, InvokeError, Invoker,
-};
+use scf_runtime_server::InvokeError;
+use scf_runtime_server::host::Invoker;
+use scf_runtime_server::triggers::{ApigwRoute, ApigwTriggerConfig, HttpTriggers};
 use serde_json::{Value, json};
 
 /// Kills the bootstrap by PID when dropped.

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use scf_runtime_server::InvokeError;
 use scf_runtime_server::config::Code;
-use scf_runtime_server::triggers::{InvokeError, Invoker, TriggerSetup};
+use scf_runtime_server::host::Invoker;
+use scf_runtime_server::triggers::TriggerSetup;
 use scf_runtime_server::{Config, FunctionConfig};
 
 /// The workspace root (this crate is `examples/scf-toml`).
@@ -143,7 +145,7 @@ fn every_example_is_hosted_under_its_folder_name() {
 #[tokio::test]
 async fn every_trigger_sets_up_as_scf_serve_does_it() {
     let mut config = load();
-    // Web pools need an executable path; nothing is started, so the build is not needed.
+    // Functions need an executable path; nothing is started, so the build is not needed.
     for package in config.packages() {
         let path = workspace_root().join("target/release").join(&package);
         config.set_package_binary(&package, &path);
@@ -152,11 +154,12 @@ async fn every_trigger_sets_up_as_scf_serve_does_it() {
         .unwrap_or_else(|e| panic!("a ckafka trigger of scf.toml is invalid: {e}"));
     let mut setup = TriggerSetup::new(NeverInvoked);
     for function in &config.functions {
-        let web = function
-            .is_web()
-            .then(|| scf_runtime_server::serve::web_config(function, &config).unwrap());
         setup
-            .add_function(&function.name, web, &function.trigger_configs())
+            .add_function(
+                &function.name,
+                function.is_web(),
+                &function.trigger_configs(),
+            )
             .unwrap_or_else(|e| panic!("scf.toml: {e}"));
     }
     let triggers = setup.finish();

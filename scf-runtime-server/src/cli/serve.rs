@@ -7,10 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Config, FunctionConfig};
-use crate::host::web::FunctionMeta;
-use crate::host::web::WebFunctionConfig;
-use crate::host::{Host, instance_env};
+use crate::config::Config;
+use crate::host::Host;
 use crate::http::cloud::CloudApi;
 use crate::http::{AppState, router};
 use crate::triggers::TriggerSetup;
@@ -54,35 +52,6 @@ pub fn load_and_build(args: &ServeArgs) -> Result<Config, ServeError> {
     Ok(config)
 }
 
-/// The web pool config of a `type = "web"` function.
-pub fn web_config(function: &FunctionConfig, config: &Config) -> Option<WebFunctionConfig> {
-    let exe = function.executable()?;
-    let exe = std::path::absolute(exe).unwrap_or_else(|_| exe.to_owned());
-    let mut web = WebFunctionConfig::new(&function.name, &exe);
-    web.meta = FunctionMeta {
-        name: function.name.clone(),
-        version: "$LATEST".to_owned(),
-        namespace: config.server.namespace.clone(),
-        region: config.server.region.clone(),
-        appid: config.server.appid.clone(),
-        uin: config.server.uin.clone(),
-    };
-    web.working_dir = exe.parent().map(ToOwned::to_owned);
-    web.env = instance_env(function, &config.server, &exe)
-        .into_iter()
-        .filter(|(k, _)| k != "SCF_RUNTIME")
-        .collect();
-    web.memory_mb = function.memory_mb;
-    web.timeout = function.timeout;
-    web.init_timeout = function.init_timeout;
-    web.max_instances = function.max_instances;
-    web.min_instances = function.min_instances;
-    web.max_concurrency = function.max_concurrency;
-    web.idle_timeout = function.idle_timeout;
-    web.queue_timeout = function.queue_timeout;
-    Some(web)
-}
-
 /// Runs `scf serve` until SIGINT or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let config = tokio::task::block_in_place(|| load_and_build(&args))?;
@@ -91,16 +60,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     let mut setup = TriggerSetup::new(host.clone());
     for function in &config.functions {
-        let web = if function.is_web() {
-            Some(
-                web_config(function, &config)
-                    .ok_or_else(|| error(format!("function {}: no executable", function.name)))?,
-            )
-        } else {
-            None
-        };
         setup
-            .add_function(&function.name, web, &function.trigger_configs())
+            .add_function(
+                &function.name,
+                function.is_web(),
+                &function.trigger_configs(),
+            )
             .map_err(error)?;
     }
     let triggers = setup.finish();
@@ -127,9 +92,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let dispatcher = host.start_async_queue(queue.clone());
     let consumers = crate::kafka::Consumers::start(&config, host.clone(), queue.clone());
     let timers = triggers.start_timers();
-    if let Err(e) = triggers.start_web_min_instances().await {
-        tracing::warn!(target: "scf::serve", "starting web function instances failed: {e}");
-    }
     let cloud = Arc::new(CloudApi::new(
         config
             .server
@@ -157,7 +119,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     });
     let server = tokio::spawn(async move { server.await });
 
-    let reloader = tokio::spawn(reload_on_sighup(host.clone(), triggers.http.clone()));
+    let reloader = tokio::spawn(reload_on_sighup(host.clone()));
     shutdown_signal().await;
     reloader.abort();
     tracing::info!(target: "scf::serve", "stopping: no new requests; waiting up to {:?} for running invocations", config.server.shutdown_timeout);
@@ -170,23 +132,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     dispatcher.stop(grace).await;
     host.stop_accepting();
     host.shutdown(grace).await;
-    triggers.shutdown().await;
     tracing::info!(target: "scf::serve", "stopped");
     Ok(())
 }
 
 /// SIGHUP: every function (event and web) rolls over to its executable as it is on disk now (what
 /// `scf dev` sends after a rebuild); see [`Host::recycle`].
-async fn reload_on_sighup(host: Host, http: crate::triggers::HttpTriggers<Host>) {
+async fn reload_on_sighup(host: Host) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         return;
     };
     while hup.recv().await.is_some() {
-        let mut replaced = host.recycle();
-        for pool in http.web_pools().values() {
-            replaced += pool.recycle().await;
-        }
+        let replaced = host.recycle();
         tracing::info!(target: "scf::serve",
             "SIGHUP: replacing {replaced} instance(s); new invocations run the bootstraps as they are on disk now");
         println!("scf serve reloaded");

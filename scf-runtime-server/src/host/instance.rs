@@ -1,5 +1,5 @@
-//! One instance: a bootstrap process, its own runtime API listener, and the task that supervises
-//! both through the instance lifecycle.
+//! One event-function instance: a bootstrap process, its own runtime API listener, and the task that
+//! supervises both through the instance lifecycle (one invocation at a time).
 //!
 //! ```text
 //!             ready                 assign
@@ -21,8 +21,6 @@
 //! identity, so a bootstrap may use a new connection for every request.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -30,21 +28,18 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use crate::fault::Fault;
-use crate::fault::InvokeError;
-use crate::host::logs::{self, LineSplitter, LogBuf};
-use crate::host::pool::Pool;
-
-/// Largest result a bootstrap may post, bytes (407 past it; the post itself gets 413).
-pub(crate) const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
-/// How long an instance stopped for reclaim or shutdown gets between SIGTERM and SIGKILL.
-pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
+use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES};
+use crate::host::lifecycle::{
+    self, Completion, Control, FunctionSpec, Gone, InstanceHandle, Invocation, Lifecycle,
+    STOP_GRACE, State, StopReason, Work, sleep_until,
+};
+use crate::host::logs::{self, LineSplitter, LogBuf, drain_now, read_chunk};
+use crate::host::process::{self, Spawned};
 /// How long the runtime API of an instance killed for a timeout keeps answering late result posts
 /// with 410 (the recent-timeout window).
 pub(crate) const LATE_POST_WINDOW: Duration = Duration::from_secs(5);
@@ -56,110 +51,6 @@ const PATH_NEXT: &str = "/runtime/invocation/next";
 const PATH_RESPONSE: &str = "/runtime/invocation/response";
 const PATH_ERROR: &str = "/runtime/invocation/error";
 
-/// What an instance needs to know about its function.
-#[derive(Debug)]
-pub(crate) struct FunctionSpec {
-    pub(crate) name: String,
-    pub(crate) executable: PathBuf,
-    pub(crate) code_root: PathBuf,
-    pub(crate) memory_mb: u32,
-    pub(crate) timeout: Duration,
-    pub(crate) init_timeout: Duration,
-    pub(crate) max_instances: usize,
-    pub(crate) min_instances: usize,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) queue_length: usize,
-    pub(crate) queue_timeout: Duration,
-    /// The whole environment except `SCF_RUNTIME_API_PORT`.
-    pub(crate) env: Vec<(String, String)>,
-}
-
-/// One invocation on its way to an instance.
-#[derive(Debug)]
-pub(crate) struct Invocation {
-    pub(crate) request_id: String,
-    pub(crate) payload: Bytes,
-    pub(crate) done: oneshot::Sender<Completion>,
-}
-
-impl Invocation {
-    /// Ends the invocation without running it.
-    pub(crate) fn fail(self, error: InvokeError, log: String) {
-        let _ = self.done.send(Completion {
-            result: Err(error),
-            duration: Duration::ZERO,
-            mem_peak: 0,
-            log,
-            cold_start: None,
-            instance: None,
-        });
-    }
-}
-
-/// How an invocation ended.
-#[derive(Debug)]
-pub(crate) struct Completion {
-    pub(crate) result: Result<Bytes, InvokeError>,
-    pub(crate) duration: Duration,
-    pub(crate) mem_peak: u64,
-    pub(crate) log: String,
-    /// The instance's init time when this was its first invocation.
-    pub(crate) cold_start: Option<Duration>,
-    /// The instance that ran it (`None` when none did).
-    pub(crate) instance: Option<u64>,
-}
-
-/// Why an instance ended, as the pool needs to know.
-#[derive(Debug)]
-pub(crate) enum Gone {
-    /// It never became ready (405, 450, 437): the waiting invocation fails with this.
-    InitFailed { error: InvokeError, log: String },
-    /// It was ready once.
-    Ended,
-}
-
-/// Why an instance is asked to stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StopReason {
-    /// Idle past its idle timeout.
-    Reclaim,
-    /// The server is stopping.
-    Shutdown,
-}
-
-/// The lifecycle states; the data of each lives in the supervisor's `Phase`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Spawned, not ready yet.
-    Starting,
-    /// Ready, waiting for an event.
-    Idle,
-    /// Running an event.
-    Busy,
-    /// Being stopped (signalled, not exited yet).
-    Stopping,
-    /// The process has exited.
-    Exited,
-}
-
-impl State {
-    /// The transition table.
-    pub fn can_become(self, next: State) -> bool {
-        use State::*;
-        matches!(
-            (self, next),
-            (Starting, Idle)
-                | (Starting, Stopping)
-                | (Idle, Busy)
-                | (Idle, Stopping)
-                | (Busy, Idle)
-                | (Busy, Stopping)
-                | (Starting | Idle | Busy | Stopping, Exited)
-        )
-    }
-}
-
 /// Messages to the supervisor.
 enum Msg {
     Ready,
@@ -169,8 +60,6 @@ enum Msg {
         body: Option<Bytes>,
         reply: oneshot::Sender<Response<Full<Bytes>>>,
     },
-    Assign(Invocation),
-    Stop(StopReason),
 }
 
 enum NextReply {
@@ -183,41 +72,13 @@ enum NextReply {
     Gone,
 }
 
-/// The pool's handle on an instance.
-#[derive(Debug, Clone)]
-pub(crate) struct InstanceHandle {
-    pub(crate) id: u64,
-    pub(crate) pid: u32,
-    pub(crate) port: u16,
-    tx: mpsc::UnboundedSender<Msg>,
-}
-
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Msg::Ready => "Ready",
             Msg::Next(_) => "Next",
             Msg::Post { .. } => "Post",
-            Msg::Assign(_) => "Assign",
-            Msg::Stop(_) => "Stop",
         })
-    }
-}
-
-impl InstanceHandle {
-    /// Gives the instance an event; the invocation comes back when the instance is already gone.
-    pub(crate) fn assign(&self, invocation: Invocation) -> Result<(), Invocation> {
-        self.tx
-            .send(Msg::Assign(invocation))
-            .map_err(|e| match e.0 {
-                Msg::Assign(inv) => inv,
-                _ => unreachable!("sent an Assign"),
-            })
-    }
-
-    /// Asks the instance to stop (SIGTERM, then SIGKILL after [`STOP_GRACE`]).
-    pub(crate) fn stop(&self, reason: StopReason) {
-        let _ = self.tx.send(Msg::Stop(reason));
     }
 }
 
@@ -225,33 +86,37 @@ impl InstanceHandle {
 pub(crate) fn spawn(
     spec: Arc<FunctionSpec>,
     id: u64,
-    pool: Weak<Pool>,
+    events: Weak<dyn Lifecycle>,
 ) -> std::io::Result<InstanceHandle> {
     let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
     listener.set_nonblocking(true)?;
     let port = listener.local_addr()?.port();
     let listener = tokio::net::TcpListener::from_std(listener)?;
 
-    let mut cmd = crate::host::process::command(&spec.executable);
-    cmd.envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .env("SCF_RUNTIME_API", "127.0.0.1")
-        .env("SCF_RUNTIME_API_PORT", port.to_string())
-        .current_dir(&spec.code_root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn()?;
-    let pid = child.id().unwrap_or(0);
-    let out = take_pipe(child.stdout.take().map(|s| s.into_owned_fd()))?;
-    let err = take_pipe(child.stderr.take().map(|s| s.into_owned_fd()))?;
+    let port_text = port.to_string();
+    let env = spec
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([
+            ("SCF_RUNTIME_API", "127.0.0.1"),
+            ("SCF_RUNTIME_API_PORT", port_text.as_str()),
+        ]);
+    let Spawned {
+        child,
+        pid,
+        out,
+        err,
+    } = process::spawn(&spec.executable, &spec.code_root, env)?;
 
-    let (tx, rx) = mpsc::unbounded_channel();
-    let api = tokio::spawn(serve_runtime_api(listener, tx.clone()));
+    let (api_tx, rx) = mpsc::unbounded_channel();
+    let (tx, control) = mpsc::unbounded_channel();
+    let api = tokio::spawn(serve_runtime_api(listener, api_tx));
     let supervisor = Supervisor {
         spec,
         id,
         pid,
-        pool,
+        events,
         state: State::Starting,
         spawned_at: Instant::now(),
         init: None,
@@ -265,14 +130,9 @@ pub(crate) fn spawn(
         init_failure: None,
         probe: crate::host::rss::Probe::default(),
     };
-    tokio::spawn(supervisor.run(child, rx, out, err, api));
+    tokio::spawn(supervisor.run(child, rx, control, out, err, api));
     tracing::debug!(target: "scf::instance", id, pid, port, "instance spawned");
     Ok(InstanceHandle { id, pid, port, tx })
-}
-
-fn take_pipe(fd: Option<std::io::Result<std::os::fd::OwnedFd>>) -> std::io::Result<pipe::Receiver> {
-    let fd = fd.ok_or_else(|| std::io::Error::other("the child's output pipe is missing"))??;
-    pipe::Receiver::from_owned_fd(fd)
 }
 
 /// The running event of a busy instance.
@@ -289,7 +149,7 @@ struct Supervisor {
     spec: Arc<FunctionSpec>,
     id: u64,
     pid: u32,
-    pool: Weak<Pool>,
+    events: Weak<dyn Lifecycle>,
     state: State,
     spawned_at: Instant,
     /// Init duration and memory at ready; taken by the first invocation (cold start).
@@ -318,49 +178,9 @@ enum Event {
     Output(Stream, std::io::Result<usize>),
     Exit(std::io::Result<std::process::ExitStatus>),
     Msg(Option<Msg>),
+    Control(Option<Control>),
     Deadline,
     MemoryTick,
-}
-
-/// The most one read takes from a pipe.
-const PIPE_CHUNK: usize = 16 * 1024;
-
-/// Reads what is available from a pipe into `buf`, which it empties first; returns how many
-/// bytes, 0 at end of file. The only await is `readable`, so this is cancel-safe. `buf` is kept
-/// for the pipe's life with [`PIPE_CHUNK`] of capacity and read into without zeroing.
-async fn read_chunk(pipe: &pipe::Receiver, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    loop {
-        pipe.readable().await?;
-        buf.clear();
-        buf.reserve(PIPE_CHUNK);
-        match pipe.try_read_buf(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Reads everything already in a pipe, bypassing the reactor's readiness cache, so output written
-/// before a runtime API call is attributed to the invocation that call ends.
-fn drain_now(pipe: &pipe::Receiver) -> Vec<u8> {
-    // Zeroed once per thread, not per call: this runs on every result post.
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    SCRATCH.with_borrow_mut(|buf| {
-        if buf.len() < PIPE_CHUNK {
-            buf.resize(PIPE_CHUNK, 0);
-        }
-        let mut out = Vec::new();
-        while out.len() < 8 * 1024 * 1024 {
-            match nix::unistd::read(pipe, buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-            }
-        }
-        out
-    })
 }
 
 impl Supervisor {
@@ -368,6 +188,7 @@ impl Supervisor {
         mut self,
         mut child: tokio::process::Child,
         mut rx: mpsc::UnboundedReceiver<Msg>,
+        mut control: mpsc::UnboundedReceiver<Control>,
         out: pipe::Receiver,
         err: pipe::Receiver,
         api: tokio::task::JoinHandle<()>,
@@ -375,6 +196,7 @@ impl Supervisor {
         let mut out_lines = LineSplitter::default();
         let mut err_lines = LineSplitter::default();
         let (mut out_open, mut err_open, mut exited) = (true, true, false);
+        let mut control_open = true;
         let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
         let mut memory_tick = tokio::time::interval(MEMORY_POLL);
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -394,6 +216,7 @@ impl Supervisor {
                 r = read_chunk(&err, &mut err_buf), if err_open => Event::Output(Stream::Err, r),
                 s = child.wait(), if !exited => Event::Exit(s),
                 m = rx.recv() => Event::Msg(m),
+                c = control.recv(), if control_open => Event::Control(c),
                 _ = sleep_until(deadline), if deadline.is_some() => Event::Deadline,
                 _ = memory_tick.tick(), if busy => Event::MemoryTick,
             };
@@ -427,7 +250,7 @@ impl Supervisor {
                         }
                     }
                     self.on_exit(status);
-                    self.bounce_assignments(&mut rx);
+                    self.bounce_assignments(&mut control);
                 }
                 Event::Msg(None) => {
                     // Nobody can reach this instance any more.
@@ -437,6 +260,17 @@ impl Supervisor {
                     }
                     break;
                 }
+                Event::Control(None) => {
+                    // The pool dropped its handle: nobody can give this instance work any more.
+                    control_open = false;
+                    if !exited {
+                        self.kill();
+                        let _ = child.wait().await;
+                        break;
+                    }
+                }
+                Event::Control(Some(Control::Assign(work))) => self.on_assign(work),
+                Event::Control(Some(Control::Stop(reason))) => self.on_stop(reason),
                 Event::Msg(Some(msg)) => {
                     if matches!(msg, Msg::Post { .. }) {
                         self.drain(&out, &err, &mut out_lines, &mut err_lines);
@@ -469,21 +303,9 @@ impl Supervisor {
         }
     }
 
-    /// The one place the state changes.
+    /// The one place the state changes (see [`State::advance`]).
     fn set_state(&mut self, next: State) {
-        if self.state == next {
-            return;
-        }
-        if !self.state.can_become(next) {
-            tracing::error!(target: "scf::instance", id = self.id, from = ?self.state, to = ?next, "invalid instance transition");
-            debug_assert!(
-                false,
-                "invalid instance transition {:?} -> {next:?}",
-                self.state
-            );
-        }
-        tracing::trace!(target: "scf::instance", id = self.id, from = ?self.state, to = ?next, "transition");
-        self.state = next;
+        self.state.advance(next, self.id);
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -516,8 +338,8 @@ impl Supervisor {
         }
     }
 
-    fn pool(&self) -> Option<Arc<Pool>> {
-        self.pool.upgrade()
+    fn events(&self) -> Option<Arc<dyn Lifecycle>> {
+        self.events.upgrade()
     }
 
     fn on_msg(&mut self, msg: Msg) {
@@ -528,8 +350,6 @@ impl Supervisor {
                 let answer = self.on_post(error, body);
                 let _ = reply.send(answer);
             }
-            Msg::Assign(invocation) => self.on_assign(invocation),
-            Msg::Stop(reason) => self.on_stop(reason),
         }
     }
 
@@ -541,8 +361,8 @@ impl Supervisor {
         let mem = self.probe.tree_rss_bytes(self.pid).unwrap_or(0);
         self.init = Some((init, mem));
         self.set_state(State::Idle);
-        if let Some(pool) = self.pool() {
-            pool.on_ready(self.id, init);
+        if let Some(events) = self.events() {
+            events.ready(self.id, init);
         }
     }
 
@@ -579,18 +399,22 @@ impl Supervisor {
         }
     }
 
-    fn on_assign(&mut self, invocation: Invocation) {
+    fn on_assign(&mut self, work: Work) {
         if self.state != State::Idle {
             // Lost a race with the instance's end: give it back to the pool.
-            match self.pool() {
-                Some(pool) => pool.resubmit(invocation),
-                None => invocation.fail(
-                    Fault::ShuttingDown.error("the function is stopping"),
-                    String::new(),
-                ),
-            }
+            lifecycle::give_back(&self.events, work);
             return;
         }
+        let invocation = match work {
+            Work::Event(invocation) => invocation,
+            other => {
+                other.fail(
+                    Fault::Internal.error("an event instance cannot serve an HTTP request"),
+                    String::new(),
+                );
+                return;
+            }
+        };
         let cold_start = self.init.take();
         let mut running = Running {
             invocation,
@@ -656,8 +480,8 @@ impl Supervisor {
         };
         self.finish(result);
         self.set_state(State::Idle);
-        if let Some(pool) = self.pool() {
-            pool.on_idle(self.id);
+        if let Some(events) = self.events() {
+            events.done(self.id);
         }
         if status == StatusCode::OK {
             Response::new(Full::new(Bytes::new()))
@@ -796,9 +620,7 @@ impl Supervisor {
     }
 
     fn signal(&self, signal: Signal) {
-        if self.pid != 0 {
-            let _ = killpg(Pid::from_raw(self.pid as i32), signal);
-        }
+        process::signal_group(self.pid, signal);
     }
 
     fn on_exit(&mut self, status: std::io::Result<std::process::ExitStatus>) {
@@ -837,22 +659,18 @@ impl Supervisor {
         if self.timed_out.is_some() {
             self.linger_until = Some(Instant::now() + LATE_POST_WINDOW);
         }
-        if let Some(pool) = self.pool() {
-            pool.on_gone(self.id, gone);
+        if let Some(events) = self.events() {
+            events.gone(self.id, gone);
         }
     }
 
     /// Assignments sent before the pool learnt the instance was gone go back to the pool.
-    fn bounce_assignments(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>) {
-        let mut keep = Vec::new();
-        while let Ok(msg) = rx.try_recv() {
+    fn bounce_assignments(&mut self, control: &mut mpsc::UnboundedReceiver<Control>) {
+        while let Ok(msg) = control.try_recv() {
             match msg {
-                Msg::Assign(inv) => self.on_assign(inv),
-                other => keep.push(other),
+                Control::Assign(work) => self.on_assign(work),
+                Control::Stop(reason) => self.on_stop(reason),
             }
-        }
-        for msg in keep {
-            self.on_msg(msg);
         }
     }
 }
@@ -860,12 +678,6 @@ impl Supervisor {
 fn ceil_ms(d: Duration) -> u64 {
     let ms = d.as_micros().div_ceil(1000);
     u64::try_from(ms).unwrap_or(u64::MAX)
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    if let Some(d) = deadline {
-        tokio::time::sleep_until(d.into()).await;
-    }
 }
 
 fn misuse(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {
@@ -988,23 +800,4 @@ fn status_only(status: StatusCode) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = status;
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transitions_follow_the_lifecycle() {
-        use State::*;
-        assert!(Starting.can_become(Idle));
-        assert!(Idle.can_become(Busy));
-        assert!(Busy.can_become(Idle));
-        assert!(Busy.can_become(Stopping));
-        assert!(Stopping.can_become(Exited));
-        assert!(!Starting.can_become(Busy));
-        assert!(!Exited.can_become(Idle));
-        assert!(!Stopping.can_become(Idle));
-        assert!(!Idle.can_become(Starting));
-    }
 }

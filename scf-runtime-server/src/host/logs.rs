@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use tokio::net::unix::pipe;
+
 /// How much of an invocation's log `LogType: Tail` returns, bytes.
 pub(crate) const TAIL_BYTES: usize = 4 * 1024;
 /// How much of one invocation's log is kept in memory, bytes (older lines are dropped).
@@ -88,6 +90,62 @@ impl LineSplitter {
 fn line_text(bytes: &[u8]) -> String {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The most one read takes from a pipe.
+const PIPE_CHUNK: usize = 16 * 1024;
+
+/// Reads what is available from a pipe into `buf`, which it empties first; returns how many
+/// bytes, 0 at end of file. The only await is `readable`, so this is cancel-safe. `buf` is kept
+/// for the pipe's life with [`PIPE_CHUNK`] of capacity and read into without zeroing.
+pub(crate) async fn read_chunk(pipe: &pipe::Receiver, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    loop {
+        pipe.readable().await?;
+        buf.clear();
+        buf.reserve(PIPE_CHUNK);
+        match pipe.try_read_buf(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads everything already in a pipe, bypassing the reactor's readiness cache, so output written
+/// before a runtime API call is attributed to the invocation that call ends.
+pub(crate) fn drain_now(pipe: &pipe::Receiver) -> Vec<u8> {
+    // Zeroed once per thread, not per call: this runs on every result post.
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|buf| {
+        if buf.len() < PIPE_CHUNK {
+            buf.resize(PIPE_CHUNK, 0);
+        }
+        let mut out = Vec::new();
+        while out.len() < 8 * 1024 * 1024 {
+            match nix::unistd::read(pipe, buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        out
+    })
+}
+
+/// Logs every line `pipe` carries (see [`emit`]) until it closes: the output of an instance whose
+/// lines belong to no invocation (a web instance's).
+pub(crate) async fn pump(pipe: pipe::Receiver, function: String, instance: u64) {
+    let mut lines = LineSplitter::default();
+    let mut buf = Vec::new();
+    while let Ok(n @ 1..) = read_chunk(&pipe, &mut buf).await {
+        for line in lines.feed(&buf[..n]) {
+            emit(&function, instance, None, &line);
+        }
+    }
+    if let Some(line) = lines.finish() {
+        emit(&function, instance, None, &line);
+    }
 }
 
 /// Writes one line of function output (or a platform line) through `tracing`.

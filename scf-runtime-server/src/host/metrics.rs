@@ -2,14 +2,14 @@
 //!
 //! | Metric | Type | Labels | Meaning |
 //! |---|---|---|---|
-//! | `scf_invocations_total` | counter | `function` | invocations asked for (sync, and async when they run or are refused) |
+//! | `scf_invocations_total` | counter | `function` | invocations asked for (sync, and async when they run or are refused; a web function's requests) |
 //! | `scf_errors_total` | counter | `function`, `code` | failed invocations by SCF status code |
 //! | `scf_throttles_total` | counter | `function` | invocations refused with 432 |
 //! | `scf_async_accepted_total` | counter | `function` | async invocations accepted |
 //! | `scf_cold_starts_total` | counter | `function` | invocations that ran on a new instance |
 //! | `scf_init_failures_total` | counter | `function`, `code` | instance starts that failed (405, 450, 437) |
 //! | `scf_init_duration_seconds` | histogram | `function` | spawn to ready |
-//! | `scf_duration_seconds` | histogram | `function` | dispatch to first result |
+//! | `scf_duration_seconds` | histogram | `function` | dispatch to first result (a web request: arrival to answer) |
 //! | `scf_instances` | gauge | `function`, `state` (`starting`, `idle`, `busy`, `stopping`) | instances now |
 //! | `scf_queued` | gauge | `function` | invocations waiting for an instance now |
 
@@ -23,7 +23,6 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::fault::Fault;
-use crate::host::pool::PoolCounts;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FunctionLabel {
@@ -40,6 +39,21 @@ struct CodeLabels {
 struct StateLabels {
     function: String,
     state: String,
+}
+
+/// Counts of one function's instances and queue.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PoolCounts {
+    /// Instances starting.
+    pub starting: usize,
+    /// Instances idle.
+    pub idle: usize,
+    /// Instances busy.
+    pub busy: usize,
+    /// Instances being stopped.
+    pub stopping: usize,
+    /// Invocations waiting for an instance.
+    pub queued: usize,
 }
 
 fn histogram() -> Histogram {

@@ -1,15 +1,27 @@
-//! [`Host`]: the invoke path every source goes through (invoke API, Cloud API, triggers, queues).
+//! [`Host`]: the invoke path every source goes through (invoke API, Cloud API, triggers, queues),
+//! and the owner of every instance of every function, event and web.
+//!
+//! The modules read top-down: [`Host`] (this module) holds one pool per function; a pool places
+//! units of work on instances, each an event instance (runtime API) or a [`web`] instance (HTTP
+//! proxy), which start processes and log through small helper modules. Instances report back
+//! through a lifecycle trait the pool implements, and pools share the memory quota and the
+//! [`metrics`]. No module imports one above it.
 
 pub(crate) mod instance;
+pub mod invoker;
+pub(crate) mod lifecycle;
 pub(crate) mod logs;
 pub mod metrics;
 pub(crate) mod pool;
 pub(crate) mod process;
 pub(crate) mod rss;
+pub(crate) mod shared;
 pub mod web;
 
-pub use instance::State as InstanceState;
-pub use pool::{InstanceStatus, PoolCounts};
+pub use invoker::Invoker;
+pub use lifecycle::State as InstanceState;
+pub use metrics::PoolCounts;
+pub use pool::InstanceStatus;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,66 +31,17 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::Serialize;
+use tokio::sync::oneshot;
 
 use crate::config::{Config, FunctionConfig, ServerConfig};
 use crate::durable::{
     AsyncEvent, DeliveryOutcome, DispatchConfig, Dispatcher, DurableQueue, EventSource, NewEvent,
 };
-use crate::fault::Fault;
-use crate::fault::InvokeError;
-use crate::host::instance::{Completion, FunctionSpec, Invocation};
+use crate::fault::{Fault, InvokeError, MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
+use crate::host::lifecycle::{Completion, FunctionSpec, Invocation, Kind, WebRequest, Work};
 use crate::host::metrics::Metrics;
 use crate::host::pool::{Placed, Pool};
-use crate::triggers::Invoker;
-
-/// Largest synchronous event, bytes (6 MB; 406 past it).
-pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
-/// Largest asynchronous event, bytes (128 KB; 406 past it).
-pub const MAX_ASYNC_EVENT_BYTES: usize = 128 * 1024;
-
-/// State shared by the host and every pool.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) metrics: Metrics,
-    quota_mb: u64,
-    used_mb: Mutex<u64>,
-    next_instance: AtomicU64,
-    pools: OnceLock<Vec<Weak<Pool>>>,
-}
-
-impl Shared {
-    /// Takes `mb` of the memory quota, if there is room.
-    pub(crate) fn reserve(&self, mb: u32) -> bool {
-        let mut used = self.used_mb.lock().unwrap_or_else(|e| e.into_inner());
-        if *used + u64::from(mb) > self.quota_mb {
-            return false;
-        }
-        *used += u64::from(mb);
-        true
-    }
-
-    /// Gives `mb` back.
-    pub(crate) fn release(&self, mb: u32) {
-        let mut used = self.used_mb.lock().unwrap_or_else(|e| e.into_inner());
-        *used = used.saturating_sub(u64::from(mb));
-    }
-
-    pub(crate) fn next_instance_id(&self) -> u64 {
-        self.next_instance.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// Memory was freed by `function`: other functions waiting on the quota may start instances.
-    pub(crate) fn kick_others(&self, function: &str) {
-        let Some(pools) = self.pools.get() else {
-            return;
-        };
-        for pool in pools.iter().filter_map(Weak::upgrade) {
-            if pool.spec.name != function {
-                pool.kick();
-            }
-        }
-    }
-}
+use crate::host::shared::{Kick, Shared};
 
 /// How to run one invocation.
 #[derive(Debug, Clone, Default)]
@@ -120,7 +83,7 @@ impl InvokeOutcome {
     }
 }
 
-/// One event function in `/status`.
+/// One function (event or web) in `/status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct FunctionStatus {
     /// Name.
@@ -134,6 +97,9 @@ pub struct FunctionStatus {
     pub max_instances: usize,
     /// `min_instances`.
     pub min_instances: usize,
+    /// Requests one instance takes at once (`max_concurrency` of a web function; 1 for an event
+    /// function).
+    pub max_concurrency: usize,
     /// Instance and queue counts.
     pub counts: PoolCounts,
     /// The instances.
@@ -144,7 +110,6 @@ pub struct FunctionStatus {
 struct HostInner {
     shared: Arc<Shared>,
     pools: BTreeMap<String, Arc<Pool>>,
-    web: Vec<String>,
     closing: AtomicBool,
     in_flight: AtomicUsize,
     async_pending: Arc<AtomicUsize>,
@@ -154,12 +119,12 @@ struct HostInner {
     namespace: String,
 }
 
-/// The invoke path of the server: a cheap, cloneable handle on every event function's scheduler.
+/// The invoke path of the server: a cheap, cloneable handle on every function's scheduler.
 ///
 /// Every source of events (the invoke API, the Cloud API, API gateway and Function URL triggers,
-/// timers, queues) calls [`Host::invoke`] or [`Host::invoke_async`], so limits, scheduling, logs
-/// and metrics are the same for all of them. [`Host`] also implements the triggers'
-/// [`Invoker`] trait.
+/// timers, queues) calls [`Host::invoke`] or [`Host::invoke_async`], and every request to a web
+/// function goes through [`Host::invoke_web`], so limits, scheduling, logs and metrics are the
+/// same for all of them. [`Host`] also implements the triggers' [`Invoker`] trait.
 ///
 /// ```no_run
 /// # async fn demo(config: scf_runtime_server::Config) {
@@ -199,8 +164,7 @@ impl std::fmt::Display for UnbuiltFunction {
 impl std::error::Error for UnbuiltFunction {}
 
 impl Host {
-    /// A host for every event function of `config` (web functions are served by the triggers'
-    /// web pools; the host only knows their names). Instances start on demand; call
+    /// A host for every function of `config`, event and web. Instances start on demand; call
     /// [`start`](Self::start) inside the tokio runtime to start `min_instances` and the reapers.
     pub fn new(config: &Config) -> Result<Host, UnbuiltFunction> {
         let shared = Arc::new(Shared {
@@ -211,26 +175,25 @@ impl Host {
             pools: OnceLock::new(),
         });
         let mut pools = BTreeMap::new();
-        let mut web = Vec::new();
         for function in &config.functions {
-            if function.is_web() {
-                web.push(function.name.clone());
-                continue;
-            }
             let spec = function_spec(function, &config.server)?;
             pools.insert(
                 function.name.clone(),
                 Pool::new(Arc::new(spec), shared.clone()),
             );
         }
-        let _ = shared
-            .pools
-            .set(pools.values().map(Arc::downgrade).collect());
+        let kicks = pools
+            .iter()
+            .map(|(name, pool)| {
+                let pool: Weak<dyn Kick> = Arc::downgrade(pool) as Weak<dyn Kick>;
+                (name.clone(), pool)
+            })
+            .collect();
+        let _ = shared.pools.set(kicks);
         Ok(Host {
             inner: Arc::new(HostInner {
                 shared,
                 pools,
-                web,
                 closing: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
                 async_pending: Arc::new(AtomicUsize::new(0)),
@@ -242,7 +205,7 @@ impl Host {
         })
     }
 
-    /// Starts each function's idle reaper and its `min_instances`.
+    /// Starts each function's idle reaper and its `min_instances` (event and web).
     pub fn start(&self) {
         for pool in self.inner.pools.values() {
             pool.start();
@@ -251,7 +214,11 @@ impl Host {
 
     /// The event functions' names.
     pub fn functions(&self) -> impl Iterator<Item = &str> {
-        self.inner.pools.keys().map(String::as_str)
+        self.inner
+            .pools
+            .iter()
+            .filter(|(_, pool)| !pool.spec.is_web())
+            .map(|(name, _)| name.as_str())
     }
 
     /// The region functions run in (`TENCENTCLOUD_REGION`).
@@ -271,19 +238,12 @@ impl Host {
         payload: &[u8],
         is_async: bool,
     ) -> Result<&Arc<Pool>, InvokeError> {
-        if self.inner.closing.load(Ordering::Acquire) {
-            return Err(Fault::ShuttingDown.error("the server is shutting down"));
+        let pool = self.pool(function)?;
+        if pool.spec.is_web() {
+            return Err(Fault::InvalidParameter.error(format!(
+                "{function} is a web function: it takes HTTP requests through its triggers, not events"
+            )));
         }
-        let Some(pool) = self.inner.pools.get(function) else {
-            if self.inner.web.iter().any(|w| w == function) {
-                return Err(Fault::InvalidParameter.error(format!(
-                    "{function} is a web function: it takes HTTP requests through its triggers, not events"
-                )));
-            }
-            return Err(
-                Fault::FunctionNotFound.error(format!("function {function} does not exist"))
-            );
-        };
         let limit = if is_async {
             MAX_ASYNC_EVENT_BYTES
         } else {
@@ -300,6 +260,89 @@ impl Host {
             return Err(Fault::NotJson.error("the event of an event function must be JSON"));
         }
         Ok(pool)
+    }
+
+    fn pool(&self, function: &str) -> Result<&Arc<Pool>, InvokeError> {
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(Fault::ShuttingDown.error("the server is shutting down"));
+        }
+        self.inner.pools.get(function).ok_or_else(|| {
+            Fault::FunctionNotFound.error(format!("function {function} does not exist"))
+        })
+    }
+
+    /// Places `work` on `pool` and waits for what `rx` brings, failing it with 432 when it waited
+    /// `queue_timeout_s` for an instance; `refused` turns an error into that answer.
+    async fn place<T>(
+        &self,
+        pool: &Pool,
+        work: Work,
+        mut rx: oneshot::Receiver<T>,
+        refused: impl Fn(InvokeError) -> T,
+    ) -> T {
+        let vanished = || {
+            refused(Fault::Internal.error("the instance ended without reporting the invocation"))
+        };
+        match pool.submit(work) {
+            Err((_, error)) => refused(error),
+            Ok(Placed::Assigned) => rx.await.unwrap_or_else(|_| vanished()),
+            Ok(Placed::Queued(ticket)) => {
+                tokio::select! {
+                    c = &mut rx => c.unwrap_or_else(|_| vanished()),
+                    _ = tokio::time::sleep(pool.spec.queue_timeout) => match pool.cancel(ticket) {
+                        Some(_) => refused(Fault::Throttled.error(format!(
+                            "no instance of {} became free within {:?} (queue_timeout_s); it is at max_instances ({}) or the memory quota",
+                            pool.spec.name, pool.spec.queue_timeout, pool.spec.max_instances
+                        ))),
+                        None => rx.await.unwrap_or_else(|_| vanished()),
+                    },
+                }
+            }
+        }
+    }
+
+    /// Proxies one HTTP request (body already read, at most
+    /// [`MAX_SYNC_EVENT_BYTES`]) to an instance of web function `function`, with the `X-Scf-*`
+    /// headers set for `request_id`, and returns its answer. Scheduling is the event functions'
+    /// (see [`web`] for the details): an error is the SCF code the trigger turns into an HTTP
+    /// answer with [`web::error_response`].
+    pub async fn invoke_web(
+        &self,
+        function: &str,
+        request: http::Request<Bytes>,
+        request_id: &str,
+    ) -> Result<http::Response<Bytes>, InvokeError> {
+        let metrics = &self.inner.shared.metrics;
+        let pool = match self.pool(function) {
+            Ok(pool) if pool.spec.is_web() => pool.clone(),
+            Ok(_) => {
+                let error = Fault::InvalidParameter.error(format!(
+                    "{function} is an event function: it takes events, not HTTP requests"
+                ));
+                self.count_refusal(function, &error);
+                return Err(error);
+            }
+            Err(error) => {
+                self.count_refusal(function, &error);
+                return Err(error);
+            }
+        };
+        metrics.invocation(function);
+        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+        let _guard = InFlight(&self.inner.in_flight);
+        let started = Instant::now();
+        let (done, rx) = oneshot::channel();
+        let work = Work::Web(Box::new(WebRequest {
+            request,
+            request_id: request_id.to_owned(),
+            done,
+        }));
+        let result = self.place(&pool, work, rx, Err).await;
+        match &result {
+            Ok(_) => metrics.duration(function, started.elapsed()),
+            Err(e) => metrics.error(function, e.code()),
+        }
+        result
     }
 
     /// Runs `function` once with `payload` (raw event bytes; empty means `{}`) and waits for the
@@ -330,28 +373,17 @@ impl Host {
         metrics.invocation(function);
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         let _guard = InFlight(&self.inner.in_flight);
-        let (done, mut rx) = tokio::sync::oneshot::channel();
+        let (done, rx) = oneshot::channel();
         let invocation = Invocation {
             request_id: request_id.clone(),
             payload,
             done,
         };
-        let completion = match pool.submit(invocation) {
-            Err((_, error)) => Completion::refused(error),
-            Ok(Placed::Assigned) => rx.await.unwrap_or_else(|_| Completion::vanished()),
-            Ok(Placed::Queued(ticket)) => {
-                tokio::select! {
-                    c = &mut rx => c.unwrap_or_else(|_| Completion::vanished()),
-                    _ = tokio::time::sleep(pool.spec.queue_timeout) => match pool.cancel(ticket) {
-                        Some(_) => Completion::refused(Fault::Throttled.error(format!(
-                            "no instance of {function} became free within {:?} (queue_timeout_s); it is at max_instances ({}) or the memory quota",
-                            pool.spec.queue_timeout, pool.spec.max_instances
-                        ))),
-                        None => rx.await.unwrap_or_else(|_| Completion::vanished()),
-                    },
-                }
-            }
-        };
+        let completion = self
+            .place(&pool, Work::Event(invocation), rx, |error| {
+                Completion::refused(error, String::new())
+            })
+            .await;
         if let Err(e) = &completion.result {
             metrics.error(function, e.code());
         }
@@ -480,6 +512,7 @@ impl Host {
             .inner
             .pools
             .iter()
+            .filter(|(_, pool)| !pool.spec.is_web())
             .map(|(name, pool)| (name.clone(), pool.spec.max_instances.max(1)))
             .collect();
         let concurrency = per_function.values().sum::<usize>().clamp(1, 4096);
@@ -540,26 +573,28 @@ impl Host {
         self.inner.shared.metrics.encode()
     }
 
-    /// Every event function with its instances.
+    /// Every function (event and web) with its instances, by name.
     pub fn status(&self) -> Vec<FunctionStatus> {
         self.inner
             .pools
             .iter()
             .map(|(name, pool)| FunctionStatus {
                 name: name.clone(),
-                kind: "event",
+                kind: if pool.spec.is_web() { "web" } else { "event" },
                 memory_mb: pool.spec.memory_mb,
                 max_instances: pool.spec.max_instances,
                 min_instances: pool.spec.min_instances,
+                max_concurrency: pool.spec.capacity(),
                 counts: pool.counts(),
                 instances: pool.instances(),
             })
             .collect()
     }
 
-    /// Rolls every event function over to its executable as it is on disk now (after a rebuild):
+    /// Rolls every function (event and web) over to its executable as it is on disk now (after a rebuild):
     /// idle instances stop at once, busy ones after their current invocation, and new instances
-    /// take over; nothing queued or running is lost. `scf serve` does this on SIGHUP. Returns
+    /// take over; nothing queued or running is lost (a web instance stops when its last running
+    /// request ends). `scf serve` does this on SIGHUP. Returns
     /// how many instances are being replaced.
     pub fn recycle(&self) -> usize {
         self.inner.pools.values().map(|p| p.recycle()).sum()
@@ -581,14 +616,14 @@ impl Host {
         for pool in self.inner.pools.values() {
             pool.close();
         }
-        let deadline = Instant::now() + crate::host::instance::STOP_GRACE + Duration::from_secs(2);
+        let deadline = Instant::now() + lifecycle::STOP_GRACE + Duration::from_secs(2);
         while self.inner.pools.values().any(|p| p.instance_count() > 0) && Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// Invocations running or waiting right now.
+    /// Invocations and web requests running or waiting right now.
     pub fn in_flight(&self) -> usize {
         self.inner.pools.values().map(|p| p.in_flight()).sum()
     }
@@ -599,36 +634,6 @@ struct InFlight<'a>(&'a AtomicUsize);
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl Completion {
-    fn refused(error: InvokeError) -> Completion {
-        Completion {
-            result: Err(error),
-            duration: Duration::ZERO,
-            mem_peak: 0,
-            log: String::new(),
-            cold_start: None,
-            instance: None,
-        }
-    }
-
-    fn vanished() -> Completion {
-        Completion::refused(
-            Fault::Internal.error("the instance ended without reporting the invocation"),
-        )
-    }
-}
-
-impl crate::kafka::BatchSink for Host {
-    async fn accept(
-        &self,
-        function: &str,
-        payload: Bytes,
-        order: crate::durable::OrderKey,
-    ) -> Result<String, InvokeError> {
-        Host::invoke_async_ordered(self, function, payload, EventSource::Ckafka, Some(order)).await
     }
 }
 
@@ -651,10 +656,20 @@ impl Invoker for Host {
     ) -> Result<String, InvokeError> {
         Host::invoke_async_from(self, function, payload, source).await
     }
+
+    async fn invoke_web(
+        &self,
+        function: &str,
+        request: http::Request<Bytes>,
+        request_id: &str,
+    ) -> Result<http::Response<Bytes>, InvokeError> {
+        Host::invoke_web(self, function, request, request_id).await
+    }
 }
 
 /// The variables every event-function instance gets (RUNTIME-API.md §3), apart from
-/// `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT` which name its own listener.
+/// `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT` which name its own listener. A web-function
+/// instance gets the same without `SCF_RUNTIME`, plus `PORT`.
 pub fn instance_env(
     function: &FunctionConfig,
     server: &ServerConfig,
@@ -715,8 +730,27 @@ fn function_spec(
         .parent()
         .map(Path::to_owned)
         .unwrap_or_else(|| ".".into());
+    let mut env = instance_env(function, server, &executable);
+    let kind = if function.is_web() {
+        env.retain(|(k, _)| k != "SCF_RUNTIME");
+        let meta = web::FunctionMeta {
+            name: function.name.clone(),
+            version: "$LATEST".to_owned(),
+            namespace: server.namespace.clone(),
+            region: server.region.clone(),
+            appid: server.appid.clone(),
+            uin: server.uin.clone(),
+        };
+        Kind::Web {
+            max_concurrency: function.max_concurrency,
+            headers: meta.headers(function.memory_mb, function.timeout),
+        }
+    } else {
+        Kind::Event
+    };
     Ok(FunctionSpec {
-        env: instance_env(function, server, &executable),
+        env,
+        kind,
         name: function.name.clone(),
         code_root,
         executable,

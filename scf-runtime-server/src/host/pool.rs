@@ -1,16 +1,25 @@
-//! The scheduler of one event function: its instances, its idle stack and its wait queue.
+//! The scheduler of one function, event or web: its instances, the stack of those with spare
+//! capacity and its wait queue.
 //!
-//! - An invocation goes to the most recently used idle instance.
-//! - With none idle, it waits in a bounded queue (`queue_length`, else 432) and one instance is
-//!   started per waiting invocation not yet covered by a starting one, while under `max_instances`
-//!   and the server's memory quota (`quota_mb`).
-//! - An instance that becomes idle takes the oldest waiting invocation first.
-//! - An instance that fails to start fails the invocation it was started for with its code (405,
+//! An instance takes `capacity` units of work at once: 1 for an event function (one invocation),
+//! `max_concurrency` for a web function (HTTP requests). The pool places [`Work`] on an
+//! [`InstanceHandle`] and learns what happens through [`Lifecycle`]; it never looks inside an
+//! instance, so the same placement serves both kinds.
+//!
+//! - Work goes to the most recently used ready instance with spare capacity.
+//! - With none, it waits in a bounded queue (`queue_length`, else 432; `queue_timeout_s`, else
+//!   432) and instances are started for the waiting work not yet covered by starting ones, while
+//!   under `max_instances` and the server's memory quota (`quota_mb`, which instances of both
+//!   kinds count against).
+//! - An instance that finishes a unit takes the oldest waiting work first.
+//! - An instance that fails to start fails the work it was started for with its code (405, 446,
 //!   450, 437). Starts are then rate-limited: after each failure the next start waits 100 ms,
 //!   doubling up to 30 s, reset by a successful start. While no instance can run and starts are
-//!   held back, new invocations fail at once with the last start failure instead of spinning.
-//! - Idle instances past `idle_timeout_s` are stopped, least recently used first, down to
+//!   held back, new work fails at once with the last start failure instead of spinning.
+//! - Instances idle past `idle_timeout_s` are stopped, least recently used first, down to
 //!   `min_instances`; `min_instances` are started at boot and replaced when they end.
+//! - A recycle (SIGHUP) replaces every instance without losing work; a close fails the queue and
+//!   stops every instance.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -18,20 +27,22 @@ use std::time::{Duration, Instant};
 
 use crate::fault::Fault;
 use crate::fault::InvokeError;
-use crate::host::Shared;
-use crate::host::instance::{
-    self, FunctionSpec, Gone, InstanceHandle, Invocation, State, StopReason,
+use crate::host::lifecycle::{
+    FunctionSpec, Gone, InstanceHandle, Kind, Lifecycle, State, StopReason, Work,
 };
+use crate::host::metrics::PoolCounts;
+use crate::host::shared::{Kick, Shared};
+use crate::host::{instance, web};
 
 /// First delay after a failed start.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Longest delay between failing starts.
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
-/// Where a submitted invocation went.
+/// Where submitted work went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Placed {
-    /// Straight to an idle instance.
+    /// Straight to an instance with spare capacity.
     Assigned,
     /// Into the wait queue, with this ticket.
     Queued(u64),
@@ -41,6 +52,8 @@ pub(crate) enum Placed {
 struct Slot {
     handle: InstanceHandle,
     state: State,
+    /// Units of work it is running.
+    in_flight: usize,
     spawned_for: Option<u64>,
     started: Instant,
     last_used: Instant,
@@ -60,7 +73,7 @@ impl Slot {
 #[derive(Debug)]
 struct Waiter {
     ticket: u64,
-    invocation: Invocation,
+    work: Work,
 }
 
 #[derive(Debug, Default)]
@@ -73,8 +86,8 @@ struct CrashLoop {
 #[derive(Debug, Default)]
 struct PoolState {
     slots: BTreeMap<u64, Slot>,
-    /// Idle instances, most recently used last.
-    idle: Vec<u64>,
+    /// Ready instances with spare capacity, most recently used last.
+    available: Vec<u64>,
     waiters: VecDeque<Waiter>,
     crash: CrashLoop,
     next_ticket: u64,
@@ -107,31 +120,20 @@ pub struct InstanceStatus {
     pub id: u64,
     /// Process id of the bootstrap.
     pub pid: u32,
-    /// Port of its runtime API on 127.0.0.1.
+    /// Port on 127.0.0.1 of its runtime API (event function) or of its HTTP server, `$PORT`
+    /// (web function).
     pub runtime_api_port: u16,
     /// Lifecycle state.
     pub state: State,
-    /// Invocations it has finished.
+    /// Units of work running now (at most 1 for an event function, `max_concurrency` for a web
+    /// function).
+    pub in_flight: usize,
+    /// Units of work it has finished.
     pub invocations: u64,
     /// Milliseconds since it started.
     pub age_ms: u64,
     /// Milliseconds since it last finished an invocation (or started).
     pub idle_ms: u64,
-}
-
-/// Counts of one function's instances and queue.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct PoolCounts {
-    /// Instances starting.
-    pub starting: usize,
-    /// Instances idle.
-    pub idle: usize,
-    /// Instances busy.
-    pub busy: usize,
-    /// Instances being stopped.
-    pub stopping: usize,
-    /// Invocations waiting for an instance.
-    pub queued: usize,
 }
 
 /// One function's instances.
@@ -176,34 +178,31 @@ impl Pool {
         self.spawn_wanted(&mut st);
     }
 
-    /// Places an invocation: on an idle instance, else in the queue (starting instances as
-    /// allowed). Gives the invocation back with the error when it cannot wait.
-    pub(crate) fn submit(
-        &self,
-        invocation: Invocation,
-    ) -> Result<Placed, (Invocation, InvokeError)> {
+    /// Places work: on an instance with spare capacity, else in the queue (starting instances as
+    /// allowed). Gives the work back with the error when it cannot wait.
+    pub(crate) fn submit(&self, work: Work) -> Result<Placed, (Work, InvokeError)> {
         let mut st = self.lock();
         if st.closed {
             return Err((
-                invocation,
+                work,
                 Fault::ShuttingDown.error("the server is shutting down"),
             ));
         }
-        let invocation = match self.assign_idle(&mut st, invocation) {
+        let work = match self.assign_available(&mut st, work) {
             Ok(()) => return Ok(Placed::Assigned),
-            Err(inv) => inv,
+            Err(work) => work,
         };
         if st.waiters.len() >= self.spec.queue_length {
             return Err((
-                invocation,
+                work,
                 Fault::Throttled.error(format!(
-                    "function {} is at its concurrency limit ({} instances, {} MB each) and its wait queue is full ({} invocations)",
-                    self.spec.name, self.spec.max_instances, self.spec.memory_mb, self.spec.queue_length
+                    "function {} is at its concurrency limit ({} instances, {} MB and {} at once each) and its wait queue is full ({})",
+                    self.spec.name, self.spec.max_instances, self.spec.memory_mb, self.spec.capacity(), self.spec.queue_length
                 )),
             ));
         }
         if st.live() == 0 && self.held_back(&st) {
-            let (error, log) = st.crash.last.clone().expect("held back after a failure");
+            let (error, _log) = st.crash.last.clone().expect("held back after a failure");
             let wait = st
                 .crash
                 .hold_until
@@ -217,131 +216,102 @@ impl Pool {
                 ),
                 ..error
             };
-            let _ = log;
-            return Err((invocation, error));
+            return Err((work, error));
         }
         st.next_ticket += 1;
         let ticket = st.next_ticket;
-        st.waiters.push_back(Waiter { ticket, invocation });
+        st.waiters.push_back(Waiter { ticket, work });
         self.spawn_wanted(&mut st);
         Ok(Placed::Queued(ticket))
     }
 
-    /// Takes a waiting invocation out of the queue (its wait ran out); `None` when an instance
-    /// already has it.
-    pub(crate) fn cancel(&self, ticket: u64) -> Option<Invocation> {
+    /// Takes waiting work out of the queue (its wait ran out); `None` when an instance already
+    /// has it.
+    pub(crate) fn cancel(&self, ticket: u64) -> Option<Work> {
         let mut st = self.lock();
         let i = st.waiters.iter().position(|w| w.ticket == ticket)?;
-        st.waiters.remove(i).map(|w| w.invocation)
+        st.waiters.remove(i).map(|w| w.work)
     }
 
-    /// An assignment that reached an instance after it ended: first in line again.
-    pub(crate) fn resubmit(&self, invocation: Invocation) {
-        let mut st = self.lock();
-        if st.closed {
-            invocation.fail(
-                Fault::ShuttingDown.error("the server is shutting down"),
-                String::new(),
-            );
-            return;
-        }
-        match self.assign_idle(&mut st, invocation) {
-            Ok(()) => {}
-            Err(invocation) => {
-                st.next_ticket += 1;
-                let ticket = st.next_ticket;
-                st.waiters.push_front(Waiter { ticket, invocation });
-                self.spawn_wanted(&mut st);
-            }
-        }
-    }
-
-    fn assign_idle(
-        &self,
-        st: &mut PoolState,
-        mut invocation: Invocation,
-    ) -> Result<(), Invocation> {
-        while let Some(id) = st.idle.pop() {
+    /// Puts `work` on the most recently used instance with spare capacity.
+    fn assign_available(&self, st: &mut PoolState, mut work: Work) -> Result<(), Work> {
+        let capacity = self.spec.capacity();
+        while let Some(&id) = st.available.last() {
             let Some(slot) = st.slots.get_mut(&id) else {
+                st.available.pop();
                 continue;
             };
-            match slot.handle.assign(invocation) {
+            match slot.handle.assign(work) {
                 Ok(()) => {
+                    slot.in_flight += 1;
                     slot.state = State::Busy;
+                    if slot.in_flight >= capacity {
+                        st.available.pop();
+                    }
                     return Ok(());
                 }
-                Err(back) => invocation = back,
+                Err(back) => {
+                    st.available.pop();
+                    work = back;
+                }
             }
         }
-        Err(invocation)
+        Err(work)
     }
 
-    /// An instance called ready.
-    pub(crate) fn on_ready(&self, id: u64, init: Duration) {
-        self.shared.metrics.init_duration(&self.spec.name, init);
-        let mut st = self.lock();
-        st.crash = CrashLoop::default();
-        self.make_idle(&mut st, id);
-    }
-
-    /// An instance finished an invocation.
-    pub(crate) fn on_idle(&self, id: u64) {
-        let mut st = self.lock();
-        if let Some(slot) = st.slots.get_mut(&id) {
-            slot.served += 1;
-        }
-        self.make_idle(&mut st, id);
-    }
-
-    fn make_idle(&self, st: &mut PoolState, id: u64) {
+    /// An instance became ready or finished a unit of work: it takes waiting work, or is
+    /// available again (most recently used), or stops when a recycle or close replaced it.
+    fn make_available(&self, st: &mut PoolState, id: u64) {
+        let capacity = self.spec.capacity();
+        let closed = st.closed;
+        let current = st.generation;
         let Some(slot) = st.slots.get_mut(&id) else {
             return;
         };
         slot.last_used = Instant::now();
         slot.spawned_for = None;
-        if st.closed {
-            slot.stop(StopReason::Shutdown);
+        if slot.state == State::Stopping {
             return;
         }
-        if slot.generation < st.generation {
-            // Started before a recycle: it runs the old executable; a new instance takes over.
-            slot.stop(StopReason::Reclaim);
-            st.idle.retain(|i| *i != id);
+        if closed || slot.generation < current {
+            // Closing, or started before a recycle (it runs the old executable): it takes no new
+            // work and stops once its running work is done; a new instance takes over.
+            st.available.retain(|i| *i != id);
+            if slot.in_flight == 0 {
+                slot.state = State::Idle;
+                slot.stop(if closed {
+                    StopReason::Shutdown
+                } else {
+                    StopReason::Reclaim
+                });
+            }
             self.spawn_wanted(st);
             return;
         }
-        if let Some(waiter) = st.waiters.pop_front() {
-            match slot.handle.assign(waiter.invocation) {
-                Ok(()) => slot.state = State::Busy,
-                Err(back) => st.waiters.push_front(Waiter {
-                    ticket: waiter.ticket,
-                    invocation: back,
-                }),
+        while slot.in_flight < capacity {
+            let Some(waiter) = st.waiters.pop_front() else {
+                break;
+            };
+            match slot.handle.assign(waiter.work) {
+                Ok(()) => slot.in_flight += 1,
+                Err(back) => {
+                    st.waiters.push_front(Waiter {
+                        ticket: waiter.ticket,
+                        work: back,
+                    });
+                    break;
+                }
             }
+        }
+        slot.state = if slot.in_flight == 0 {
+            State::Idle
         } else {
-            slot.state = State::Idle;
-            st.idle.retain(|i| *i != id);
-            st.idle.push(id);
-        }
-    }
-
-    /// An instance's process ended.
-    pub(crate) fn on_gone(&self, id: u64, gone: Gone) {
-        let mut st = self.lock();
-        let Some(slot) = st.slots.remove(&id) else {
-            return;
+            State::Busy
         };
-        st.idle.retain(|i| *i != id);
-        self.shared.release(self.spec.memory_mb);
-        if let Gone::InitFailed { error, log } = gone {
-            self.shared
-                .metrics
-                .init_failure(&self.spec.name, error.code());
-            self.record_failure(&mut st, slot.spawned_for, error, log);
+        st.available.retain(|i| *i != id);
+        if slot.in_flight < capacity {
+            st.available.push(id);
         }
-        self.spawn_wanted(&mut st);
-        drop(st);
-        self.shared.kick_others(&self.spec.name);
     }
 
     fn record_failure(
@@ -361,7 +331,7 @@ impl Pool {
             && let Some(i) = st.waiters.iter().position(|w| w.ticket == ticket)
             && let Some(waiter) = st.waiters.remove(i)
         {
-            waiter.invocation.fail(error, log);
+            waiter.work.fail(error, log);
         }
     }
 
@@ -369,19 +339,15 @@ impl Pool {
         st.crash.hold_until.is_some_and(|t| Instant::now() < t)
     }
 
-    /// Re-checks whether instances can be started (after capacity was freed elsewhere).
-    pub(crate) fn kick(&self) {
-        let mut st = self.lock();
-        self.spawn_wanted(&mut st);
-    }
-
     /// Starts instances for uncovered waiters and up to `min_instances`, as limits allow.
     fn spawn_wanted(&self, st: &mut PoolState) {
         if st.closed {
             return;
         }
+        let capacity = self.spec.capacity();
         loop {
-            let uncovered = st.waiters.len().saturating_sub(st.starting());
+            let covered = st.starting() * capacity;
+            let uncovered = st.waiters.len().saturating_sub(covered);
             let below_min = self.spec.min_instances.saturating_sub(st.live());
             if uncovered == 0 && below_min == 0 {
                 return;
@@ -396,9 +362,14 @@ impl Pool {
             if !self.shared.reserve(self.spec.memory_mb) {
                 return;
             }
-            let spawned_for = (uncovered > 0).then(|| st.waiters[st.starting()].ticket);
+            let spawned_for = (uncovered > 0).then(|| st.waiters[covered].ticket);
             let id = self.shared.next_instance_id();
-            match instance::spawn(self.spec.clone(), id, self.me.clone()) {
+            let events: Weak<dyn Lifecycle> = self.me.clone();
+            let spawned = match self.spec.kind {
+                Kind::Event => instance::spawn(self.spec.clone(), id, events),
+                Kind::Web { .. } => web::spawn(self.spec.clone(), id, events),
+            };
+            match spawned {
                 Ok(handle) => {
                     let now = Instant::now();
                     st.slots.insert(
@@ -406,6 +377,7 @@ impl Pool {
                         Slot {
                             handle,
                             state: State::Starting,
+                            in_flight: 0,
                             spawned_for,
                             started: now,
                             last_used: now,
@@ -456,26 +428,25 @@ impl Pool {
         });
     }
 
-    /// Stops idle instances past the idle timeout, keeping `min_instances`. False once closed.
+    /// Stops instances idle past the idle timeout, keeping `min_instances`. False once closed.
     fn reap(&self) -> bool {
         let mut st = self.lock();
         if st.closed {
             return false;
         }
         let now = Instant::now();
-        // Least recently used first: the front of the idle stack.
+        // Least recently used first: the front of the stack.
         let mut i = 0;
-        while i < st.idle.len() {
+        while i < st.available.len() {
             if st.live() <= self.spec.min_instances {
                 break;
             }
-            let id = st.idle[i];
-            let expired = st
-                .slots
-                .get(&id)
-                .is_some_and(|s| now.duration_since(s.last_used) >= self.spec.idle_timeout);
+            let id = st.available[i];
+            let expired = st.slots.get(&id).is_some_and(|s| {
+                s.in_flight == 0 && now.duration_since(s.last_used) >= self.spec.idle_timeout
+            });
             if expired {
-                st.idle.remove(i);
+                st.available.remove(i);
                 if let Some(slot) = st.slots.get_mut(&id) {
                     slot.stop(StopReason::Reclaim);
                 }
@@ -487,9 +458,10 @@ impl Pool {
     }
 
     /// Replaces every instance without losing work: idle instances are stopped now, busy and
-    /// starting ones when their current invocation (or init) ends, and new instances (running
-    /// the executable as it is now) take the queue and `min_instances`. A pending start backoff
-    /// is cleared, since the new executable may start where the old one failed.
+    /// starting ones when their running work (or init) ends, and new instances (running the
+    /// executable as it is now) take the queue and `min_instances`. A pending start backoff is
+    /// cleared, since the new executable may start where the old one failed. Returns how many
+    /// instances are being replaced.
     pub(crate) fn recycle(&self) -> usize {
         let mut st = self.lock();
         if st.closed {
@@ -497,9 +469,10 @@ impl Pool {
         }
         st.generation += 1;
         st.crash = CrashLoop::default();
-        let idle = std::mem::take(&mut st.idle);
-        for id in &idle {
-            if let Some(slot) = st.slots.get_mut(id) {
+        for id in std::mem::take(&mut st.available) {
+            if let Some(slot) = st.slots.get_mut(&id)
+                && slot.in_flight == 0
+            {
                 slot.stop(StopReason::Reclaim);
             }
         }
@@ -517,30 +490,29 @@ impl Pool {
         let mut st = self.lock();
         st.closed = true;
         for waiter in std::mem::take(&mut st.waiters) {
-            waiter.invocation.fail(
+            waiter.work.fail(
                 Fault::ShuttingDown.error("the server is shutting down"),
                 String::new(),
             );
         }
-        st.idle.clear();
+        st.available.clear();
         for slot in st.slots.values_mut() {
             slot.stop(StopReason::Shutdown);
         }
     }
 
-    /// Stops idle instances only (in-flight ones finish); new work is still refused after
-    /// [`close`](Self::close).
+    /// Instances not yet exited.
     pub(crate) fn instance_count(&self) -> usize {
         self.lock().slots.len()
     }
 
-    /// Busy instances plus waiting invocations.
+    /// Units of work running plus waiting.
     pub(crate) fn in_flight(&self) -> usize {
         let st = self.lock();
-        st.waiters.len() + st.slots.values().filter(|s| s.state == State::Busy).count()
+        st.waiters.len() + st.slots.values().map(|s| s.in_flight).sum::<usize>()
     }
 
-    /// Counts for the metrics.
+    /// Counts for the metrics and `/status`.
     pub(crate) fn counts(&self) -> PoolCounts {
         let st = self.lock();
         let mut counts = PoolCounts {
@@ -569,10 +541,72 @@ impl Pool {
                 pid: s.handle.pid,
                 runtime_api_port: s.handle.port,
                 state: s.state,
+                in_flight: s.in_flight,
                 invocations: s.served,
                 age_ms: now.duration_since(s.started).as_millis() as u64,
                 idle_ms: now.duration_since(s.last_used).as_millis() as u64,
             })
             .collect()
+    }
+}
+
+impl Lifecycle for Pool {
+    fn ready(&self, id: u64, init: Duration) {
+        self.shared.metrics.init_duration(&self.spec.name, init);
+        let mut st = self.lock();
+        st.crash = CrashLoop::default();
+        self.make_available(&mut st, id);
+    }
+
+    fn done(&self, id: u64) {
+        let mut st = self.lock();
+        if let Some(slot) = st.slots.get_mut(&id) {
+            slot.served += 1;
+            slot.in_flight = slot.in_flight.saturating_sub(1);
+        }
+        self.make_available(&mut st, id);
+    }
+
+    fn gone(&self, id: u64, gone: Gone) {
+        let mut st = self.lock();
+        let Some(slot) = st.slots.remove(&id) else {
+            return;
+        };
+        st.available.retain(|i| *i != id);
+        self.shared.release(self.spec.memory_mb);
+        if let Gone::InitFailed { error, log } = gone {
+            self.shared
+                .metrics
+                .init_failure(&self.spec.name, error.code());
+            self.record_failure(&mut st, slot.spawned_for, error, log);
+        }
+        self.spawn_wanted(&mut st);
+        drop(st);
+        self.shared.kick_others(&self.spec.name);
+    }
+
+    fn give_back(&self, work: Work) {
+        let mut st = self.lock();
+        if st.closed {
+            work.fail(
+                Fault::ShuttingDown.error("the server is shutting down"),
+                String::new(),
+            );
+            return;
+        }
+        if let Err(work) = self.assign_available(&mut st, work) {
+            st.next_ticket += 1;
+            let ticket = st.next_ticket;
+            st.waiters.push_front(Waiter { ticket, work });
+            self.spawn_wanted(&mut st);
+        }
+    }
+}
+
+impl Kick for Pool {
+    /// Re-checks whether instances can be started (after memory was freed elsewhere).
+    fn kick(&self) {
+        let mut st = self.lock();
+        self.spawn_wanted(&mut st);
     }
 }

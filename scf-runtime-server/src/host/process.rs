@@ -8,9 +8,12 @@
 
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
+use std::process::Stdio;
 
 use nix::errno::Errno;
-use nix::sys::signal::Signal;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::net::unix::pipe;
 
 /// A command starting `program` in its own process group with a parent-death signal, with an
 /// empty environment.
@@ -40,5 +43,52 @@ pub(crate) fn die_with_us(cmd: &mut std::process::Command) {
             }
             Ok(())
         });
+    }
+}
+
+/// A started instance process with its output pipes.
+pub(crate) struct Spawned {
+    pub(crate) child: tokio::process::Child,
+    pub(crate) pid: u32,
+    pub(crate) out: pipe::Receiver,
+    pub(crate) err: pipe::Receiver,
+}
+
+/// Starts `program` as an instance: its own process group, a parent-death signal, exactly `env`
+/// as the environment, `dir` as the working directory, stdin closed, stdout and stderr piped.
+pub(crate) fn spawn<'a>(
+    program: &Path,
+    dir: &Path,
+    env: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> std::io::Result<Spawned> {
+    let mut cmd = command(program);
+    cmd.envs(env)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let out = take_pipe(child.stdout.take().map(|s| s.into_owned_fd()))?;
+    let err = take_pipe(child.stderr.take().map(|s| s.into_owned_fd()))?;
+    Ok(Spawned {
+        child,
+        pid,
+        out,
+        err,
+    })
+}
+
+fn take_pipe(fd: Option<std::io::Result<std::os::fd::OwnedFd>>) -> std::io::Result<pipe::Receiver> {
+    let fd = fd.ok_or_else(|| std::io::Error::other("the child's output pipe is missing"))??;
+    pipe::Receiver::from_owned_fd(fd)
+}
+
+/// Sends `signal` to the process group `pid` leads; a group already gone is fine.
+pub(crate) fn signal_group(pid: u32, signal: Signal) {
+    if let Ok(pid) = i32::try_from(pid)
+        && pid != 0
+    {
+        let _ = killpg(Pid::from_raw(pid), signal);
     }
 }

@@ -40,7 +40,8 @@ use serde_json::{Map, Value, json};
 
 use crate::fault::Fault;
 use crate::fault::InvokeError;
-use crate::host::{Host, InvokeOptions, MAX_SYNC_EVENT_BYTES};
+use crate::fault::MAX_SYNC_EVENT_BYTES;
+use crate::host::{Host, InvokeOptions};
 use crate::http::tc3::Verifier;
 
 /// Largest Cloud API request body: a 6 MB event escaped as a JSON string, plus the parameters.

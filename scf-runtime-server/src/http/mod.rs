@@ -35,9 +35,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::BodyExt as _;
 
-use crate::fault::Fault;
-use crate::fault::InvokeError;
-use crate::host::{Host, InvokeOptions, MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
+use crate::fault::{Fault, InvokeError, MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
+use crate::host::{Host, InvokeOptions};
 use crate::http::cloud::CloudApi;
 use crate::triggers::HttpTriggers;
 
@@ -232,25 +231,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 async fn status(State(state): State<AppState>) -> Response {
-    let mut web = Vec::new();
-    if let Some(triggers) = &state.triggers {
-        let mut pools: Vec<_> = triggers.web_pools().iter().collect();
-        pools.sort_by(|a, b| a.0.cmp(b.0));
-        for (name, pool) in pools {
-            let s = pool.status();
-            web.push(serde_json::json!({
-                "name": name,
-                "type": "web",
-                "starting": s.starting,
-                "instances": s.instances.iter().map(|(id, pid, in_flight)| serde_json::json!({
-                    "id": id, "pid": pid, "in_flight": in_flight,
-                })).collect::<Vec<_>>(),
-            }));
-        }
-    }
     axum::Json(serde_json::json!({
         "functions": state.host.status(),
-        "web_functions": web,
         "in_flight": state.host.in_flight(),
     }))
     .into_response()
@@ -270,7 +252,7 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
         .map(|c| c.0)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     match &state.triggers {
-        Some(triggers) if !triggers.is_empty() || !triggers.web_pools().is_empty() => {
+        Some(triggers) if !triggers.is_empty() => {
             triggers.handle(request, peer).await.map(Body::from)
         }
         _ => (

@@ -124,8 +124,9 @@ pub use settings::{
 };
 
 use crate::config::Config;
-use crate::durable::{DurableQueue, OrderKey};
+use crate::durable::{DurableQueue, EventSource, OrderKey};
 use crate::fault::InvokeError;
+use crate::host::Host;
 
 /// Where the consumers hand their batches.
 pub trait BatchSink: Clone + Send + Sync + 'static {
@@ -143,6 +144,19 @@ pub trait BatchSink: Clone + Send + Sync + 'static {
         payload: Bytes,
         order: OrderKey,
     ) -> impl Future<Output = Result<String, InvokeError>> + Send;
+}
+
+/// `scf serve`'s sink: each batch goes into the durable async queue through
+/// [`Host::invoke_async_ordered`], as a CKafka event of its partition's ordered stream.
+impl BatchSink for Host {
+    async fn accept(
+        &self,
+        function: &str,
+        payload: Bytes,
+        order: OrderKey,
+    ) -> Result<String, InvokeError> {
+        Host::invoke_async_ordered(self, function, payload, EventSource::Ckafka, Some(order)).await
+    }
 }
 
 /// The running consumers of every `ckafka` trigger: one task per trigger, and under it one per

@@ -6,7 +6,6 @@
 //! proxied to an instance (web functions), and the result is turned back into an HTTP answer
 //! (see [`response`](super::response) for the table).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -16,18 +15,16 @@ use http_body_util::{BodyExt as _, Limited};
 
 use super::apigw::ApigwRoute;
 use super::function_url;
-use super::invoke::Invoker;
 use super::request::HttpRequest;
 use super::response::{
     function_error_response, gateway_error, malformed_response, parse_integrated,
 };
 use super::route::{RouteMatch, pick};
-use crate::host::web::{self, WebPool};
+use crate::fault::MAX_SYNC_EVENT_BYTES;
+use crate::host::Invoker;
+use crate::host::web;
 
-/// Largest synchronous event (and HTTP request body), bytes: 6 MB.
-pub const MAX_SYNC_EVENT_BYTES: usize = 6 * 1024 * 1024;
-
-/// API gateway routes, function URLs and web function pools, in front of an [`Invoker`].
+/// API gateway routes, function URLs and web functions, in front of an [`Invoker`].
 ///
 /// Cheap to clone; build it with [`HttpTriggers::new`] and the `with_*` methods.
 #[derive(Clone)]
@@ -35,7 +32,7 @@ pub struct HttpTriggers<I> {
     invoker: I,
     routes: Vec<ApigwRoute>,
     function_urls: Vec<String>,
-    web: HashMap<String, WebPool>,
+    web: Vec<String>,
 }
 
 impl<I> fmt::Debug for HttpTriggers<I> {
@@ -43,7 +40,7 @@ impl<I> fmt::Debug for HttpTriggers<I> {
         f.debug_struct("HttpTriggers")
             .field("routes", &self.routes)
             .field("function_urls", &self.function_urls)
-            .field("web", &self.web.keys().collect::<Vec<_>>())
+            .field("web", &self.web)
             .finish_non_exhaustive()
     }
 }
@@ -55,7 +52,7 @@ impl<I: Invoker> HttpTriggers<I> {
             invoker,
             routes: Vec::new(),
             function_urls: Vec::new(),
-            web: HashMap::new(),
+            web: Vec::new(),
         }
     }
 
@@ -71,10 +68,10 @@ impl<I: Invoker> HttpTriggers<I> {
         self
     }
 
-    /// Declares `pool`'s function a web function: its routes and URL are proxied to the pool's
-    /// instances instead of being invoked with an event.
-    pub fn with_web_function(mut self, pool: WebPool) -> Self {
-        self.add_web_function(pool);
+    /// Declares `function` a web function: requests on its routes and URL are passed on as HTTP
+    /// through [`Invoker::invoke_web`] instead of being invoked with an event.
+    pub fn with_web_function(mut self, function: &str) -> Self {
+        self.add_web_function(function);
         self
     }
 
@@ -91,8 +88,14 @@ impl<I: Invoker> HttpTriggers<I> {
     }
 
     /// [`with_web_function`](Self::with_web_function) in place.
-    pub fn add_web_function(&mut self, pool: WebPool) {
-        self.web.insert(pool.config().meta.name.clone(), pool);
+    pub fn add_web_function(&mut self, function: &str) {
+        if !self.is_web(function) {
+            self.web.push(function.to_owned());
+        }
+    }
+
+    fn is_web(&self, function: &str) -> bool {
+        self.web.iter().any(|f| f == function)
     }
 
     /// The invoker events go to.
@@ -103,11 +106,6 @@ impl<I: Invoker> HttpTriggers<I> {
     /// The API gateway routes.
     pub fn routes(&self) -> &[ApigwRoute] {
         &self.routes
-    }
-
-    /// The web function pools, by function name.
-    pub fn web_pools(&self) -> &HashMap<String, WebPool> {
-        &self.web
     }
 
     /// Whether any trigger is configured (when not, the server can skip this handler).
@@ -141,7 +139,7 @@ impl<I: Invoker> HttpTriggers<I> {
             && self.function_urls.iter().any(|f| f == function)
         {
             let function = function.to_owned();
-            if let Some(pool) = self.web.get(&function) {
+            if self.is_web(&function) {
                 let mut request = Request::from_parts(parts, body);
                 let query = request
                     .uri()
@@ -149,7 +147,7 @@ impl<I: Invoker> HttpTriggers<I> {
                     .map(|q| format!("?{q}"))
                     .unwrap_or_default();
                 *request.uri_mut() = format!("{path}{query}").parse().unwrap_or_default();
-                return pool.serve(request, &request_id).await;
+                return self.proxy(&function, request, &request_id).await;
             }
             let req = HttpRequest::from_parts(&parts, body, peer);
             let event = function_url::build_event(&req, &path);
@@ -162,11 +160,11 @@ impl<I: Invoker> HttpTriggers<I> {
         match pick(routes, &parts.method, parts.uri.path()) {
             RouteMatch::Found(i, params) => {
                 let route = &self.routes[i];
-                if let Some(pool) = self.web.get(&route.function) {
+                if self.is_web(&route.function) {
                     let request = Request::from_parts(parts, body);
                     return match tokio::time::timeout(
                         route.timeout,
-                        pool.serve(request, &request_id),
+                        self.proxy(&route.function, request, &request_id),
                     )
                     .await
                     {
@@ -201,6 +199,19 @@ impl<I: Invoker> HttpTriggers<I> {
                 &format!("no API matches the path {}", parts.uri.path()),
                 &request_id,
             ),
+        }
+    }
+
+    /// Passes a request to web function `function`; a failure is the host's error answer.
+    async fn proxy(
+        &self,
+        function: &str,
+        request: Request<Bytes>,
+        request_id: &str,
+    ) -> Response<Bytes> {
+        match self.invoker.invoke_web(function, request, request_id).await {
+            Ok(response) => response,
+            Err(error) => web::error_response(&error, request_id),
         }
     }
 
@@ -273,9 +284,6 @@ fn gateway_timeout(route: &ApigwRoute, request_id: &str) -> Response<Bytes> {
         request_id,
     )
 }
-
-/// Re-exported for the server: the answer for a failed web request.
-pub use web::error_response as web_error_response;
 
 #[cfg(test)]
 mod tests {

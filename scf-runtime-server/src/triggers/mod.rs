@@ -1,9 +1,10 @@
 //! Triggers: API gateway, Function URL, timers and web functions, all feeding the invoke path.
 //!
 //! Triggers are connectors: they turn an outside event (an HTTP request, a clock tick) into an
-//! SCF event and hand it to the server's invoke path through [`Invoker`], so limits, scheduling,
-//! logs and metrics are the same as for a direct invoke. Web functions are the exception the
-//! platform makes too: their requests are proxied as native HTTP to instances running the
+//! SCF event and hand it to the server's invoke path through [`Invoker`](crate::host::Invoker),
+//! so limits, scheduling, logs and metrics are the same as for a direct invoke. Web functions are
+//! the exception the platform makes too: their requests are passed on as native HTTP
+//! ([`Invoker::invoke_web`](crate::host::Invoker::invoke_web)) to instances running the
 //! function's own HTTP server ([`crate::host::web`]).
 //!
 //! | Trigger | `type` in `scf.toml` | Reached at | Module |
@@ -21,7 +22,6 @@
 pub mod apigw;
 pub mod function_url;
 pub mod http;
-pub mod invoke;
 pub mod request;
 pub mod response;
 pub mod route;
@@ -31,6 +31,5 @@ pub mod timer;
 pub use self::http::HttpTriggers;
 pub use apigw::{ApigwRoute, ApigwTriggerConfig};
 pub use function_url::FunctionUrlTriggerConfig;
-pub use invoke::Invoker;
 pub use setup::{SetupError, TriggerConfig, TriggerSetup, Triggers};
 pub use timer::{TimerSet, TimerTrigger, TimerTriggerConfig};

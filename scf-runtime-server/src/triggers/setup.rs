@@ -3,8 +3,7 @@
 //! ```text
 //! let mut setup = TriggerSetup::new(invoker);
 //! for function in &config.functions {
-//!     let web = function.is_web().then(|| web_config_for(function));
-//!     setup.add_function(&function.name, web, &function.triggers)?;
+//!     setup.add_function(&function.name, function.is_web(), &function.triggers)?;
 //! }
 //! let triggers = setup.finish();
 //! // HTTP: every path the server does not serve itself goes to `triggers.http.handle(request, peer)`.
@@ -19,9 +18,8 @@ use serde::Deserialize;
 use super::apigw::{ApigwRoute, ApigwTriggerConfig};
 use super::function_url::FunctionUrlTriggerConfig;
 use super::http::HttpTriggers;
-use super::invoke::Invoker;
 use super::timer::{TimerSet, TimerTrigger, TimerTriggerConfig, describe_schedule};
-use crate::host::web::{WebFunctionConfig, WebPool};
+use crate::host::Invoker;
 
 /// One `[[functions.<name>.triggers]]` table, by its `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -90,13 +88,13 @@ impl<I: Invoker> TriggerSetup<I> {
         }
     }
 
-    /// Adds `function` with its triggers. `web` is the pool config when the function is a web
-    /// function (`type = "web"`); a web function cannot have timer triggers (as on the platform).
-    /// Must run inside a tokio runtime when `web` is given (the pool starts its idle reaper).
+    /// Adds `function` with its triggers. `is_web` says it is a web function (`type = "web"`):
+    /// its HTTP requests are passed on through [`Invoker::invoke_web`], and it cannot have timer
+    /// triggers (as on the platform).
     pub fn add_function(
         &mut self,
         function: &str,
-        web: Option<WebFunctionConfig>,
+        is_web: bool,
         triggers: &[TriggerConfig],
     ) -> Result<(), SetupError> {
         let error = |trigger, message: String| SetupError {
@@ -104,10 +102,8 @@ impl<I: Invoker> TriggerSetup<I> {
             trigger,
             message,
         };
-        let is_web = web.is_some();
-        if let Some(config) = web {
-            let pool = WebPool::new(config).map_err(|e| error(None, e))?;
-            self.http.add_web_function(pool);
+        if is_web {
+            self.http.add_web_function(function);
         }
         for (i, trigger) in triggers.iter().enumerate() {
             match trigger {
@@ -169,21 +165,6 @@ impl<I: Invoker> Triggers<I> {
     pub fn start_timers(&self) -> TimerSet {
         TimerSet::start(self.timers.iter().cloned(), self.invoker.clone())
     }
-
-    /// Starts the `min_instances` of every web function.
-    pub async fn start_web_min_instances(&self) -> Result<(), crate::fault::InvokeError> {
-        for pool in self.http.web_pools().values() {
-            pool.start_min_instances().await?;
-        }
-        Ok(())
-    }
-
-    /// Stops every web function instance.
-    pub async fn shutdown(&self) {
-        for pool in self.http.web_pools().values() {
-            pool.shutdown().await;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -216,7 +197,7 @@ mod tests {
             {"type": "timer", "name": "t1", "cron": "* * * * * * *", "message": "m"},
         ]));
         let mut setup = TriggerSetup::new(Nop);
-        setup.add_function("f", None, &triggers).unwrap();
+        setup.add_function("f", false, &triggers).unwrap();
         let done = setup.finish();
         assert_eq!(done.http.routes().len(), 1);
         assert_eq!(done.timers.len(), 1);
@@ -226,7 +207,7 @@ mod tests {
             {"type": "function_url"},
             {"type": "timer", "name": "t1", "cron": "nope", "message": "m"},
         ]));
-        let err = setup.add_function("f", None, &bad).unwrap_err();
+        let err = setup.add_function("f", false, &bad).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("functions.f.triggers[1].cron: "),
@@ -237,7 +218,7 @@ mod tests {
             {"type": "timer", "name": "t", "cron": "* * * * *"},
         ]));
         let err = TriggerSetup::new(Nop)
-            .add_function("g", None, &dup)
+            .add_function("g", false, &dup)
             .unwrap_err();
         assert!(
             err.to_string()

@@ -33,7 +33,7 @@ use scf_events::timer::cron::Cron;
 use serde::Deserialize;
 use tokio::task::JoinHandle;
 
-use super::invoke::Invoker;
+use crate::host::Invoker;
 
 /// Longest `Message` the platform accepts, bytes.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;

@@ -1,6 +1,6 @@
 //! The HTTP triggers over real sockets: a hyper listener whose every request goes to
-//! `HttpTriggers::handle`, with `example-apigw-axum` hosted as a web function behind an API
-//! gateway route and a function URL, and event routes answered by a scripted invoker
+//! `HttpTriggers::handle`, with `example-apigw-axum` hosted as a web function by a [`Host`] behind
+//! an API gateway route and a function URL, and event routes answered by a scripted invoker
 //! (malformed replies, function errors, timeouts).
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -13,8 +13,9 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use scf_runtime_server::fault::{Fault, InvokeError};
-use scf_runtime_server::host::web::{WebFunctionConfig, WebPool};
-use scf_runtime_server::triggers::{ApigwRoute, ApigwTriggerConfig, HttpTriggers, Invoker};
+use scf_runtime_server::host::Invoker;
+use scf_runtime_server::triggers::{ApigwRoute, ApigwTriggerConfig, HttpTriggers};
+use scf_runtime_server::{Config, Host};
 use serde_json::{Value, json};
 
 /// Builds `example-apigw-axum` into this test's target dir and returns its path.
@@ -31,9 +32,9 @@ fn example_binary() -> PathBuf {
     debug_dir.join("example-apigw-axum")
 }
 
-/// Answers each event function by name.
+/// Answers each event function by name; web requests go to the host.
 #[derive(Clone)]
-struct Scripted;
+struct Scripted(Host);
 
 impl Invoker for Scripted {
     async fn invoke(&self, function: &str, payload: Bytes) -> Result<Bytes, InvokeError> {
@@ -57,6 +58,15 @@ impl Invoker for Scripted {
 
     async fn invoke_async(&self, _: &str, _: Bytes) -> Result<String, InvokeError> {
         Err(Fault::Internal.error("not used"))
+    }
+
+    async fn invoke_web(
+        &self,
+        function: &str,
+        request: Request<Bytes>,
+        request_id: &str,
+    ) -> Result<http::Response<Bytes>, InvokeError> {
+        self.0.invoke_web(function, request, request_id).await
     }
 }
 
@@ -137,18 +147,22 @@ fn get(path: &str) -> Request<Full<Bytes>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_triggers_over_real_sockets() {
-    let mut web = WebFunctionConfig::new("axum-web", example_binary());
-    web.max_instances = 2;
-    web.max_concurrency = 25;
-    web.init_timeout = Duration::from_secs(10);
-    let pool = WebPool::new(web).unwrap();
+    let dir = std::env::temp_dir();
+    let text = format!(
+        "[functions.axum-web]\ntype = \"web\"\nbootstrap = \"{}\"\nmax_instances = 2\nmax_concurrency = 25\ninit_timeout_s = 10\n",
+        example_binary().display()
+    );
+    let config = Config::parse(&text, &dir.join("scf.toml"), &dir).unwrap();
+    let host = Host::new(&config).unwrap();
+    host.start();
+    let web_instances = |host: &Host| host.status()[0].instances.len();
     let mut reflect = ApigwTriggerConfig::new("/users/{id}");
     reflect.methods = vec!["GET".into(), "POST".into()];
     reflect.query_parameters = vec!["lang".into()];
     let mut slow = ApigwTriggerConfig::new("/slow");
     slow.timeout_s = Some(1);
-    let triggers = HttpTriggers::new(Scripted)
-        .with_web_function(pool.clone())
+    let triggers = HttpTriggers::new(Scripted(host.clone()))
+        .with_web_function("axum-web")
         .with_apigw(ApigwRoute::new("axum-web", &ApigwTriggerConfig::new("/axum")).unwrap())
         .with_function_url("axum-web")
         .with_apigw(ApigwRoute::new("reflect", &reflect).unwrap())
@@ -197,7 +211,7 @@ async fn http_triggers_over_real_sockets() {
         let r = task.await.unwrap();
         assert_eq!(r.body, format!("Hello, {i}!"));
     }
-    assert!(pool.status().instances.len() <= 2);
+    assert!(web_instances(&host) <= 2);
 
     // Event routes: the event as built, malformed replies, function errors, gateway timeouts.
     let r = send(addr, get("/users/7?lang=en&x&x=1")).await;
@@ -233,6 +247,6 @@ async fn http_triggers_over_real_sockets() {
     let r = send(addr, request("POST", "/axum/echo", "application/json", big)).await;
     assert_eq!(r.status, 413);
 
-    pool.shutdown().await;
-    assert!(pool.status().instances.is_empty());
+    host.shutdown(Duration::from_secs(1)).await;
+    assert_eq!(web_instances(&host), 0);
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use scf_runtime_server::fault::{Fault, InvokeError};
-use scf_runtime_server::triggers::{Invoker, TimerSet, TimerTrigger, TimerTriggerConfig};
+use scf_runtime_server::host::Invoker;
+use scf_runtime_server::triggers::{TimerSet, TimerTrigger, TimerTriggerConfig};
 use serde_json::Value;
 
 /// Records every async invocation.

@@ -1,13 +1,14 @@
-//! The one door every trigger goes through: [`Invoker`], implemented by the server's invoke path.
+//! The one door every trigger goes through: [`Invoker`], implemented by the host (`Host`).
 //!
-//! Triggers never start or address instances themselves. They build an event and hand it to an
-//! [`Invoker`], so scheduling, limits, logs and metrics are the same as for a direct invoke.
+//! Triggers never start or address instances themselves. They build an event (or, for a web
+//! function, pass the HTTP request on) and hand it to an [`Invoker`], so scheduling, limits, logs
+//! and metrics are the same as for a direct invoke.
 
 use std::future::Future;
 
 use bytes::Bytes;
 
-use crate::fault::InvokeError;
+use crate::fault::{Fault, InvokeError};
 
 /// The invoke path as the triggers see it.
 ///
@@ -39,5 +40,20 @@ pub trait Invoker: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<String, InvokeError>> + Send {
         let _ = source;
         self.invoke_async(function, payload)
+    }
+
+    /// Proxies an HTTP request (body already read, at most
+    /// [`MAX_SYNC_EVENT_BYTES`](crate::fault::MAX_SYNC_EVENT_BYTES)) to web function
+    /// `function`, with `request_id` in its `X-Scf-Request-Id`, and returns the function's
+    /// answer. By default every function is an event function: the request is refused.
+    fn invoke_web(
+        &self,
+        function: &str,
+        request: http::Request<Bytes>,
+        request_id: &str,
+    ) -> impl Future<Output = Result<http::Response<Bytes>, InvokeError>> + Send {
+        let _ = (request, request_id);
+        let error = Fault::InvalidParameter.error(format!("{function} is not a web function"));
+        std::future::ready(Err(error))
     }
 }

@@ -1,0 +1,300 @@
+//! The contract between a pool and its instances: the work a pool hands an instance
+//! ([`Work`], through an [`InstanceHandle`]), what an instance reports back ([`Lifecycle`]), and
+//! the states an instance goes through ([`State`]).
+//!
+//! Both kinds of instance speak it: the event instance (`instance.rs`, one invocation at a time
+//! through its runtime API) and the web instance (`web.rs`, up to `max_concurrency` HTTP
+//! requests at once proxied to its port). The pool implements [`Lifecycle`]; instances only hold
+//! a `Weak<dyn Lifecycle>`, so they never name the pool. This module imports no other module of
+//! the host.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::fault::{Fault, InvokeError};
+
+/// How long an instance stopped for reclaim or shutdown gets between SIGTERM and SIGKILL.
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// What an instance needs to know about its function.
+#[derive(Debug)]
+pub(crate) struct FunctionSpec {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) executable: PathBuf,
+    pub(crate) code_root: PathBuf,
+    pub(crate) memory_mb: u32,
+    pub(crate) timeout: Duration,
+    pub(crate) init_timeout: Duration,
+    pub(crate) max_instances: usize,
+    pub(crate) min_instances: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) queue_length: usize,
+    pub(crate) queue_timeout: Duration,
+    /// The whole environment except what names the instance's own listener or port
+    /// (`SCF_RUNTIME_API_PORT`, `PORT`).
+    pub(crate) env: Vec<(String, String)>,
+}
+
+/// The kind of function, with what only that kind needs.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// One event at a time through the runtime API.
+    Event,
+    /// An HTTP server on `$PORT`.
+    Web {
+        /// Requests one instance takes at once.
+        max_concurrency: usize,
+        /// The `X-Scf-*` headers every request gets, apart from `X-Scf-Request-Id`.
+        headers: HeaderMap,
+    },
+}
+
+impl FunctionSpec {
+    /// Work units one instance takes at once: 1 for an event function, `max_concurrency` for a
+    /// web function.
+    pub(crate) fn capacity(&self) -> usize {
+        match &self.kind {
+            Kind::Event => 1,
+            Kind::Web {
+                max_concurrency, ..
+            } => (*max_concurrency).max(1),
+        }
+    }
+
+    /// Whether this is a web function.
+    pub(crate) fn is_web(&self) -> bool {
+        matches!(self.kind, Kind::Web { .. })
+    }
+
+    /// The `X-Scf-*` headers of a web function's requests (`None` for an event function).
+    pub(crate) fn scf_headers(&self) -> Option<&HeaderMap> {
+        match &self.kind {
+            Kind::Web { headers, .. } => Some(headers),
+            Kind::Event => None,
+        }
+    }
+}
+
+/// One invocation of an event function on its way to an instance.
+#[derive(Debug)]
+pub(crate) struct Invocation {
+    pub(crate) request_id: String,
+    pub(crate) payload: Bytes,
+    pub(crate) done: oneshot::Sender<Completion>,
+}
+
+/// How an invocation ended.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    pub(crate) result: Result<Bytes, InvokeError>,
+    pub(crate) duration: Duration,
+    pub(crate) mem_peak: u64,
+    pub(crate) log: String,
+    /// The instance's init time when this was its first invocation.
+    pub(crate) cold_start: Option<Duration>,
+    /// The instance that ran it (`None` when none did).
+    pub(crate) instance: Option<u64>,
+}
+
+impl Completion {
+    /// An invocation that never ran.
+    pub(crate) fn refused(error: InvokeError, log: String) -> Completion {
+        Completion {
+            result: Err(error),
+            duration: Duration::ZERO,
+            mem_peak: 0,
+            log,
+            cold_start: None,
+            instance: None,
+        }
+    }
+}
+
+/// One HTTP request to a web function on its way to an instance (body already read and within
+/// the request limit).
+#[derive(Debug)]
+pub(crate) struct WebRequest {
+    pub(crate) request: Request<Bytes>,
+    pub(crate) request_id: String,
+    pub(crate) done: oneshot::Sender<Result<Response<Bytes>, InvokeError>>,
+}
+
+/// A unit of work: what the pool places on an instance.
+#[derive(Debug)]
+pub(crate) enum Work {
+    /// An event for an event instance.
+    Event(Invocation),
+    /// A request for a web instance (boxed: a request is much larger than an invocation).
+    Web(Box<WebRequest>),
+}
+
+impl Work {
+    /// Ends the work without running it.
+    pub(crate) fn fail(self, error: InvokeError, log: String) {
+        match self {
+            Work::Event(invocation) => {
+                let _ = invocation.done.send(Completion::refused(error, log));
+            }
+            Work::Web(request) => {
+                let _ = request.done.send(Err(error));
+            }
+        }
+    }
+}
+
+/// Why an instance ended, as the pool needs to know.
+#[derive(Debug)]
+pub(crate) enum Gone {
+    /// It never became ready (405, 446, 450, 437): the work it was started for fails with this.
+    InitFailed { error: InvokeError, log: String },
+    /// It was ready once.
+    Ended,
+}
+
+/// Why an instance is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopReason {
+    /// Idle past its idle timeout, or replaced by a recycle.
+    Reclaim,
+    /// The server is stopping.
+    Shutdown,
+}
+
+/// The lifecycle states of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Spawned, not ready yet.
+    Starting,
+    /// Ready, running nothing.
+    Idle,
+    /// Running work (an event, or at least one web request).
+    Busy,
+    /// Being stopped (signalled, not exited yet).
+    Stopping,
+    /// The process has exited.
+    Exited,
+}
+
+impl State {
+    /// The transition table.
+    pub fn can_become(self, next: State) -> bool {
+        use State::*;
+        matches!(
+            (self, next),
+            (Starting, Idle)
+                | (Starting, Stopping)
+                | (Idle, Busy)
+                | (Idle, Stopping)
+                | (Busy, Idle)
+                | (Busy, Stopping)
+                | (Starting | Idle | Busy | Stopping, Exited)
+        )
+    }
+}
+
+impl State {
+    /// The one place an instance's state changes: moves `self` to `next`, checking the
+    /// transition table (an invalid transition is logged, and fails debug builds).
+    pub(crate) fn advance(&mut self, next: State, instance: u64) {
+        if *self == next {
+            return;
+        }
+        if !self.can_become(next) {
+            tracing::error!(target: "scf::instance", id = instance, from = ?self, to = ?next, "invalid instance transition");
+            debug_assert!(false, "invalid instance transition {self:?} -> {next:?}");
+        }
+        tracing::trace!(target: "scf::instance", id = instance, from = ?self, to = ?next, "transition");
+        *self = next;
+    }
+}
+
+/// Sleeps until `deadline`; forever without one (for a `select!` branch guarded on it).
+pub(crate) async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What an instance reports to its pool. Every call names the instance by its id.
+pub(crate) trait Lifecycle: Send + Sync {
+    /// The instance is ready for work; `init` is spawn to ready.
+    fn ready(&self, id: u64, init: Duration);
+    /// The instance finished one unit of work.
+    fn done(&self, id: u64);
+    /// The instance's process ended.
+    fn gone(&self, id: u64, gone: Gone);
+    /// Work assigned to an instance that could not take it (it was already ending): place it
+    /// again, first in line.
+    fn give_back(&self, work: Work);
+}
+
+/// Gives `work` back to the pool behind `events`, or fails it when the pool is gone.
+pub(crate) fn give_back(events: &std::sync::Weak<dyn Lifecycle>, work: Work) {
+    match events.upgrade() {
+        Some(pool) => pool.give_back(work),
+        None => work.fail(
+            Fault::ShuttingDown.error("the function is stopping"),
+            String::new(),
+        ),
+    }
+}
+
+/// What a pool tells an instance.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Run this.
+    Assign(Work),
+    /// Stop (SIGTERM, then SIGKILL after [`STOP_GRACE`]).
+    Stop(StopReason),
+}
+
+/// The pool's handle on an instance of either kind. Dropping the last one kills the instance.
+#[derive(Debug, Clone)]
+pub(crate) struct InstanceHandle {
+    pub(crate) id: u64,
+    pub(crate) pid: u32,
+    /// The runtime API port (event) or `PORT` (web), on 127.0.0.1.
+    pub(crate) port: u16,
+    pub(crate) tx: mpsc::UnboundedSender<Control>,
+}
+
+impl InstanceHandle {
+    /// Gives the instance work; the work comes back when the instance is already gone.
+    pub(crate) fn assign(&self, work: Work) -> Result<(), Work> {
+        self.tx.send(Control::Assign(work)).map_err(|e| match e.0 {
+            Control::Assign(work) => work,
+            Control::Stop(_) => unreachable!("sent an Assign"),
+        })
+    }
+
+    /// Asks the instance to stop (SIGTERM, then SIGKILL after [`STOP_GRACE`]).
+    pub(crate) fn stop(&self, reason: StopReason) {
+        let _ = self.tx.send(Control::Stop(reason));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_follow_the_lifecycle() {
+        use State::*;
+        assert!(Starting.can_become(Idle));
+        assert!(Idle.can_become(Busy));
+        assert!(Busy.can_become(Idle));
+        assert!(Busy.can_become(Stopping));
+        assert!(Stopping.can_become(Exited));
+        assert!(!Starting.can_become(Busy));
+        assert!(!Exited.can_become(Idle));
+        assert!(!Stopping.can_become(Idle));
+        assert!(!Idle.can_become(Starting));
+    }
+}
