@@ -11,9 +11,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{HeaderMap, Request, StatusCode};
 use scf::testing::MockApi;
-use scf_runtime_server::InvokeError;
 use scf_runtime_server::host::Invoker;
 use scf_runtime_server::triggers::{ApigwRoute, ApigwTriggerConfig, HttpTriggers};
+use scf_runtime_server::{Fault, InvokeError};
 use serde_json::{Value, json};
 
 /// Kills the bootstrap by PID when dropped.
@@ -39,18 +39,15 @@ impl Invoker for OneInstance {
         self.mock.push_event(payload);
         let outcome = tokio::time::timeout(Duration::from_secs(10), self.mock.next_outcome())
             .await
-            .map_err(|_| InvokeError::new(433, "no answer within 10 s"))?;
+            .map_err(|_| Fault::Timeout.error("no answer within 10 s"))?;
         if outcome.is_error() {
-            return Err(InvokeError::new(
-                430,
-                outcome.error_message().unwrap_or_default(),
-            ));
+            return Err(Fault::UserError.error(outcome.error_message().unwrap_or_default()));
         }
         Ok(outcome.body().clone())
     }
 
     async fn invoke_async(&self, _: &str, _: Bytes) -> Result<String, InvokeError> {
-        Err(InvokeError::new(500, "not used here"))
+        Err(Fault::Internal.error("not used here"))
     }
 }
 
