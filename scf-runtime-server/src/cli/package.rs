@@ -1,5 +1,10 @@
 //! `scf package`: the zip SCF deploys, with the bootstrap at its root.
 //!
+//! Without `--bootstrap`, it first builds the package exactly as `scf build --release` does (same
+//! target choice; cargo rebuilds only what changed), so the zip always holds the binary of the
+//! sources as they are now, the one verification just passed; it never picks up an older build
+//! lying in the target directory.
+//!
 //! The archive holds one entry named `bootstrap` (`scf_bootstrap` for a web function) with
 //! Unix mode 0755, plus any `--include`d files. It is reproducible: entries are sorted, every
 //! timestamp is 1980-01-01 00:00 (or `SOURCE_DATE_EPOCH`), and nothing depends on the machine,
@@ -15,7 +20,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use super::ToolError;
-use super::build::{BuildTarget, target_triple};
+use super::build::{BuildArgs, BuildTarget, build_in};
 use super::cargo::Metadata;
 use super::verify::{Arch, Problem, VerifyOptions, VerifyReport, verify};
 
@@ -23,8 +28,9 @@ use super::verify::{Arch, Problem, VerifyOptions, VerifyReport, verify};
 #[derive(Debug, Clone, Default, Args)]
 #[command(after_help = "\
 Examples:
-  scf build --release && scf package          zip the current package's release build
+  scf package                                 build (release) and zip the current package
   scf package -p example-echo                 a workspace member
+  scf package --target glibc2.17              build through cargo-zigbuild, then zip
   scf package --bootstrap ./my-server --web   an existing executable as a web function (scf_bootstrap)
   scf package --include config.json           add files next to the bootstrap
 
@@ -37,18 +43,21 @@ pub struct PackageArgs {
     /// The binary target, when the package has several.
     #[arg(long, value_name = "NAME")]
     pub bin: Option<String>,
-    /// Package this executable instead of looking for the package's build output.
+    /// Package this executable instead of building the package.
     #[arg(long, value_name = "PATH")]
     pub bootstrap: Option<PathBuf>,
     /// Web function: name the entry `scf_bootstrap` (an HTTP server on port 9000).
     #[arg(long)]
     pub web: bool,
-    /// Look only at the release build (default: the newest build found).
+    /// Build and package the debug profile (default: release, what SCF should run).
     #[arg(long)]
-    pub release: bool,
-    /// Look only at the build for this target.
+    pub debug: bool,
+    /// The build route: musl, glibc2.17 or native (default: as `scf build` picks it).
     #[arg(long, value_enum, value_name = "TARGET")]
     pub target: Option<BuildTarget>,
+    /// Features to build the package with.
+    #[arg(long, short = 'F', value_name = "FEATURES")]
+    pub features: Option<String>,
     /// The architecture the bootstrap must be built for.
     #[arg(long, default_value = "x86_64", value_name = "ARCH")]
     pub arch: Arch,
@@ -170,7 +179,8 @@ fn count_includes(cwd: &Path, includes: &[PathBuf]) -> usize {
         .unwrap_or(0)
 }
 
-/// Finds the bootstrap and the zip path for a cargo project.
+/// Builds the package (unless `--bootstrap` names the file) and gives the bootstrap, the zip
+/// path and how to verify it.
 fn locate(
     args: &PackageArgs,
     arch: Arch,
@@ -195,55 +205,39 @@ fn locate(
         return Ok((cwd.join(bootstrap), zip_path, options));
     }
     let bin = package.bin(args.bin.as_deref())?;
-    let targets: Vec<BuildTarget> = match args.target {
-        Some(t) => vec![t],
-        None => vec![
-            BuildTarget::Musl,
-            BuildTarget::Glibc217,
-            BuildTarget::Native,
-        ],
+    let build = BuildArgs {
+        release: !args.debug,
+        package: Some(package.name.clone()),
+        bin: Some(bin.clone()),
+        target: args.target,
+        arch,
+        features: args.features.clone(),
+        manifest_path: args.manifest_path.clone(),
+        target_dir: args.target_dir.clone(),
+        // The report is judged below, where --no-verify is honoured.
+        no_verify: true,
     };
-    let profiles: &[&str] = if args.release {
-        &["release"]
-    } else {
-        &["release", "debug"]
-    };
-    let mut found: Vec<(std::time::SystemTime, PathBuf, BuildTarget, &str)> = Vec::new();
-    for target in &targets {
-        for profile in profiles {
-            let mut path = metadata.target_directory.clone();
-            if let Some(triple) = target_triple(*target, arch) {
-                path.push(triple);
-            }
-            path.push(profile);
-            path.push(&bin);
-            if let Ok(meta) = std::fs::metadata(&path)
-                && meta.is_file()
-            {
-                let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-                found.push((modified, path, *target, profile));
-            }
-        }
-    }
-    found.sort_by_key(|f| std::cmp::Reverse(f.0));
-    let Some((_, path, target, profile)) = found.into_iter().next() else {
+    let outcome = build_in(&build, cwd, out)?;
+    let Some((path, _)) = outcome.binaries.into_iter().next() else {
         return Err(ToolError::new(format!(
-            "no build of `{bin}` (package `{}`) under {}: run `scf build --release -p {}` first, or pass --bootstrap PATH",
-            package.name,
-            metadata.target_directory.display(),
-            package.name,
+            "building `{bin}` (package `{}`) produced no executable",
+            package.name
         )));
     };
-    let _ = writeln!(out, "bootstrap: {} ({target}, {profile})", path.display());
-    if profile == "debug" {
+    let profile = if args.debug { "debug" } else { "release" };
+    let _ = writeln!(
+        out,
+        "bootstrap: {} ({}, {profile})",
+        path.display(),
+        outcome.target
+    );
+    if args.debug {
         let _ = writeln!(
             out,
-            "warning: this is a debug build; deploy a release build (`scf build --release`)"
+            "warning: this is a debug build; deploy a release build (without --debug)"
         );
     }
-    if target == BuildTarget::Musl {
-        options.require_static = true;
-    }
+    options.require_static = outcome.target == BuildTarget::Musl;
     Ok((path, zip_path, options))
 }
 

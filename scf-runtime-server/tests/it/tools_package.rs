@@ -218,7 +218,7 @@ fn a_binary_needing_new_glibc_is_refused_unless_told_otherwise() {
     assert!(printed.contains("packaging anyway"), "{printed}");
 }
 
-fn write_crate(dir: &Path, name: &str) {
+fn write_crate(dir: &Path, name: &str, marker: &str) {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(
         dir.join("Cargo.toml"),
@@ -227,43 +227,59 @@ fn write_crate(dir: &Path, name: &str) {
         ),
     )
     .unwrap();
-    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        format!("fn main() {{ println!(\"{marker}\"); }}\n"),
+    )
+    .unwrap();
+}
+
+/// Unpacks the zip's `bootstrap` next to it and runs it; what it printed.
+fn run_packaged(zip: &Path) -> String {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+    let mut entry = archive.by_name("bootstrap").unwrap();
+    let mut bytes = Vec::new();
+    entry.read_to_end(&mut bytes).unwrap();
+    let exe = zip.with_file_name("unpacked-bootstrap");
+    std::fs::write(&exe, bytes).unwrap();
+    chmod(&exe, 0o755);
+    let output = std::process::Command::new(&exe).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 #[test]
-fn a_cargo_project_is_packaged_into_the_target_dir() {
+fn a_cargo_project_is_built_and_its_latest_code_packaged() {
     let dir = tempdir();
     let project = dir.path().join("hello-fn");
-    write_crate(&project, "hello-fn");
+    write_crate(&project, "hello-fn", "first answer");
     let target_dir = dir.path().join("target");
+    // The host toolchain builds anywhere; its binary fails the glibc check on a current
+    // distribution, which --no-verify lets through (executable and architecture still checked).
     let args = PackageArgs {
         target_dir: Some(target_dir.clone()),
+        target: Some(BuildTarget::Native),
+        no_verify: true,
         ..PackageArgs::default()
     };
 
-    // Nothing built yet: the error says what to run.
-    let err = package(args.clone(), &project).0.unwrap_err().to_string();
-    assert!(err.contains("scf build --release -p hello-fn"), "{err}");
-
-    // A release build where `scf build` puts the musl one.
-    let release = target_dir.join("x86_64-unknown-linux-musl/release");
-    std::fs::create_dir_all(&release).unwrap();
-    let built = good_bootstrap(dir.path());
-    std::fs::copy(&built, release.join("hello-fn")).unwrap();
     let (zip, printed) = package(args.clone(), &project);
-    let zip = zip.unwrap_or_else(|e| panic!("{e}"));
+    let zip = zip.unwrap_or_else(|e| panic!("{e}\n{printed}"));
     println!("{printed}");
     assert_eq!(zip, target_dir.join("scf/hello-fn/bootstrap.zip"));
-    assert!(printed.contains("(musl, release)"), "{printed}");
+    assert!(
+        printed.contains("building hello-fn (hello-fn) for native, release"),
+        "{printed}"
+    );
+    assert!(printed.contains("(native, release)"), "{printed}");
     assert_eq!(printed.lines().last().unwrap(), zip.display().to_string());
     assert_eq!(entries(&zip)[0].0, "bootstrap");
+    assert_eq!(run_packaged(&zip), "first answer");
 
-    // Asking for another target finds nothing.
-    let native = PackageArgs {
-        target: Some(BuildTarget::Native),
-        ..args.clone()
-    };
-    assert!(package(native, &project).0.is_err());
+    // An edit after the build: packaging again ships the new code, never the older binary.
+    write_crate(&project, "hello-fn", "second answer");
+    let (zip, printed) = package(args.clone(), &project);
+    let zip = zip.unwrap_or_else(|e| panic!("{e}\n{printed}"));
+    assert_eq!(run_packaged(&zip), "second answer");
 
     // Unknown package and no Cargo.toml are clear errors.
     let unknown = PackageArgs {
