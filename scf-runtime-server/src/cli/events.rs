@@ -29,8 +29,10 @@ use serde_json::Value;
 use crate::cli::ToolError;
 use crate::cli::invoke::Target as ServerUrl;
 use crate::config::Config;
-use crate::durable::DurableQueue;
-use crate::http::events::{self, DlqSelection, EventFilter};
+use crate::durable::view::{
+    self, DeadLetterPage, DlqSelection, EventFilter, EventPage, EventView, Purged, Replayed,
+};
+use crate::durable::{DurableError, DurableQueue};
 
 /// Where the events are: the server and the state folder.
 #[derive(Debug, Clone, Args)]
@@ -228,20 +230,35 @@ impl Op {
         }
     }
 
-    async fn run_local(&self, queue: &DurableQueue) -> Result<Value, ToolError> {
-        let result = match self {
-            Op::List(f) => events::list_events(queue, f),
-            Op::Show(id) => events::show_event(queue, id),
-            Op::Abort(id) => events::abort_event(queue, id).await,
+    async fn run_local(&self, queue: &DurableQueue) -> Result<Answer, DurableError> {
+        Ok(match self {
+            Op::List(f) => Answer::Events(view::list_events(queue, f)?),
+            Op::Show(id) => Answer::Event(Box::new(view::show_event(queue, id)?)),
+            Op::Abort(id) => Answer::Event(Box::new(view::abort_event(queue, id).await?)),
             Op::Dlq {
                 function,
                 offset,
                 limit,
-            } => events::list_dead_letters(queue, function.clone(), *offset, *limit),
-            Op::Replay(s) => events::replay(queue, s).await,
-            Op::Purge(s) => events::purge(queue, s).await,
-        };
-        result.map_err(fail)
+            } => Answer::DeadLetters(view::list_dead_letters(
+                queue,
+                function.clone(),
+                *offset,
+                *limit,
+            )?),
+            Op::Replay(s) => Answer::Replayed(view::replay(queue, s).await?),
+            Op::Purge(s) => Answer::Purged(view::purge(queue, s).await?),
+        })
+    }
+
+    /// The answer in a server's JSON.
+    fn parse(&self, body: &[u8]) -> serde_json::Result<Answer> {
+        Ok(match self {
+            Op::List(_) => Answer::Events(serde_json::from_slice(body)?),
+            Op::Show(_) | Op::Abort(_) => Answer::Event(serde_json::from_slice(body)?),
+            Op::Dlq { .. } => Answer::DeadLetters(serde_json::from_slice(body)?),
+            Op::Replay(_) => Answer::Replayed(serde_json::from_slice(body)?),
+            Op::Purge(_) => Answer::Purged(serde_json::from_slice(body)?),
+        })
     }
 }
 
@@ -279,8 +296,8 @@ pub fn run_events(args: &EventsArgs) -> Result<(), ToolError> {
         EventsCommand::Show { request_id } => Op::Show(request_id.clone()),
         EventsCommand::Abort { request_id } => Op::Abort(request_id.clone()),
     };
-    let value = execute(&args.target, &op)?;
-    print_answer(&args.target, &op, &value);
+    let answer = execute(&args.target, &op)?;
+    print_answer(&args.target, &answer);
     Ok(())
 }
 
@@ -302,8 +319,8 @@ pub fn run_dlq(args: &DlqArgs) -> Result<(), ToolError> {
         } => Op::Replay(selection(s, *fresh_id, "replay")?),
         DlqCommand::Purge { selection: s } => Op::Purge(selection(s, false, "purge")?),
     };
-    let value = execute(&args.target, &op)?;
-    print_answer(&args.target, &op, &value);
+    let answer = execute(&args.target, &op)?;
+    print_answer(&args.target, &answer);
     Ok(())
 }
 
@@ -313,7 +330,7 @@ enum Via {
     Folder(PathBuf),
 }
 
-fn execute(target: &Target, op: &Op) -> Result<Value, ToolError> {
+fn execute(target: &Target, op: &Op) -> Result<Answer, ToolError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -321,7 +338,7 @@ fn execute(target: &Target, op: &Op) -> Result<Value, ToolError> {
     runtime.block_on(async {
         match locate(target)? {
             (Via::Server(server), config) => match (call(&server, op).await, config) {
-                (Ok(value), _) => Ok(value),
+                (Ok(answer), _) => Ok(answer),
                 (Err(CallError::Unreachable(e)), Some(config)) => {
                     tracing::debug!(
                         "no server on {} ({e}); opening the state folder",
@@ -369,11 +386,11 @@ async fn run_on_folder(
     dir: &std::path::Path,
     config: &Option<Config>,
     op: &Op,
-) -> Result<Value, ToolError> {
+) -> Result<Answer, ToolError> {
     if !dir.join(crate::durable::store::FILE_NAME).is_file() {
         return match op {
-            Op::List(_) => Ok(serde_json::json!({"total": 0, "events": []})),
-            Op::Dlq { .. } => Ok(serde_json::json!({"total": 0, "dead_letters": []})),
+            Op::List(_) => Ok(Answer::Events(EventPage::default())),
+            Op::Dlq { .. } => Ok(Answer::DeadLetters(DeadLetterPage::default())),
             _ => Err(fail(format!(
                 "no async events are stored in {} (no server has run with this state folder)",
                 dir.display()
@@ -390,7 +407,7 @@ async fn run_on_folder(
             dir.display()
         ))
     })?;
-    op.run_local(&queue).await
+    op.run_local(&queue).await.map_err(fail)
 }
 
 enum CallError {
@@ -398,7 +415,13 @@ enum CallError {
     Refused(String),
 }
 
-async fn call(server: &ServerUrl, op: &Op) -> Result<Value, CallError> {
+/// The `message` of a route's error answer.
+#[derive(serde::Deserialize)]
+struct RouteError {
+    message: String,
+}
+
+async fn call(server: &ServerUrl, op: &Op) -> Result<Answer, CallError> {
     let (method, path, body) = op.request();
     let addr = &server.remote;
     let stream = tokio::time::timeout(Duration::from_secs(5), server.connect())
@@ -429,127 +452,147 @@ async fn call(server: &ServerUrl, op: &Op) -> Result<Value, CallError> {
         .await
         .map_err(|e| CallError::Refused(format!("reading the server's answer failed: {e}")))?
         .to_bytes();
-    let value: Value = serde_json::from_slice(&body).map_err(|_| {
+    let odd = || {
         CallError::Refused(format!(
             "the server at {addr} answered {status} with {}",
             String::from_utf8_lossy(&body)
         ))
-    })?;
+    };
     if status.is_success() {
-        Ok(value)
-    } else {
-        Err(CallError::Refused(
-            value["message"]
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_owned),
-        ))
+        return op.parse(&body).map_err(|_| odd());
+    }
+    match serde_json::from_slice::<RouteError>(&body) {
+        Ok(error) => Err(CallError::Refused(error.message)),
+        Err(_) if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() => Err(
+            CallError::Refused(String::from_utf8_lossy(&body).into_owned()),
+        ),
+        Err(_) => Err(odd()),
     }
 }
 
-fn print_answer(target: &Target, op: &Op, value: &Value) {
+/// What an operation answered.
+enum Answer {
+    Events(EventPage),
+    Event(Box<EventView>),
+    DeadLetters(DeadLetterPage),
+    Replayed(Replayed),
+    Purged(Purged),
+}
+
+impl Answer {
+    /// The answer as the routes send it, pretty.
+    fn json(&self) -> String {
+        match self {
+            Answer::Events(a) => serde_json::to_string_pretty(a),
+            Answer::Event(a) => serde_json::to_string_pretty(a),
+            Answer::DeadLetters(a) => serde_json::to_string_pretty(a),
+            Answer::Replayed(a) => serde_json::to_string_pretty(a),
+            Answer::Purged(a) => serde_json::to_string_pretty(a),
+        }
+        .unwrap_or_default()
+    }
+
+    /// The answer for people.
+    fn render(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Answer::Events(page) => {
+                let _ = writeln!(
+                    out,
+                    "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  LAST ERROR",
+                    "REQUEST ID", "FUNCTION", "SOURCE", "STATUS", "TRIES", "CREATED"
+                );
+                for e in &page.events {
+                    let error = e
+                        .error
+                        .as_ref()
+                        .map(|e| format!("{} {}", e.code, e.message))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  {}",
+                        e.request_id,
+                        e.function,
+                        e.source.invoke_type(),
+                        e.status.as_str(),
+                        e.attempts,
+                        e.created,
+                        error
+                    );
+                }
+                let _ = writeln!(out, "{} of {} event(s)", page.events.len(), page.total);
+            }
+            Answer::Event(e) => render_event(&mut out, e),
+            Answer::DeadLetters(page) => {
+                for d in &page.dead_letters {
+                    let _ = writeln!(
+                        out,
+                        "{}  {}  {} retries  {} {}  ({})",
+                        d.request_id,
+                        d.function_name,
+                        d.retry_num,
+                        d.error_code,
+                        d.error_message,
+                        d.reason
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "{} of {} dead letter(s)",
+                    page.dead_letters.len(),
+                    page.total
+                );
+            }
+            Answer::Replayed(replayed) => {
+                for id in &replayed.queued {
+                    let _ = writeln!(out, "{id}");
+                }
+                let _ = writeln!(out, "replayed {} dead letter(s)", replayed.queued.len());
+            }
+            Answer::Purged(purged) => {
+                let _ = writeln!(out, "purged {} dead letter(s)", purged.purged);
+            }
+        }
+        out
+    }
+}
+
+/// One event, a field a line (`-` for none), then its payload.
+fn render_event(out: &mut String, e: &EventView) {
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let error = e.error.as_ref().map_or_else(
+        || "-".to_owned(),
+        |error| serde_json::to_string(error).unwrap_or_default(),
+    );
+    let fields: [(&str, String); 15] = [
+        ("attempts", e.attempts.to_string()),
+        ("created", e.created.clone()),
+        ("ended", or_dash(&e.ended)),
+        ("error", error),
+        ("function", e.function.clone()),
+        ("give_up", or_dash(&e.give_up)),
+        ("next_attempt", or_dash(&e.next_attempt)),
+        ("payload_bytes", e.payload_bytes.to_string()),
+        ("qualifier", e.qualifier.clone()),
+        ("request_id", e.request_id.clone()),
+        ("retry_num", e.retry_num.to_string()),
+        ("source", e.source.invoke_type().to_owned()),
+        ("started", or_dash(&e.started)),
+        ("state", e.state.as_str().to_owned()),
+        ("status", e.status.as_str().to_owned()),
+    ];
+    for (key, shown) in fields {
+        let _ = writeln!(out, "{key:<14} {shown}");
+    }
+    if let Some(payload) = e.payload.as_ref().or(e.payload_base64.as_ref()) {
+        let _ = writeln!(out, "payload\n{payload}");
+    }
+}
+
+fn print_answer(target: &Target, answer: &Answer) {
     if target.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
+        println!("{}", answer.json());
         return;
     }
-    print!("{}", render(op, value));
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn render(op: &Op, value: &Value) -> String {
-    let mut out = String::new();
-    match op {
-        Op::List(_) => {
-            let events = value["events"].as_array().cloned().unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  LAST ERROR",
-                "REQUEST ID", "FUNCTION", "SOURCE", "STATUS", "TRIES", "CREATED"
-            );
-            for e in &events {
-                let error = e["error"]
-                    .as_object()
-                    .map(|e| format!("{} {}", text(&e["code"]), text(&e["message"])))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  {}",
-                    text(&e["request_id"]),
-                    text(&e["function"]),
-                    text(&e["source"]),
-                    text(&e["status"]),
-                    text(&e["attempts"]),
-                    text(&e["created"]),
-                    error
-                );
-            }
-            let _ = writeln!(
-                out,
-                "{} of {} event(s)",
-                events.len(),
-                text(&value["total"])
-            );
-        }
-        Op::Show(_) | Op::Abort(_) => {
-            if let Some(fields) = value.as_object() {
-                for (key, v) in fields {
-                    if key == "payload" || key == "payload_base64" {
-                        continue;
-                    }
-                    let shown = match v {
-                        Value::Object(_) => v.to_string(),
-                        _ => text(v),
-                    };
-                    let _ = writeln!(out, "{key:<14} {shown}");
-                }
-                if let Some(p) = value.get("payload").or_else(|| value.get("payload_base64")) {
-                    let _ = writeln!(out, "payload\n{}", text(p));
-                }
-            }
-        }
-        Op::Dlq { .. } => {
-            let letters = value["dead_letters"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            for d in &letters {
-                let _ = writeln!(
-                    out,
-                    "{}  {}  {} retries  {} {}  ({})",
-                    text(&d["RequestId"]),
-                    text(&d["FunctionName"]),
-                    text(&d["RetryNum"]),
-                    text(&d["ErrorCode"]),
-                    text(&d["ErrorMessage"]),
-                    text(&d["Reason"])
-                );
-            }
-            let _ = writeln!(
-                out,
-                "{} of {} dead letter(s)",
-                letters.len(),
-                text(&value["total"])
-            );
-        }
-        Op::Replay(_) => {
-            let queued = value["queued"].as_array().cloned().unwrap_or_default();
-            for id in &queued {
-                let _ = writeln!(out, "{}", text(id));
-            }
-            let _ = writeln!(out, "replayed {} dead letter(s)", queued.len());
-        }
-        Op::Purge(_) => {
-            let _ = writeln!(out, "purged {} dead letter(s)", text(&value["purged"]));
-        }
-    }
-    out
+    print!("{}", answer.render());
 }
