@@ -21,13 +21,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bytes::Bytes;
 use clap::{Args, Subcommand};
-use http_body_util::{BodyExt as _, Full};
-use serde_json::Value;
 
 use crate::cli::ToolError;
-use crate::cli::invoke::Target as ServerUrl;
+use crate::cli::client::{SendError, ServerUrl};
 use crate::config::Config;
 use crate::durable::view::{
     self, DeadLetterPage, DlqSelection, EventFilter, EventPage, EventView, Purged, Replayed,
@@ -173,7 +170,8 @@ enum Op {
 }
 
 impl Op {
-    fn request(&self) -> (http::Method, String, Option<Value>) {
+    /// The route's method, path and JSON body.
+    fn request(&self) -> (http::Method, String, Vec<u8>) {
         let enc = |s: &str| {
             percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
@@ -194,17 +192,17 @@ impl Op {
                         let _ = write!(q, "&{key}={}", enc(v));
                     }
                 }
-                (http::Method::GET, format!("/async/events?{q}"), None)
+                (http::Method::GET, format!("/async/events?{q}"), Vec::new())
             }
             Op::Show(id) => (
                 http::Method::GET,
                 format!("/async/events/{}", enc(id)),
-                None,
+                Vec::new(),
             ),
             Op::Abort(id) => (
                 http::Method::POST,
                 format!("/async/events/{}/abort", enc(id)),
-                None,
+                Vec::new(),
             ),
             Op::Dlq {
                 function,
@@ -215,17 +213,17 @@ impl Op {
                 if let Some(f) = function {
                     let _ = write!(q, "&function={}", enc(f));
                 }
-                (http::Method::GET, format!("/async/dlq?{q}"), None)
+                (http::Method::GET, format!("/async/dlq?{q}"), Vec::new())
             }
             Op::Replay(s) => (
                 http::Method::POST,
                 "/async/dlq/replay".to_owned(),
-                Some(serde_json::to_value(s).expect("plain data serialises")),
+                serde_json::to_vec(s).expect("plain data serialises"),
             ),
             Op::Purge(s) => (
                 http::Method::POST,
                 "/async/dlq/purge".to_owned(),
-                Some(serde_json::to_value(s).expect("plain data serialises")),
+                serde_json::to_vec(s).expect("plain data serialises"),
             ),
         }
     }
@@ -340,15 +338,12 @@ fn execute(target: &Target, op: &Op) -> Result<Answer, ToolError> {
             (Via::Server(server), config) => match (call(&server, op).await, config) {
                 (Ok(answer), _) => Ok(answer),
                 (Err(CallError::Unreachable(e)), Some(config)) => {
-                    tracing::debug!(
-                        "no server on {} ({e}); opening the state folder",
-                        server.remote
-                    );
+                    tracing::debug!("no server on {server} ({e}); opening the state folder");
                     let dir = config.server.state_dir.clone();
                     run_on_folder(&dir, &Some(config), op).await
                 }
                 (Err(CallError::Unreachable(e)), None) => {
-                    Err(fail(format!("no server answers on {}: {e}", server.remote)))
+                    Err(fail(format!("no server answers on {server}: {e}")))
                 }
                 (Err(CallError::Refused(message)), _) => Err(fail(message)),
             },
@@ -423,48 +418,34 @@ struct RouteError {
 
 async fn call(server: &ServerUrl, op: &Op) -> Result<Answer, CallError> {
     let (method, path, body) = op.request();
-    let addr = &server.remote;
-    let stream = tokio::time::timeout(Duration::from_secs(5), server.connect())
+    let mut client = server
+        .connect(Duration::from_secs(5))
         .await
-        .map_err(|_| CallError::Unreachable("connect timed out".to_owned()))?
         .map_err(|e| CallError::Unreachable(e.to_string()))?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| CallError::Unreachable(e.to_string()))?;
-    tokio::spawn(connection);
-    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-    let request = http::Request::builder()
-        .method(method)
-        .uri(format!("{}{path}", server.prefix))
-        .header(http::header::HOST, server.authority())
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(bytes)))
-        .expect("a valid request");
-    let response = sender
-        .send_request(request)
+    let answer = client
+        .send(client.request(method, &path), body)
         .await
-        .map_err(|e| CallError::Refused(format!("the server at {addr} failed: {e}")))?;
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| CallError::Refused(format!("reading the server's answer failed: {e}")))?
-        .to_bytes();
+        .map_err(|e| {
+            CallError::Refused(match e {
+                SendError::Request(e) => format!("the server at {server} failed: {e}"),
+                SendError::Body(e) => format!("reading the server's answer failed: {e}"),
+                e => e.to_string(),
+            })
+        })?;
     let odd = || {
         CallError::Refused(format!(
-            "the server at {addr} answered {status} with {}",
-            String::from_utf8_lossy(&body)
+            "the server at {server} answered {} with {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
         ))
     };
-    if status.is_success() {
-        return op.parse(&body).map_err(|_| odd());
+    if answer.status.is_success() {
+        return op.parse(&answer.body).map_err(|_| odd());
     }
-    match serde_json::from_slice::<RouteError>(&body) {
+    match serde_json::from_slice::<RouteError>(&answer.body) {
         Ok(error) => Err(CallError::Refused(error.message)),
-        Err(_) if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() => Err(
-            CallError::Refused(String::from_utf8_lossy(&body).into_owned()),
+        Err(_) if serde_json::from_slice::<serde::de::IgnoredAny>(&answer.body).is_ok() => Err(
+            CallError::Refused(String::from_utf8_lossy(&answer.body).into_owned()),
         ),
         Err(_) => Err(odd()),
     }
