@@ -31,9 +31,10 @@ use crate::durable::view::{
 };
 use crate::durable::{DurableError, DurableQueue};
 
-/// Where the events are: the server and the state folder.
+/// The options `scf events` and `scf dlq` share: where the queue is (a running server or a
+/// state folder) and how to print its answer.
 #[derive(Debug, Clone, Args)]
-pub struct Target {
+pub struct QueueOptions {
     /// The config naming the server's address and state folder.
     #[arg(long, short, default_value = "scf.toml", global = true)]
     pub config: PathBuf,
@@ -54,9 +55,9 @@ pub struct EventsArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: EventsCommand,
-    /// Where the events are.
+    /// Where the events are, and how to print them.
     #[command(flatten)]
-    pub target: Target,
+    pub options: QueueOptions,
 }
 
 /// The `scf events` subcommands.
@@ -101,9 +102,9 @@ pub struct DlqArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: DlqCommand,
-    /// Where the dead letters are.
+    /// Where the dead letters are, and how to print them.
     #[command(flatten)]
-    pub target: Target,
+    pub options: QueueOptions,
 }
 
 /// Which dead letters `replay` and `purge` act on.
@@ -294,8 +295,8 @@ pub fn run_events(args: &EventsArgs) -> Result<(), ToolError> {
         EventsCommand::Show { request_id } => Op::Show(request_id.clone()),
         EventsCommand::Abort { request_id } => Op::Abort(request_id.clone()),
     };
-    let answer = execute(&args.target, &op)?;
-    print_answer(&args.target, &answer);
+    let answer = execute(&args.options, &op)?;
+    print_answer(&args.options, &answer);
     Ok(())
 }
 
@@ -317,8 +318,8 @@ pub fn run_dlq(args: &DlqArgs) -> Result<(), ToolError> {
         } => Op::Replay(selection(s, *fresh_id, "replay")?),
         DlqCommand::Purge { selection: s } => Op::Purge(selection(s, false, "purge")?),
     };
-    let answer = execute(&args.target, &op)?;
-    print_answer(&args.target, &answer);
+    let answer = execute(&args.options, &op)?;
+    print_answer(&args.options, &answer);
     Ok(())
 }
 
@@ -328,13 +329,13 @@ enum Via {
     Folder(PathBuf),
 }
 
-fn execute(target: &Target, op: &Op) -> Result<Answer, ToolError> {
+fn execute(options: &QueueOptions, op: &Op) -> Result<Answer, ToolError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| fail(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        match locate(target)? {
+        match locate(options)? {
             (Via::Server(server), config) => match (call(&server, op).await, config) {
                 (Ok(answer), _) => Ok(answer),
                 (Err(CallError::Unreachable(e)), Some(config)) => {
@@ -352,15 +353,15 @@ fn execute(target: &Target, op: &Op) -> Result<Answer, ToolError> {
     })
 }
 
-fn locate(target: &Target) -> Result<(Via, Option<Config>), ToolError> {
-    if let Some(url) = &target.remote {
+fn locate(options: &QueueOptions) -> Result<(Via, Option<Config>), ToolError> {
+    if let Some(url) = &options.remote {
         let server = ServerUrl::parse(url).map_err(|e| fail(e.to_string()))?;
         return Ok((Via::Server(server), None));
     }
-    if let Some(dir) = &target.state_dir {
+    if let Some(dir) = &options.state_dir {
         return Ok((Via::Folder(dir.clone()), None));
     }
-    let config = Config::load(&target.config).map_err(|e| {
+    let config = Config::load(&options.config).map_err(|e| {
         fail(format!(
             "{e}\n(pass --remote URL to reach a server, or --state-dir DIR to open a state folder)"
         ))
@@ -570,8 +571,8 @@ fn render_event(out: &mut String, e: &EventView) {
     }
 }
 
-fn print_answer(target: &Target, answer: &Answer) {
-    if target.json {
+fn print_answer(options: &QueueOptions, answer: &Answer) {
+    if options.json {
         println!("{}", answer.json());
         return;
     }
