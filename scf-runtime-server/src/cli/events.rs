@@ -21,20 +21,20 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bytes::Bytes;
 use clap::{Args, Subcommand};
-use http_body_util::{BodyExt as _, Full};
-use serde_json::Value;
 
 use crate::cli::ToolError;
-use crate::cli::invoke::Target as ServerUrl;
+use crate::cli::client::{SendError, ServerUrl};
 use crate::config::Config;
-use crate::durable::DurableQueue;
-use crate::http::events::{self, DlqSelection, EventFilter};
+use crate::durable::view::{
+    self, DeadLetterPage, DlqSelection, EventFilter, EventPage, EventView, Purged, Replayed,
+};
+use crate::durable::{DurableError, DurableQueue};
 
-/// Where the events are: the server and the state folder.
+/// The options `scf events` and `scf dlq` share: where the queue is (a running server or a
+/// state folder) and how to print its answer.
 #[derive(Debug, Clone, Args)]
-pub struct Target {
+pub struct QueueOptions {
     /// The config naming the server's address and state folder.
     #[arg(long, short, default_value = "scf.toml", global = true)]
     pub config: PathBuf,
@@ -55,9 +55,9 @@ pub struct EventsArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: EventsCommand,
-    /// Where the events are.
+    /// Where the events are, and how to print them.
     #[command(flatten)]
-    pub target: Target,
+    pub options: QueueOptions,
 }
 
 /// The `scf events` subcommands.
@@ -102,9 +102,9 @@ pub struct DlqArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: DlqCommand,
-    /// Where the dead letters are.
+    /// Where the dead letters are, and how to print them.
     #[command(flatten)]
-    pub target: Target,
+    pub options: QueueOptions,
 }
 
 /// Which dead letters `replay` and `purge` act on.
@@ -171,7 +171,8 @@ enum Op {
 }
 
 impl Op {
-    fn request(&self) -> (http::Method, String, Option<Value>) {
+    /// The route's method, path and JSON body.
+    fn request(&self) -> (http::Method, String, Vec<u8>) {
         let enc = |s: &str| {
             percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
@@ -192,17 +193,17 @@ impl Op {
                         let _ = write!(q, "&{key}={}", enc(v));
                     }
                 }
-                (http::Method::GET, format!("/async/events?{q}"), None)
+                (http::Method::GET, format!("/async/events?{q}"), Vec::new())
             }
             Op::Show(id) => (
                 http::Method::GET,
                 format!("/async/events/{}", enc(id)),
-                None,
+                Vec::new(),
             ),
             Op::Abort(id) => (
                 http::Method::POST,
                 format!("/async/events/{}/abort", enc(id)),
-                None,
+                Vec::new(),
             ),
             Op::Dlq {
                 function,
@@ -213,35 +214,50 @@ impl Op {
                 if let Some(f) = function {
                     let _ = write!(q, "&function={}", enc(f));
                 }
-                (http::Method::GET, format!("/async/dlq?{q}"), None)
+                (http::Method::GET, format!("/async/dlq?{q}"), Vec::new())
             }
             Op::Replay(s) => (
                 http::Method::POST,
                 "/async/dlq/replay".to_owned(),
-                Some(serde_json::to_value(s).expect("plain data serialises")),
+                serde_json::to_vec(s).expect("plain data serialises"),
             ),
             Op::Purge(s) => (
                 http::Method::POST,
                 "/async/dlq/purge".to_owned(),
-                Some(serde_json::to_value(s).expect("plain data serialises")),
+                serde_json::to_vec(s).expect("plain data serialises"),
             ),
         }
     }
 
-    async fn run_local(&self, queue: &DurableQueue) -> Result<Value, ToolError> {
-        let result = match self {
-            Op::List(f) => events::list_events(queue, f),
-            Op::Show(id) => events::show_event(queue, id),
-            Op::Abort(id) => events::abort_event(queue, id).await,
+    async fn run_local(&self, queue: &DurableQueue) -> Result<Answer, DurableError> {
+        Ok(match self {
+            Op::List(f) => Answer::Events(view::list_events(queue, f)?),
+            Op::Show(id) => Answer::Event(Box::new(view::show_event(queue, id)?)),
+            Op::Abort(id) => Answer::Event(Box::new(view::abort_event(queue, id).await?)),
             Op::Dlq {
                 function,
                 offset,
                 limit,
-            } => events::list_dead_letters(queue, function.clone(), *offset, *limit),
-            Op::Replay(s) => events::replay(queue, s).await,
-            Op::Purge(s) => events::purge(queue, s).await,
-        };
-        result.map_err(fail)
+            } => Answer::DeadLetters(view::list_dead_letters(
+                queue,
+                function.clone(),
+                *offset,
+                *limit,
+            )?),
+            Op::Replay(s) => Answer::Replayed(view::replay(queue, s).await?),
+            Op::Purge(s) => Answer::Purged(view::purge(queue, s).await?),
+        })
+    }
+
+    /// The answer in a server's JSON.
+    fn parse(&self, body: &[u8]) -> serde_json::Result<Answer> {
+        Ok(match self {
+            Op::List(_) => Answer::Events(serde_json::from_slice(body)?),
+            Op::Show(_) | Op::Abort(_) => Answer::Event(serde_json::from_slice(body)?),
+            Op::Dlq { .. } => Answer::DeadLetters(serde_json::from_slice(body)?),
+            Op::Replay(_) => Answer::Replayed(serde_json::from_slice(body)?),
+            Op::Purge(_) => Answer::Purged(serde_json::from_slice(body)?),
+        })
     }
 }
 
@@ -279,8 +295,8 @@ pub fn run_events(args: &EventsArgs) -> Result<(), ToolError> {
         EventsCommand::Show { request_id } => Op::Show(request_id.clone()),
         EventsCommand::Abort { request_id } => Op::Abort(request_id.clone()),
     };
-    let value = execute(&args.target, &op)?;
-    print_answer(&args.target, &op, &value);
+    let answer = execute(&args.options, &op)?;
+    print_answer(&args.options, &answer);
     Ok(())
 }
 
@@ -302,8 +318,8 @@ pub fn run_dlq(args: &DlqArgs) -> Result<(), ToolError> {
         } => Op::Replay(selection(s, *fresh_id, "replay")?),
         DlqCommand::Purge { selection: s } => Op::Purge(selection(s, false, "purge")?),
     };
-    let value = execute(&args.target, &op)?;
-    print_answer(&args.target, &op, &value);
+    let answer = execute(&args.options, &op)?;
+    print_answer(&args.options, &answer);
     Ok(())
 }
 
@@ -313,25 +329,22 @@ enum Via {
     Folder(PathBuf),
 }
 
-fn execute(target: &Target, op: &Op) -> Result<Value, ToolError> {
+fn execute(options: &QueueOptions, op: &Op) -> Result<Answer, ToolError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| fail(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        match locate(target)? {
+        match locate(options)? {
             (Via::Server(server), config) => match (call(&server, op).await, config) {
-                (Ok(value), _) => Ok(value),
+                (Ok(answer), _) => Ok(answer),
                 (Err(CallError::Unreachable(e)), Some(config)) => {
-                    tracing::debug!(
-                        "no server on {} ({e}); opening the state folder",
-                        server.remote
-                    );
+                    tracing::debug!("no server on {server} ({e}); opening the state folder");
                     let dir = config.server.state_dir.clone();
                     run_on_folder(&dir, &Some(config), op).await
                 }
                 (Err(CallError::Unreachable(e)), None) => {
-                    Err(fail(format!("no server answers on {}: {e}", server.remote)))
+                    Err(fail(format!("no server answers on {server}: {e}")))
                 }
                 (Err(CallError::Refused(message)), _) => Err(fail(message)),
             },
@@ -340,15 +353,15 @@ fn execute(target: &Target, op: &Op) -> Result<Value, ToolError> {
     })
 }
 
-fn locate(target: &Target) -> Result<(Via, Option<Config>), ToolError> {
-    if let Some(url) = &target.remote {
+fn locate(options: &QueueOptions) -> Result<(Via, Option<Config>), ToolError> {
+    if let Some(url) = &options.remote {
         let server = ServerUrl::parse(url).map_err(|e| fail(e.to_string()))?;
         return Ok((Via::Server(server), None));
     }
-    if let Some(dir) = &target.state_dir {
+    if let Some(dir) = &options.state_dir {
         return Ok((Via::Folder(dir.clone()), None));
     }
-    let config = Config::load(&target.config).map_err(|e| {
+    let config = Config::load(&options.config).map_err(|e| {
         fail(format!(
             "{e}\n(pass --remote URL to reach a server, or --state-dir DIR to open a state folder)"
         ))
@@ -369,11 +382,11 @@ async fn run_on_folder(
     dir: &std::path::Path,
     config: &Option<Config>,
     op: &Op,
-) -> Result<Value, ToolError> {
+) -> Result<Answer, ToolError> {
     if !dir.join(crate::durable::store::FILE_NAME).is_file() {
         return match op {
-            Op::List(_) => Ok(serde_json::json!({"total": 0, "events": []})),
-            Op::Dlq { .. } => Ok(serde_json::json!({"total": 0, "dead_letters": []})),
+            Op::List(_) => Ok(Answer::Events(EventPage::default())),
+            Op::Dlq { .. } => Ok(Answer::DeadLetters(DeadLetterPage::default())),
             _ => Err(fail(format!(
                 "no async events are stored in {} (no server has run with this state folder)",
                 dir.display()
@@ -390,7 +403,7 @@ async fn run_on_folder(
             dir.display()
         ))
     })?;
-    op.run_local(&queue).await
+    op.run_local(&queue).await.map_err(fail)
 }
 
 enum CallError {
@@ -398,158 +411,170 @@ enum CallError {
     Refused(String),
 }
 
-async fn call(server: &ServerUrl, op: &Op) -> Result<Value, CallError> {
+/// The `message` of a route's error answer.
+#[derive(serde::Deserialize)]
+struct RouteError {
+    message: String,
+}
+
+async fn call(server: &ServerUrl, op: &Op) -> Result<Answer, CallError> {
     let (method, path, body) = op.request();
-    let addr = &server.remote;
-    let stream = tokio::time::timeout(Duration::from_secs(5), server.connect())
+    let mut client = server
+        .connect(Duration::from_secs(5))
         .await
-        .map_err(|_| CallError::Unreachable("connect timed out".to_owned()))?
         .map_err(|e| CallError::Unreachable(e.to_string()))?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| CallError::Unreachable(e.to_string()))?;
-    tokio::spawn(connection);
-    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-    let request = http::Request::builder()
-        .method(method)
-        .uri(format!("{}{path}", server.prefix))
-        .header(http::header::HOST, server.authority())
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(bytes)))
-        .expect("a valid request");
-    let response = sender
-        .send_request(request)
+    let answer = client
+        .send(client.request(method, &path), body)
         .await
-        .map_err(|e| CallError::Refused(format!("the server at {addr} failed: {e}")))?;
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| CallError::Refused(format!("reading the server's answer failed: {e}")))?
-        .to_bytes();
-    let value: Value = serde_json::from_slice(&body).map_err(|_| {
+        .map_err(|e| {
+            CallError::Refused(match e {
+                SendError::Request(e) => format!("the server at {server} failed: {e}"),
+                SendError::Body(e) => format!("reading the server's answer failed: {e}"),
+                e => e.to_string(),
+            })
+        })?;
+    let odd = || {
         CallError::Refused(format!(
-            "the server at {addr} answered {status} with {}",
-            String::from_utf8_lossy(&body)
+            "the server at {server} answered {} with {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
         ))
-    })?;
-    if status.is_success() {
-        Ok(value)
-    } else {
-        Err(CallError::Refused(
-            value["message"]
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_owned),
-        ))
+    };
+    if answer.status.is_success() {
+        return op.parse(&answer.body).map_err(|_| odd());
+    }
+    match serde_json::from_slice::<RouteError>(&answer.body) {
+        Ok(error) => Err(CallError::Refused(error.message)),
+        Err(_) if serde_json::from_slice::<serde::de::IgnoredAny>(&answer.body).is_ok() => Err(
+            CallError::Refused(String::from_utf8_lossy(&answer.body).into_owned()),
+        ),
+        Err(_) => Err(odd()),
     }
 }
 
-fn print_answer(target: &Target, op: &Op, value: &Value) {
-    if target.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
+/// What an operation answered.
+enum Answer {
+    Events(EventPage),
+    Event(Box<EventView>),
+    DeadLetters(DeadLetterPage),
+    Replayed(Replayed),
+    Purged(Purged),
+}
+
+impl Answer {
+    /// The answer as the routes send it, pretty.
+    fn json(&self) -> String {
+        match self {
+            Answer::Events(a) => serde_json::to_string_pretty(a),
+            Answer::Event(a) => serde_json::to_string_pretty(a),
+            Answer::DeadLetters(a) => serde_json::to_string_pretty(a),
+            Answer::Replayed(a) => serde_json::to_string_pretty(a),
+            Answer::Purged(a) => serde_json::to_string_pretty(a),
+        }
+        .unwrap_or_default()
+    }
+
+    /// The answer for people.
+    fn render(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Answer::Events(page) => {
+                let _ = writeln!(
+                    out,
+                    "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  LAST ERROR",
+                    "REQUEST ID", "FUNCTION", "SOURCE", "STATUS", "TRIES", "CREATED"
+                );
+                for e in &page.events {
+                    let error = e
+                        .error
+                        .as_ref()
+                        .map(|e| format!("{} {}", e.code, e.message))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  {}",
+                        e.request_id,
+                        e.function,
+                        e.source.invoke_type(),
+                        e.status.as_str(),
+                        e.attempts,
+                        e.created,
+                        error
+                    );
+                }
+                let _ = writeln!(out, "{} of {} event(s)", page.events.len(), page.total);
+            }
+            Answer::Event(e) => render_event(&mut out, e),
+            Answer::DeadLetters(page) => {
+                for d in &page.dead_letters {
+                    let _ = writeln!(
+                        out,
+                        "{}  {}  {} retries  {} {}  ({})",
+                        d.request_id,
+                        d.function_name,
+                        d.retry_num,
+                        d.error_code,
+                        d.error_message,
+                        d.reason
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "{} of {} dead letter(s)",
+                    page.dead_letters.len(),
+                    page.total
+                );
+            }
+            Answer::Replayed(replayed) => {
+                for id in &replayed.queued {
+                    let _ = writeln!(out, "{id}");
+                }
+                let _ = writeln!(out, "replayed {} dead letter(s)", replayed.queued.len());
+            }
+            Answer::Purged(purged) => {
+                let _ = writeln!(out, "purged {} dead letter(s)", purged.purged);
+            }
+        }
+        out
+    }
+}
+
+/// One event, a field a line (`-` for none), then its payload.
+fn render_event(out: &mut String, e: &EventView) {
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let error = e.error.as_ref().map_or_else(
+        || "-".to_owned(),
+        |error| serde_json::to_string(error).unwrap_or_default(),
+    );
+    let fields: [(&str, String); 15] = [
+        ("attempts", e.attempts.to_string()),
+        ("created", e.created.clone()),
+        ("ended", or_dash(&e.ended)),
+        ("error", error),
+        ("function", e.function.clone()),
+        ("give_up", or_dash(&e.give_up)),
+        ("next_attempt", or_dash(&e.next_attempt)),
+        ("payload_bytes", e.payload_bytes.to_string()),
+        ("qualifier", e.qualifier.clone()),
+        ("request_id", e.request_id.clone()),
+        ("retry_num", e.retry_num.to_string()),
+        ("source", e.source.invoke_type().to_owned()),
+        ("started", or_dash(&e.started)),
+        ("state", e.state.as_str().to_owned()),
+        ("status", e.status.as_str().to_owned()),
+    ];
+    for (key, shown) in fields {
+        let _ = writeln!(out, "{key:<14} {shown}");
+    }
+    if let Some(payload) = e.payload.as_ref().or(e.payload_base64.as_ref()) {
+        let _ = writeln!(out, "payload\n{payload}");
+    }
+}
+
+fn print_answer(options: &QueueOptions, answer: &Answer) {
+    if options.json {
+        println!("{}", answer.json());
         return;
     }
-    print!("{}", render(op, value));
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn render(op: &Op, value: &Value) -> String {
-    let mut out = String::new();
-    match op {
-        Op::List(_) => {
-            let events = value["events"].as_array().cloned().unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  LAST ERROR",
-                "REQUEST ID", "FUNCTION", "SOURCE", "STATUS", "TRIES", "CREATED"
-            );
-            for e in &events {
-                let error = e["error"]
-                    .as_object()
-                    .map(|e| format!("{} {}", text(&e["code"]), text(&e["message"])))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{:<36}  {:<16}  {:<7}  {:<8}  {:>5}  {:<26}  {}",
-                    text(&e["request_id"]),
-                    text(&e["function"]),
-                    text(&e["source"]),
-                    text(&e["status"]),
-                    text(&e["attempts"]),
-                    text(&e["created"]),
-                    error
-                );
-            }
-            let _ = writeln!(
-                out,
-                "{} of {} event(s)",
-                events.len(),
-                text(&value["total"])
-            );
-        }
-        Op::Show(_) | Op::Abort(_) => {
-            if let Some(fields) = value.as_object() {
-                for (key, v) in fields {
-                    if key == "payload" || key == "payload_base64" {
-                        continue;
-                    }
-                    let shown = match v {
-                        Value::Object(_) => v.to_string(),
-                        _ => text(v),
-                    };
-                    let _ = writeln!(out, "{key:<14} {shown}");
-                }
-                if let Some(p) = value.get("payload").or_else(|| value.get("payload_base64")) {
-                    let _ = writeln!(out, "payload\n{}", text(p));
-                }
-            }
-        }
-        Op::Dlq { .. } => {
-            let letters = value["dead_letters"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            for d in &letters {
-                let _ = writeln!(
-                    out,
-                    "{}  {}  {} retries  {} {}  ({})",
-                    text(&d["RequestId"]),
-                    text(&d["FunctionName"]),
-                    text(&d["RetryNum"]),
-                    text(&d["ErrorCode"]),
-                    text(&d["ErrorMessage"]),
-                    text(&d["Reason"])
-                );
-            }
-            let _ = writeln!(
-                out,
-                "{} of {} dead letter(s)",
-                letters.len(),
-                text(&value["total"])
-            );
-        }
-        Op::Replay(_) => {
-            let queued = value["queued"].as_array().cloned().unwrap_or_default();
-            for id in &queued {
-                let _ = writeln!(out, "{}", text(id));
-            }
-            let _ = writeln!(out, "replayed {} dead letter(s)", queued.len());
-        }
-        Op::Purge(_) => {
-            let _ = writeln!(out, "purged {} dead letter(s)", text(&value["purged"]));
-        }
-    }
-    out
+    print!("{}", answer.render());
 }

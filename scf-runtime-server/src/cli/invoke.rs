@@ -28,11 +28,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
-use bytes::Bytes;
 use clap::Args;
-use http_body_util::{BodyExt as _, Full};
 
 use super::ToolError;
+use super::client::{SendError, ServerClient, ServerUrl};
 use super::package::human_size;
 
 mod oneshot;
@@ -194,10 +193,7 @@ pub fn run_invoke(args: &InvokeArgs) -> Result<InvokeOutcome, ToolError> {
 /// Where the invocation goes.
 enum Place {
     /// A server, connected.
-    Remote {
-        target: Target,
-        stream: tokio::net::TcpStream,
-    },
+    Remote(ServerClient),
     /// A one-shot run here, and why.
     Local(oneshot::Why),
 }
@@ -233,35 +229,32 @@ pub async fn invoke_in(
             Some(remote) => remote.clone(),
             None => remote_from_config(&cwd.join(&args.config))?,
         };
-        let target = Target::parse(&remote)?;
-        match tokio::time::timeout(Duration::from_secs(10), target.connect()).await {
-            Ok(Ok(stream)) => Place::Remote { target, stream },
-            Ok(Err(e)) if !explicit && nothing_listens(&e) => {
-                Place::Local(oneshot::Why::NoServer(target.authority()))
+        let server = ServerUrl::parse(&remote)?;
+        match server.connect(Duration::from_secs(10)).await {
+            Ok(client) => Place::Remote(client),
+            Err(e) if !explicit && e.nothing_listens() => {
+                Place::Local(oneshot::Why::NoServer(server.authority()))
             }
-            Ok(Err(e)) => return Err(target.unreachable(&e)),
-            Err(_) => {
-                return Err(target.unreachable(&"the connection was not accepted within 10 s"));
-            }
+            Err(e) => return Err(unreachable(&server, &e)),
         }
     };
     let (function, outcome, place_line, local) = match place {
-        Place::Remote { target, stream } => {
+        Place::Remote(mut client) => {
             let function = args.function.as_deref().ok_or_else(|| {
                 ToolError::new("name the function to invoke: scf invoke <FUNCTION>")
             })?;
             if args.memory.is_some() || !args.env.is_empty() {
                 return Err(ToolError::new(format!(
                     "--memory and --env apply to a one-shot run, but a server answers at {}: add --local to run `{function}` here",
-                    target.remote
+                    client.url()
                 )));
             }
             let timeout = Duration::from_secs_f64(args.timeout.unwrap_or(DEFAULT_REMOTE_TIMEOUT_S));
-            let outcome = post(&target, stream, function, event, args.is_async, timeout).await?;
+            let outcome = post(&mut client, function, event, args.is_async, timeout).await?;
             (
                 function.to_owned(),
                 outcome,
-                format!("(scf serve at {})", target.remote),
+                format!("(scf serve at {})", client.url()),
                 false,
             )
         }
@@ -285,14 +278,6 @@ pub async fn invoke_in(
             outcome.status
         )))
     }
-}
-
-/// Whether a connect error means nothing listens at the address (so a one-shot run may stand in).
-fn nothing_listens(error: &std::io::Error) -> bool {
-    matches!(
-        error.kind(),
-        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable
-    )
 }
 
 /// The event bytes and a description of where they came from.
@@ -410,65 +395,16 @@ fn remote_from_config(config: &Path) -> Result<String, ToolError> {
     })
 }
 
-/// A server address: the URL as given, and its parts.
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    pub(crate) remote: String,
-    host: String,
-    port: u16,
-    /// The URL's path, without a trailing `/`: requests go under it.
-    pub(crate) prefix: String,
+/// The error of a server that cannot be reached, with what to do about it.
+fn unreachable(server: &ServerUrl, e: &dyn std::fmt::Display) -> ToolError {
+    ToolError::new(format!(
+        "cannot reach scf serve at {server}: {e}\nstart it with `scf serve` in the directory of your scf.toml, or pass --remote URL (or --local to run the function here)"
+    ))
 }
 
-impl Target {
-    pub(crate) fn parse(remote: &str) -> Result<Target, ToolError> {
-        let base: http::Uri = remote
-            .parse()
-            .map_err(|e| ToolError::new(format!("--remote `{remote}` is not a URL: {e}")))?;
-        if base.scheme_str().is_some_and(|s| s != "http") {
-            return Err(ToolError::new(format!(
-                "--remote `{remote}`: only http:// is supported (scf serve speaks plain HTTP)"
-            )));
-        }
-        let host = base
-            .host()
-            .ok_or_else(|| ToolError::new(format!("--remote `{remote}` has no host")))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        Ok(Target {
-            remote: remote.to_owned(),
-            host,
-            port: base.port_u16().unwrap_or(80),
-            prefix: base.path().trim_end_matches('/').to_owned(),
-        })
-    }
-
-    /// `host:port` (brackets around an IPv6 host).
-    pub(crate) fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-
-    pub(crate) async fn connect(&self) -> std::io::Result<tokio::net::TcpStream> {
-        tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await
-    }
-
-    fn unreachable(&self, e: &dyn std::fmt::Display) -> ToolError {
-        ToolError::new(format!(
-            "cannot reach scf serve at {}: {e}\nstart it with `scf serve` in the directory of your scf.toml, or pass --remote URL (or --local to run the function here)",
-            self.remote
-        ))
-    }
-}
-
-/// POSTs the event to `<remote>/functions/<function>/invocations` over `stream`.
+/// POSTs the event to `<remote>/functions/<function>/invocations` over `client`.
 async fn post(
-    target: &Target,
-    stream: tokio::net::TcpStream,
+    client: &mut ServerClient,
     function: &str,
     event: Vec<u8>,
     is_async: bool,
@@ -477,55 +413,29 @@ async fn post(
     let encoded: String =
         percent_encoding::utf8_percent_encode(function, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
-    let path = format!("{}/functions/{encoded}/invocations", target.prefix);
-    let unreachable = |e: &dyn std::fmt::Display| target.unreachable(e);
-    let exchange = async {
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| unreachable(&e))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let mut request = http::Request::post(path)
-            .header(http::header::HOST, target.authority())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header("x-scf-log-type", "Tail");
-        if is_async {
-            request = request.header("x-scf-invocation-type", "Event");
-        }
-        let request = request
-            .body(Full::new(Bytes::from(event)))
-            .map_err(|e| ToolError::new(format!("cannot build the request: {e}")))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| unreachable(&e))?
-            .to_bytes()
-            .to_vec();
-        Ok::<_, ToolError>((parts, body))
-    };
-    let (parts, body) = tokio::time::timeout(timeout, exchange)
+    let server = client.url().clone();
+    let mut request = client
+        .request(
+            http::Method::POST,
+            &format!("/functions/{encoded}/invocations"),
+        )
+        .header("x-scf-log-type", "Tail");
+    if is_async {
+        request = request.header("x-scf-invocation-type", "Event");
+    }
+    let answer = tokio::time::timeout(timeout, client.send(request, event))
         .await
         .map_err(|_| {
             ToolError::new(format!(
-                "no answer from {} within {} s (--timeout)",
-                target.remote,
+                "no answer from {server} within {} s (--timeout)",
                 timeout.as_secs_f64()
             ))
-        })??;
-    let header = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+        })?
+        .map_err(|e| match e {
+            SendError::Build(e) => ToolError::new(format!("cannot build the request: {e}")),
+            e => unreachable(&server, &e),
+        })?;
+    let header = |name: &str| answer.header(name).map(str::to_owned);
     let log = header("x-scf-log").and_then(|b64| {
         base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
@@ -533,9 +443,9 @@ async fn post(
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     });
     Ok(InvokeOutcome {
-        status: parts.status.as_u16(),
+        status: answer.status.as_u16(),
         request_id: header("x-scf-request-id"),
-        body,
+        body: answer.body.to_vec(),
         log,
         duration_ms: header("x-scf-duration-ms").and_then(|d| d.parse().ok()),
         mem_usage: header("x-scf-mem-usage").and_then(|m| m.parse().ok()),

@@ -22,6 +22,7 @@
 
 pub mod build;
 pub(crate) mod cargo;
+pub(crate) mod client;
 pub mod dev;
 pub mod events;
 pub mod invoke;

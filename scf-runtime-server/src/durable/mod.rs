@@ -36,7 +36,8 @@
 //! [`DurableQueue::get`] (`GetAsyncEventStatus`), [`DurableQueue::list`] (`ListAsyncEvents`),
 //! [`DurableQueue::dead_letters`], [`DurableQueue::replay`] (same or fresh request id),
 //! [`DurableQueue::purge`] and [`DurableQueue::abort`]. Finished and aborted events are pruned
-//! after `retention` (72 h); dead letters stay until purged.
+//! after `retention` (72 h); dead letters stay until purged. [`view`] has what the `/async`
+//! routes and `scf events` / `scf dlq` show of them ([`EventView`], [`DeadLetterView`]).
 //!
 //! # Time
 //!
@@ -66,13 +67,13 @@ mod queue;
 mod record;
 pub mod state;
 pub mod store;
+pub mod view;
 
 pub use clock::{Clock, ScaledClock, SystemClock, format_scf_time, parse_scf_time, unix_ms};
 pub use dispatcher::{DispatchConfig, Dispatcher};
 pub use error::DurableError;
 pub use policy::{Backoff, Decision, DeliveryOutcome, FailureCounts, GiveUp, RetryPolicy};
 pub use queue::{DeadLetterFilter, DurableQueue, ListQuery, Page, QueueConfig, ReplayId};
-pub use record::{
-    AsyncEvent, DeadLetter, EventError, EventRecord, EventSource, NewEvent, OrderKey,
-};
+pub use record::{AsyncEvent, EventError, EventRecord, EventSource, NewEvent, OrderKey};
 pub use state::{AsyncStatus, EventState, InvalidTransition, Transition};
+pub use view::{DeadLetterPage, DeadLetterView, EventPage, EventView};

@@ -12,9 +12,10 @@ use tokio::sync::Notify;
 use super::clock::{Clock, SystemClock};
 use super::error::DurableError;
 use super::policy::{FailureCounts, RetryPolicy};
-use super::record::{DeadLetter, EventRecord, EventSource, NewEvent};
+use super::record::{EventRecord, EventSource, NewEvent};
 use super::state::{AsyncStatus, EventState, Transition};
 use super::store::{Store, WriteOp};
+use super::view::DeadLetterView;
 
 /// Limits and policy of a [`DurableQueue`].
 #[derive(Debug, Clone, PartialEq)]
@@ -498,13 +499,13 @@ impl DurableQueue {
         filter: &DeadLetterFilter,
         offset: usize,
         limit: usize,
-    ) -> Result<Page<DeadLetter>, DurableError> {
+    ) -> Result<Page<DeadLetterView>, DurableError> {
         let mut total = 0;
         let mut items = Vec::new();
         self.inner.store.dead_letters(|record, payload| {
             if filter.matches(&record) {
                 if total >= offset && items.len() < limit {
-                    items.push(dead_letter(&record, payload.as_deref()));
+                    items.push(DeadLetterView::new(&record, payload.as_deref()));
                 }
                 total += 1;
             }
@@ -781,23 +782,5 @@ impl DurableQueue {
                 payload: None,
             }])
             .await
-    }
-}
-
-fn dead_letter(record: &EventRecord, payload: Option<&[u8]>) -> DeadLetter {
-    let (code, message) = record
-        .last_error
-        .as_ref()
-        .map_or((500, String::new()), |e| (e.code, e.message.clone()));
-    DeadLetter {
-        request_id: record.request_id.clone(),
-        function_name: record.function.clone(),
-        error_code: code,
-        error_message: message,
-        reason: record.give_up.map_or("", |g| g.describe()).to_owned(),
-        retry_num: record.retry_num(),
-        created_ms: record.created_ms,
-        failed_ms: record.ended_ms.unwrap_or(0),
-        event: String::from_utf8_lossy(payload.unwrap_or_default()).into_owned(),
     }
 }

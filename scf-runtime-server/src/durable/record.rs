@@ -199,27 +199,3 @@ impl AsyncEvent {
         &self.record.function
     }
 }
-
-/// A dead-lettered event as the dead-letter store shows it (PLATFORM.md §7.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeadLetter {
-    /// The request id.
-    pub request_id: String,
-    /// The function.
-    pub function_name: String,
-    /// The SCF status code of the last failure.
-    pub error_code: u16,
-    /// The last failure's message.
-    pub error_message: String,
-    /// Why it was given up on.
-    pub reason: String,
-    /// How many deliveries were retries.
-    pub retry_num: u32,
-    /// When it was accepted (Unix ms).
-    pub created_ms: u64,
-    /// When it was dead-lettered (Unix ms).
-    pub failed_ms: u64,
-    /// The original event, as text (lossy if it was not UTF-8).
-    pub event: String,
-}

@@ -118,6 +118,19 @@ impl EventState {
     }
 }
 
+impl EventState {
+    /// The state as JSON spells it: `queued`, `in_flight`, `finished`, `failed` or `aborted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventState::Queued => "queued",
+            EventState::InFlight => "in_flight",
+            EventState::Finished => "finished",
+            EventState::Failed => "failed",
+            EventState::Aborted => "aborted",
+        }
+    }
+}
+
 impl fmt::Display for EventState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -263,5 +276,19 @@ mod tests {
                 .unwrap_err()
                 .contains("RUNNING")
         );
+    }
+
+    #[test]
+    fn states_are_spelled_as_serde_spells_them() {
+        for state in [
+            EventState::Queued,
+            EventState::InFlight,
+            EventState::Finished,
+            EventState::Failed,
+            EventState::Aborted,
+        ] {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+        }
     }
 }

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use host::{TempDir, get, send};
 use http::Request;
 use http_body_util::Full;
+use scf_runtime_server::durable::{DeadLetterPage, EventPage};
 use serde_json::{Value, json};
 use support::{Serve, deliveries, write_config};
 
@@ -347,11 +348,11 @@ async fn errors_are_retried_then_dead_lettered_and_every_view_shows_it() {
     );
     let (ok_run, out, err) = scf(dir.path(), &["dlq", "list", "--json"]);
     assert!(ok_run, "{err}");
-    let dlq: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(dlq["total"], 1, "{dlq}");
-    assert_eq!(dlq["dead_letters"][0]["RequestId"], bad.as_str());
-    assert_eq!(dlq["dead_letters"][0]["ErrorCode"], 430);
-    assert_eq!(dlq["dead_letters"][0]["RetryNum"], 2);
+    let dlq: DeadLetterPage = serde_json::from_str(&out).unwrap();
+    assert_eq!(dlq.total, 1, "{out}");
+    assert_eq!(dlq.dead_letters[0].request_id, bad);
+    assert_eq!(dlq.dead_letters[0].error_code, 430);
+    assert_eq!(dlq.dead_letters[0].retry_num, 2);
     let (ok_run, _, err) = scf(dir.path(), &["dlq", "purge"]);
     assert!(
         !ok_run && err.contains("--all"),
@@ -404,12 +405,12 @@ async fn errors_are_retried_then_dead_lettered_and_every_view_shows_it() {
     server.sigkill();
     let (ok_run, out, err) = scf(dir.path(), &["events", "list", "--json", "-n", "100"]);
     assert!(ok_run, "{err}");
-    let listing: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(listing["total"], 5, "{listing}");
+    let listing: EventPage = serde_json::from_str(&out).unwrap();
+    assert_eq!(listing.total, 5, "{out}");
     let (ok_run, out, err) = scf(dir.path(), &["dlq", "list", "--json"]);
     assert!(ok_run, "{err}");
-    let dlq: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert_eq!(dlq["total"], 1, "{dlq}");
+    let dlq: DeadLetterPage = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(dlq.total, 1, "{out}");
     let (ok_run, out, err) = scf(dir.path(), &["dlq", "purge", "--function", "rec"]);
     assert!(ok_run, "{err}");
     assert!(out.contains("purged 1 dead letter(s)"), "{out}");

@@ -12,26 +12,16 @@ use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
+use super::ApiError;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Largest accepted clock difference, seconds.
 pub const MAX_SKEW_S: i64 = 300;
 const REPLAY_WINDOW: Duration = Duration::from_secs(300);
 
-/// A refused signature: the Cloud API error code and a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthError {
-    /// e.g. `AuthFailure.SignatureFailure`.
-    pub code: &'static str,
-    /// What is wrong.
-    pub message: String,
-}
-
-fn fail(code: &'static str, message: impl Into<String>) -> AuthError {
-    AuthError {
-        code,
-        message: message.into(),
-    }
+fn fail(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(code, message)
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -118,7 +108,7 @@ impl Verifier {
         headers: &HeaderMap,
         body: &[u8],
         now: i64,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), ApiError> {
         let auth = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

@@ -31,18 +31,31 @@
 //! | async event in a state that forbids the action | `FailedOperation.AsyncEventStatus` |
 //! | anything else | `InternalError` |
 
+//!
+//! Each action is a function of its module (`invoke`, `async_events`) taking the request's
+//! parameters and answering the `Response` fields or an [`ApiError`]: every refusal, whatever
+//! it comes from (an [`InvokeError`], a [`DurableError`], a bad signature), is an [`ApiError`].
+
+mod async_events;
+mod invoke;
+mod params;
+pub mod tc3;
+
+use std::fmt;
+
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
-use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::fault::Fault;
-use crate::fault::InvokeError;
+use crate::durable::DurableError;
 use crate::fault::MAX_SYNC_EVENT_BYTES;
-use crate::host::{Host, InvokeOptions};
-use crate::http::tc3::Verifier;
+use crate::fault::{Fault, InvokeError};
+use crate::host::Host;
+use tc3::Verifier;
+
+use params::Params;
 
 /// Largest Cloud API request body: a 6 MB event escaped as a JSON string, plus the parameters.
 pub const MAX_BODY_BYTES: usize = 2 * MAX_SYNC_EVENT_BYTES + 64 * 1024;
@@ -53,18 +66,42 @@ pub struct CloudApi {
     verifier: Option<Verifier>,
 }
 
-/// A `Response.Error`.
-struct ApiError {
-    code: &'static str,
-    message: String,
+/// A Cloud API refusal: the answer's `Response.Error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// `Error.Code`, e.g. `ResourceNotFound.Function` or `AuthFailure.SignatureFailure`.
+    pub code: &'static str,
+    /// `Error.Message`: what is wrong.
+    pub message: String,
 }
 
-fn api_error(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError {
-        code,
-        message: message.into(),
+impl ApiError {
+    /// A refusal with `code`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `InvalidParameterValue`: a parameter has the wrong type or value.
+    pub fn invalid_value(message: impl Into<String>) -> ApiError {
+        ApiError::new("InvalidParameterValue", message)
+    }
+
+    /// `MissingParameter`: the required parameter `name` is absent or empty.
+    pub fn missing(name: &str) -> ApiError {
+        ApiError::new("MissingParameter", format!("{name} is required"))
     }
 }
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 impl From<InvokeError> for ApiError {
     fn from(e: InvokeError) -> ApiError {
@@ -82,7 +119,13 @@ impl From<InvokeError> for ApiError {
         } else {
             e.message
         };
-        api_error(code, message)
+        ApiError::new(code, message)
+    }
+}
+
+impl From<DurableError> for ApiError {
+    fn from(e: DurableError) -> ApiError {
+        ApiError::new(e.cloud_api_code(), e.to_string())
     }
 }
 
@@ -143,19 +186,17 @@ impl CloudApi {
         let body = match crate::http::read_limited(body, MAX_BODY_BYTES).await {
             Ok(Some(b)) => b,
             Ok(None) => {
-                return Err(api_error(
+                return Err(ApiError::new(
                     "InvalidParameter.RequestTooLarge",
                     format!("the request body is over {MAX_BODY_BYTES} bytes"),
                 ));
             }
-            Err(e) => return Err(api_error("InvalidParameter", e)),
+            Err(e) => return Err(ApiError::new("InvalidParameter", e)),
         };
         if let Some(verifier) = &self.verifier {
             let now = chrono::Utc::now().timestamp();
             let query = parts.uri.query().unwrap_or("");
-            verifier
-                .verify(parts.method.as_str(), query, &parts.headers, &body, now)
-                .map_err(|e| api_error(e.code, e.message))?;
+            verifier.verify(parts.method.as_str(), query, &parts.headers, &body, now)?;
         }
         let params: Map<String, Value> = if body.iter().all(u8::is_ascii_whitespace) {
             Map::new()
@@ -163,34 +204,26 @@ impl CloudApi {
             match serde_json::from_slice(&body) {
                 Ok(Value::Object(m)) => m,
                 _ => {
-                    return Err(api_error(
+                    return Err(ApiError::new(
                         "InvalidParameter",
                         "the request body must be a JSON object of parameters",
                     ));
                 }
             }
         };
+        let params = Params::new(&params);
+        let queue = host.async_queue();
         match action.as_str() {
-            "Invoke" => invoke(host, &params, false, request_id).await,
-            "InvokeFunction" => invoke(host, &params, true, request_id).await,
-            "GetAsyncEventStatus" => {
-                crate::http::events::get_async_event_status(host.async_queue(), &params)
-                    .map_err(|(code, message)| api_error(code, message))
-            }
-            "ListAsyncEvents" => {
-                crate::http::events::list_async_events(host.async_queue(), &params)
-                    .map_err(|(code, message)| api_error(code, message))
-            }
-            "TerminateAsyncEvent" => {
-                crate::http::events::terminate_async_event(host.async_queue(), &params)
-                    .await
-                    .map_err(|(code, message)| api_error(code, message))
-            }
-            "" => Err(api_error(
+            "Invoke" => invoke::invoke(host, params, request_id).await,
+            "InvokeFunction" => invoke::invoke_function(host, params, request_id).await,
+            "GetAsyncEventStatus" => async_events::get_status(queue, params),
+            "ListAsyncEvents" => async_events::list(queue, params),
+            "TerminateAsyncEvent" => async_events::terminate(queue, params).await,
+            "" => Err(ApiError::new(
                 "InvalidAction",
                 "the X-TC-Action header is missing",
             )),
-            other => Err(api_error(
+            other => Err(ApiError::new(
                 "InvalidAction",
                 format!(
                     "action {other} is not supported (Invoke, InvokeFunction, GetAsyncEventStatus, ListAsyncEvents, TerminateAsyncEvent)"
@@ -198,121 +231,4 @@ impl CloudApi {
             )),
         }
     }
-}
-
-fn string_param<'a>(
-    params: &'a Map<String, Value>,
-    name: &str,
-) -> Result<Option<&'a str>, ApiError> {
-    crate::http::events::param_str(params, name).map_err(|(code, message)| api_error(code, message))
-}
-
-/// `Invoke` (`function_api = false`) and `InvokeFunction`.
-async fn invoke(
-    host: &Host,
-    params: &Map<String, Value>,
-    function_api: bool,
-    request_id: &str,
-) -> Result<Map<String, Value>, ApiError> {
-    let name = string_param(params, "FunctionName")?
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| api_error("MissingParameter", "FunctionName is required"))?;
-    let is_async = if function_api {
-        false
-    } else {
-        match string_param(params, "InvocationType")? {
-            None | Some("RequestResponse") => false,
-            Some("Event") => true,
-            Some(other) => {
-                return Err(api_error(
-                    "InvalidParameterValue.InvokeType",
-                    format!("InvocationType must be RequestResponse or Event, not {other:?}"),
-                ));
-            }
-        }
-    };
-    let tail = match string_param(params, "LogType")? {
-        None | Some("None") => false,
-        Some("Tail") => true,
-        Some(other) => {
-            return Err(api_error(
-                "InvalidParameterValue",
-                format!("LogType must be None or Tail, not {other:?}"),
-            ));
-        }
-    };
-    crate::http::events::check_qualifier(params)
-        .map_err(|(code, message)| api_error(code, message))?;
-    if let Some(ns) = string_param(params, "Namespace")?
-        && !ns.is_empty()
-        && ns != host.namespace()
-    {
-        return Err(api_error(
-            "ResourceNotFound.Namespace",
-            format!(
-                "namespace {ns} does not exist (this server has {})",
-                host.namespace()
-            ),
-        ));
-    }
-    let event_param = if function_api {
-        "Event"
-    } else {
-        "ClientContext"
-    };
-    let event = Bytes::copy_from_slice(
-        string_param(params, event_param)?
-            .unwrap_or("{}")
-            .as_bytes(),
-    );
-
-    let mut result = Map::new();
-    if is_async {
-        let id = host
-            .invoke_async(name, event)
-            .await
-            .map_err(ApiError::from)?;
-        result.insert(
-            "Result".to_owned(),
-            json!({
-                "FunctionRequestId": id, "Duration": 0, "BillDuration": 0, "MemUsage": 0,
-                "RetMsg": "", "ErrMsg": "", "InvokeResult": 0, "Log": "",
-            }),
-        );
-        return Ok(result);
-    }
-    let options = InvokeOptions {
-        request_id: Some(request_id.to_owned()),
-        is_async: false,
-    };
-    let outcome = host.invoke(name, event, options).await;
-    let duration_ms = outcome.duration.as_secs_f64() * 1000.0;
-    let (ret, err, code) = match &outcome.result {
-        Ok(body) => (String::from_utf8_lossy(body).into_owned(), String::new(), 0),
-        Err(e) => {
-            if Fault::from_code(e.code()).is_some_and(Fault::is_refusal) {
-                return Err(e.clone().into());
-            }
-            let err = if e.code() == Fault::UserError.code() {
-                e.message.clone()
-            } else {
-                e.to_string()
-            };
-            (String::new(), err, -1)
-        }
-    };
-    result.insert(
-        "Result".to_owned(),
-        json!({
-            "FunctionRequestId": outcome.request_id,
-            "Duration": (duration_ms * 1000.0).round() / 1000.0,
-            "BillDuration": duration_ms.ceil() as u64,
-            "MemUsage": outcome.mem_usage,
-            "RetMsg": ret,
-            "ErrMsg": err,
-            "InvokeResult": code,
-            "Log": if tail { outcome.log } else { String::new() },
-        }),
-    );
-    Ok(result)
 }

@@ -1,0 +1,97 @@
+//! Reading a Cloud API call's parameters (the JSON object of its body).
+
+use std::ops::Range;
+
+use serde_json::{Map, Value};
+
+use super::ApiError;
+use crate::durable::parse_scf_time;
+
+/// The parameters of one call. An absent parameter and `null` are the same.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Params<'a>(&'a Map<String, Value>);
+
+impl<'a> Params<'a> {
+    pub(crate) fn new(params: &'a Map<String, Value>) -> Params<'a> {
+        Params(params)
+    }
+
+    fn get(self, name: &str) -> Option<&'a Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    /// A string parameter.
+    pub(crate) fn str(self, name: &str) -> Result<Option<&'a str>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::invalid_value(format!("{name} must be a string"))),
+        }
+    }
+
+    /// A string parameter that must be there and not empty.
+    pub(crate) fn required(self, name: &str) -> Result<&'a str, ApiError> {
+        self.str(name)?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::missing(name))
+    }
+
+    /// A list of strings (one string is a list of one).
+    pub(crate) fn strings(self, name: &str) -> Result<Vec<String>, ApiError> {
+        let not_strings = || ApiError::invalid_value(format!("{name} must be an array of strings"));
+        match self.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or_else(not_strings))
+                .collect(),
+            Some(_) => Err(not_strings()),
+        }
+    }
+
+    /// A non-negative integer.
+    pub(crate) fn usize(self, name: &str) -> Result<Option<usize>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.as_u64().map(|n| n as usize).ok_or_else(|| {
+                    ApiError::invalid_value(format!("{name} must be a non-negative integer"))
+                })
+            })
+            .transpose()
+    }
+
+    /// `{"Start", "End"}` (`%Y-%m-%d %H:%M:%S`, either may be missing) as Unix ms, the end
+    /// second included.
+    pub(crate) fn interval(self, name: &str) -> Result<Option<Range<u64>>, ApiError> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        let object = value.as_object().map(Params::new).ok_or_else(|| {
+            ApiError::invalid_value(format!("{name} must be an object with Start and End"))
+        })?;
+        let time = |key: &str| -> Result<Option<u64>, ApiError> {
+            object
+                .str(key)?
+                .map(|t| {
+                    parse_scf_time(t)
+                        .map_err(|e| ApiError::invalid_value(format!("{name}.{key}: {e}")))
+                })
+                .transpose()
+        };
+        let start = time("Start")?.unwrap_or(0);
+        let end = time("End")?.map_or(u64::MAX, |e| e.saturating_add(1));
+        Ok(Some(start..end))
+    }
+
+    /// Refuses a `Qualifier` other than `$LATEST` / `$DEFAULT` (the only version a server runs).
+    pub(crate) fn check_qualifier(self) -> Result<(), ApiError> {
+        match self.str("Qualifier")? {
+            None | Some("$LATEST") | Some("$DEFAULT") => Ok(()),
+            Some(other) => Err(ApiError::new(
+                "ResourceNotFound.Qualifier",
+                format!("qualifier {other} does not exist (this server runs $LATEST only)"),
+            )),
+        }
+    }
+}

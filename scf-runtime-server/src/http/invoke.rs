@@ -1,0 +1,144 @@
+//! The invoke API: `POST /functions/{name}/invocations`, body = the event (empty means `{}`).
+//!
+//! | Request header | Meaning |
+//! |---|---|
+//! | `X-Scf-Invocation-Type: Event` | async: `202` with `{"RequestId": …}` once accepted (`RequestResponse`, the default, is sync) |
+//! | `X-Scf-Log-Type: Tail` | sync only: the last 4 KB of the invocation's log, base64, in `X-Scf-Log` |
+//!
+//! A sync success answers `200` with the function's result body as it was posted. A failure
+//! answers `{"code": <SCF status>, "error": <name>, "message": …}` with the SCF status as the
+//! HTTP status (e.g. `433`). Every answer carries `X-Scf-Request-Id`; executed invocations also
+//! `X-Scf-Duration-Ms` (execution time) and `X-Scf-Mem-Usage` (peak bytes).
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+use crate::fault::{Fault, InvokeError};
+use crate::fault::{MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
+use crate::host::InvokeOptions;
+use crate::http::{AppState, DRAIN_MAX_BYTES, read_limited};
+
+/// `X-Scf-Request-Id`.
+pub const REQUEST_ID_HEADER: &str = "x-scf-request-id";
+
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The JSON error answer of the invoke API.
+pub fn error_response(error: &InvokeError, request_id: &str) -> Response {
+    let status = StatusCode::from_u16(error.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, axum::Json(error.to_json())).into_response();
+    set_header(response.headers_mut(), REQUEST_ID_HEADER, request_id);
+    set_header(response.headers_mut(), "x-scf-error-type", error.name());
+    response
+}
+
+fn set_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(name, v);
+    }
+}
+
+/// `POST /functions/{name}/invocations`.
+pub(crate) async fn invoke_api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let fresh_id = || uuid::Uuid::new_v4().to_string();
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
+    let is_async = match header("x-scf-invocation-type") {
+        None => false,
+        Some(t) if t.eq_ignore_ascii_case("RequestResponse") => false,
+        Some(t) if t.eq_ignore_ascii_case("Event") => true,
+        Some(t) => {
+            return error_response(
+                &Fault::InvalidParameter.error(format!(
+                    "X-Scf-Invocation-Type must be RequestResponse or Event, not {t:?}"
+                )),
+                &fresh_id(),
+            );
+        }
+    };
+    let tail = header("x-scf-log-type").is_some_and(|t| t.eq_ignore_ascii_case("Tail"));
+    let limit = if is_async {
+        MAX_ASYNC_EVENT_BYTES
+    } else {
+        MAX_SYNC_EVENT_BYTES
+    };
+    let too_large = || {
+        Fault::RequestTooLarge.error(format!(
+            "the event is over {limit} bytes, the limit of {} invocations",
+            if is_async { "async" } else { "sync" }
+        ))
+    };
+    let refuse = |error: InvokeError| {
+        state.host.count_refusal(&name, &error);
+        error_response(&error, &fresh_id())
+    };
+    if content_length(&headers).is_some_and(|n| n > DRAIN_MAX_BYTES) {
+        return refuse(too_large());
+    }
+    let payload = match read_limited(body, limit).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return refuse(too_large()),
+        Err(e) => return error_response(&Fault::InvalidParameter.error(e), &fresh_id()),
+    };
+    if is_async {
+        return match state.host.invoke_async(&name, payload).await {
+            Ok(id) => {
+                let mut response = (
+                    StatusCode::ACCEPTED,
+                    axum::Json(serde_json::json!({ "RequestId": id })),
+                )
+                    .into_response();
+                set_header(response.headers_mut(), REQUEST_ID_HEADER, &id);
+                response
+            }
+            Err(e) => error_response(&e, &fresh_id()),
+        };
+    }
+    let outcome = state
+        .host
+        .invoke(&name, payload, InvokeOptions::default())
+        .await;
+    let mut response = match &outcome.result {
+        Ok(body) => {
+            let json = serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+            let mut r = Response::new(Body::from(body.clone()));
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(if json {
+                    "application/json"
+                } else {
+                    "text/plain; charset=utf-8"
+                }),
+            );
+            set_header(r.headers_mut(), REQUEST_ID_HEADER, &outcome.request_id);
+            r
+        }
+        Err(e) => error_response(e, &outcome.request_id),
+    };
+    let h = response.headers_mut();
+    set_header(
+        h,
+        "x-scf-duration-ms",
+        &format!("{:.3}", outcome.duration.as_secs_f64() * 1000.0),
+    );
+    set_header(h, "x-scf-mem-usage", &outcome.mem_usage.to_string());
+    if tail {
+        let log = base64::engine::general_purpose::STANDARD.encode(outcome.log.as_bytes());
+        set_header(h, "x-scf-log", &log);
+    }
+    response
+}
