@@ -351,20 +351,6 @@ impl Config {
         }
     }
 
-    /// Builds every package functions name (`cargo build --release -p …` in `base_dir`) and
-    /// records its executable; `announce` is told each package before its build.
-    pub fn build_packages(
-        &mut self,
-        mut announce: impl FnMut(&str),
-    ) -> Result<(), crate::cli::workspace::BuildError> {
-        for package in self.packages() {
-            announce(&package);
-            let binary = crate::cli::workspace::build_release(&package, &self.base_dir)?;
-            self.set_package_binary(&package, &binary);
-        }
-        Ok(())
-    }
-
     /// The packages functions name, each once, in order.
     pub fn packages(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

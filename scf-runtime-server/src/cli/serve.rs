@@ -37,11 +37,10 @@ pub fn load_and_build(args: &ServeArgs) -> Result<Config, ServeError> {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
-    config
-        .build_packages(|package| {
-            tracing::info!(target: "scf::serve", "building {package} (cargo build --release -p {package})");
-        })
-        .map_err(error)?;
+    crate::cli::cargo::build_packages(&mut config, |package| {
+        tracing::info!(target: "scf::serve", "building {package} (cargo build --release -p {package})");
+    })
+    .map_err(error)?;
     for function in &config.functions {
         if let Some(exe) = function.executable()
             && !exe.is_file()
