@@ -194,7 +194,7 @@ fn instances_die_with_a_server_killed_by_sigkill() {
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "instances_die_with_a_server_killed_by_sigkill",
+            "triggers_web::instances_die_with_a_server_killed_by_sigkill",
             "--nocapture",
             "--test-threads=1",
         ])
