@@ -148,15 +148,13 @@ async fn every_trigger_sets_up_as_scf_serve_does_it() {
         let path = workspace_root().join("target/release").join(&package);
         config.set_package_binary(&package, &path);
     }
-    scf_runtime_server::kafka::check(&config)
-        .unwrap_or_else(|e| panic!("a ckafka trigger of scf.toml is invalid: {e}"));
     let mut setup = TriggerSetup::new(NeverInvoked);
     for function in &config.functions {
         let web = function
             .is_web()
             .then(|| scf_runtime_server::serve::web_config(function, &config).unwrap());
         setup
-            .add_function(&function.name, web, &function.trigger_configs())
+            .add_function(&function.name, web, &function.triggers)
             .unwrap_or_else(|e| panic!("scf.toml: {e}"));
     }
     let triggers = setup.finish();

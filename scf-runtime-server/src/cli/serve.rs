@@ -85,7 +85,6 @@ pub fn web_config(function: &FunctionConfig, config: &Config) -> Option<WebFunct
 /// Runs `scf serve` until SIGINT or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let config = tokio::task::block_in_place(|| load_and_build(&args))?;
-    crate::kafka::check(&config).map_err(error)?;
     let host = Host::new(&config).map_err(error)?;
 
     let mut setup = TriggerSetup::new(host.clone());
@@ -99,7 +98,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             None
         };
         setup
-            .add_function(&function.name, web, &function.trigger_configs())
+            .add_function(&function.name, web, &function.triggers)
             .map_err(error)?;
     }
     let triggers = setup.finish();
@@ -124,7 +123,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     host.start();
     let dispatcher = host.start_async_queue(queue.clone());
-    let consumers = crate::kafka::Consumers::start(&config, host.clone(), queue.clone());
+    let consumers =
+        crate::kafka::Consumers::start(config.ckafka_triggers(), host.clone(), queue.clone());
     let timers = triggers.start_timers();
     if let Err(e) = triggers.start_web_min_instances().await {
         tracing::warn!(target: "scf::serve", "starting web function instances failed: {e}");
