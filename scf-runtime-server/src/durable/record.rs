@@ -59,7 +59,7 @@ impl FromStr for EventSource {
 /// An error an attempt ended with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventError {
-    /// SCF status code (PLATFORM.md §8).
+    /// SCF status code ([status codes](https://www.tencentcloud.com/document/product/583/35311)).
     pub code: u16,
     /// What happened.
     pub message: String,
@@ -200,7 +200,8 @@ impl AsyncEvent {
     }
 }
 
-/// A dead-lettered event as the dead-letter store shows it (PLATFORM.md §7.3).
+/// A dead-lettered event as the dead-letter store shows it (after SCF's
+/// [dead letter queue](https://www.tencentcloud.com/document/product/583/39704) message).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DeadLetter {

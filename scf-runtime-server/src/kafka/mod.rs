@@ -1,5 +1,5 @@
 //! CKafka trigger: `scf serve` consumes a Kafka topic and invokes the function with batches of
-//! messages, in the CKafka event shape (EVENTS.md §4.1).
+//! messages, in the CKafka event shape ([CKafka trigger](https://www.tencentcloud.com/document/product/583/17530)).
 //!
 //! ```toml
 //! [[functions.orders.triggers]]
