@@ -700,11 +700,14 @@ fn check_trigger(
         .try_into()
         .map_err(|e: toml::de::Error| {
             let message = e.message().trim().to_owned();
-            // `unknown field `paht`` / `missing field `cron``: point at that key when it is there.
-            let named = message
-                .split('`')
-                .nth(1)
-                .filter(|k| fields.contains_key(*k));
+            // `unknown field `paht`` / `missing field `cron``: point at that key when it is
+            // there; `unknown variant `sqs``: at `type`.
+            let named = if message.starts_with("unknown variant") {
+                Some("type")
+            } else {
+                message.split('`').nth(1)
+            };
+            let named = named.filter(|k| fields.contains_key(*k));
             fail(named.unwrap_or(""), message.clone())
         })?;
     match raw {
@@ -920,6 +923,8 @@ topic = "t"
         .unwrap_err();
         assert!(err.key.starts_with("functions.echo.triggers"), "{err}");
         assert!(err.message.contains("sqs"), "{err}");
+        assert_eq!(err.key, "functions.echo.triggers[0].type");
+        assert_eq!(err.position, Some((4, 8)), "{err}");
 
         let err = parse("this is not toml").unwrap_err();
         assert_eq!(err.position.map(|p| p.0), Some(1));
