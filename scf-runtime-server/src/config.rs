@@ -15,8 +15,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::kafka::{CkafkaTriggerConfig, TriggerSettings};
 use crate::triggers::{
-    ApigwTriggerConfig, FunctionUrlTriggerConfig, TimerTriggerConfig, TriggerConfig,
+    ApigwRoute, ApigwTriggerConfig, FunctionUrlTriggerConfig, TimerTrigger, TimerTriggerConfig,
 };
 
 /// The default listen address of `scf serve`.
@@ -227,43 +228,18 @@ pub struct FunctionConfig {
     pub triggers: Vec<FunctionTrigger>,
 }
 
-/// One `[[functions.<name>.triggers]]` table, by its `type`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `[[functions.<name>.triggers]]` table, by its `type`, checked when the config was loaded.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum FunctionTrigger {
-    /// `type = "apigw"`.
-    Apigw(ApigwTriggerConfig),
-    /// `type = "function_url"`.
-    FunctionUrl(FunctionUrlTriggerConfig),
-    /// `type = "timer"`.
-    Timer(TimerTriggerConfig),
-    /// `type = "ckafka"`.
-    Ckafka(CkafkaTriggerConfig),
-}
-
-/// A `ckafka` trigger as written in `scf.toml` (without `type`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CkafkaTriggerConfig {
-    /// `name`: the trigger's name (default: the topic).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// `brokers`: bootstrap broker addresses, `host:port`.
-    pub brokers: Vec<String>,
-    /// `topic`.
-    pub topic: String,
-    /// `partitions`: which partitions to consume (default: all).
-    #[serde(default)]
-    pub partitions: Option<Vec<i32>>,
-    /// `batch_size`: most messages per event (default 100).
-    #[serde(default)]
-    pub batch_size: Option<u32>,
-    /// `max_wait_s`: longest wait to fill a batch, seconds (default 3).
-    #[serde(default)]
-    pub max_wait_s: Option<u64>,
-    /// `offset`: where to start without a stored offset, `latest` (default) or `earliest`.
-    #[serde(default)]
-    pub offset: Option<String>,
+    /// `type = "apigw"`: the route it serves.
+    Apigw(ApigwRoute),
+    /// `type = "function_url"`: `/fn/<function>/…`.
+    FunctionUrl,
+    /// `type = "timer"` (event functions only; names distinct within the function).
+    Timer(Box<TimerTrigger>),
+    /// `type = "ckafka"` (names distinct within the function).
+    Ckafka(TriggerSettings),
 }
 
 impl FunctionConfig {
@@ -278,19 +254,6 @@ impl FunctionConfig {
             Code::Bootstrap(path) => Some(path),
             Code::Package { built, .. } => built.as_deref(),
         }
-    }
-
-    /// The triggers the HTTP and timer connectors handle (every trigger but `ckafka`).
-    pub fn trigger_configs(&self) -> Vec<TriggerConfig> {
-        self.triggers
-            .iter()
-            .filter_map(|t| match t {
-                FunctionTrigger::Apigw(c) => Some(TriggerConfig::Apigw(c.clone())),
-                FunctionTrigger::FunctionUrl(c) => Some(TriggerConfig::FunctionUrl(c.clone())),
-                FunctionTrigger::Timer(c) => Some(TriggerConfig::Timer(c.clone())),
-                FunctionTrigger::Ckafka(_) => None,
-            })
-            .collect()
     }
 }
 
@@ -351,18 +314,16 @@ impl Config {
         }
     }
 
-    /// Builds every package functions name (`cargo build --release -p …` in `base_dir`) and
-    /// records its executable; `announce` is told each package before its build.
-    pub fn build_packages(
-        &mut self,
-        mut announce: impl FnMut(&str),
-    ) -> Result<(), crate::cli::workspace::BuildError> {
-        for package in self.packages() {
-            announce(&package);
-            let binary = crate::cli::workspace::build_release(&package, &self.base_dir)?;
-            self.set_package_binary(&package, &binary);
-        }
-        Ok(())
+    /// The `ckafka` triggers of every function, in order (for [`crate::kafka::Consumers::start`]).
+    pub fn ckafka_triggers(&self) -> Vec<TriggerSettings> {
+        self.functions
+            .iter()
+            .flat_map(|f| &f.triggers)
+            .filter_map(|t| match t {
+                FunctionTrigger::Ckafka(settings) => Some(settings.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The packages functions name, each once, in order.
@@ -438,8 +399,11 @@ struct RawFunction {
     queue_timeout_s: Option<Spanned<f64>>,
     env: Option<Spanned<BTreeMap<String, String>>>,
     #[serde(default)]
-    triggers: Vec<RawTrigger>,
+    triggers: Vec<Spanned<RawTable>>,
 }
+
+/// A table with the position of each value, for errors that point at the key at fault.
+type RawTable = BTreeMap<String, Spanned<toml::Value>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -656,16 +620,11 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
                 env.into_inner().into_iter().collect()
             }
         };
-        let triggers = f
-            .triggers
-            .into_iter()
-            .map(|t| match t {
-                RawTrigger::Apigw(c) => FunctionTrigger::Apigw(c),
-                RawTrigger::FunctionUrl(c) => FunctionTrigger::FunctionUrl(c),
-                RawTrigger::Timer(c) => FunctionTrigger::Timer(c),
-                RawTrigger::Ckafka(c) => FunctionTrigger::Ckafka(c),
-            })
-            .collect();
+        let mut triggers = Vec::new();
+        for (index, table) in f.triggers.into_iter().enumerate() {
+            let trigger = check_trigger(&name, kind, index, table, &triggers)?;
+            triggers.push(trigger);
+        }
         functions.push(FunctionConfig {
             code,
             kind,
@@ -708,6 +667,92 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         server,
         functions,
     })
+}
+
+/// Checks trigger `index` of `function` (a function of type `kind`, with the checked triggers
+/// `before` it); errors point at the key at fault, else at the table.
+fn check_trigger(
+    function: &str,
+    kind: FunctionType,
+    index: usize,
+    table: Spanned<RawTable>,
+    before: &[FunctionTrigger],
+) -> Result<FunctionTrigger, BuildError> {
+    let table_span = table.span();
+    let fields = table.into_inner();
+    let fail = |key: &str, message: String| {
+        let span = fields
+            .get(key)
+            .map(Spanned::span)
+            .unwrap_or_else(|| table_span.clone());
+        let path = if key.is_empty() {
+            format!("functions.{function}.triggers[{index}]")
+        } else {
+            format!("functions.{function}.triggers[{index}].{key}")
+        };
+        (Some(span), path, message)
+    };
+    let plain: toml::Table = fields
+        .iter()
+        .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+        .collect();
+    let raw: RawTrigger = toml::Value::Table(plain)
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            let message = e.message().trim().to_owned();
+            // `unknown field `paht`` / `missing field `cron``: point at that key when it is
+            // there; `unknown variant `sqs``: at `type`.
+            let named = if message.starts_with("unknown variant") {
+                Some("type")
+            } else {
+                message.split('`').nth(1)
+            };
+            let named = named.filter(|k| fields.contains_key(*k));
+            fail(named.unwrap_or(""), message.clone())
+        })?;
+    match raw {
+        RawTrigger::Apigw(config) => ApigwRoute::new(function, &config)
+            .map(FunctionTrigger::Apigw)
+            .map_err(|e| fail(e.key().unwrap_or(""), e.problem().to_owned())),
+        RawTrigger::FunctionUrl(FunctionUrlTriggerConfig {}) => Ok(FunctionTrigger::FunctionUrl),
+        RawTrigger::Timer(config) => {
+            if kind == FunctionType::Web {
+                return Err(fail(
+                    "type",
+                    "a web function cannot have a timer trigger (it takes HTTP requests only)"
+                        .to_owned(),
+                ));
+            }
+            let timer = TimerTrigger::new(function, &config).map_err(|e| fail(e.key, e.message))?;
+            let taken = before
+                .iter()
+                .any(|t| matches!(t, FunctionTrigger::Timer(other) if other.name == timer.name));
+            if taken {
+                return Err(fail(
+                    "name",
+                    format!("{:?} is used by another timer of this function", timer.name),
+                ));
+            }
+            Ok(FunctionTrigger::Timer(Box::new(timer)))
+        }
+        RawTrigger::Ckafka(config) => {
+            let settings =
+                TriggerSettings::new(function, &config).map_err(|e| fail(e.key, e.message))?;
+            let taken = before.iter().any(
+                |t| matches!(t, FunctionTrigger::Ckafka(other) if other.name == settings.name),
+            );
+            if taken {
+                return Err(fail(
+                    "name",
+                    format!(
+                        "two ckafka triggers of this function are named {:?}; give each a distinct `name` (their stored offsets are kept by name)",
+                        settings.name
+                    ),
+                ));
+            }
+            Ok(FunctionTrigger::Ckafka(settings))
+        }
+    }
 }
 
 /// Function names as the platform allows them: 2–60 characters, letters, digits, `-` and `_`,
@@ -815,12 +860,15 @@ topic = "t"
         );
         assert_eq!(echo.env, [("GREETING".to_owned(), "hello".to_owned())]);
         assert_eq!(echo.triggers.len(), 2);
-        assert_eq!(echo.trigger_configs().len(), 2);
+        assert!(matches!(
+            &echo.triggers[..],
+            [FunctionTrigger::Apigw(_), FunctionTrigger::Timer(_)]
+        ));
         let other = config.function("other").unwrap();
         assert_eq!(other.timeout, Duration::from_millis(500));
         assert_eq!(other.idle_timeout, Duration::from_secs(300));
-        assert!(matches!(other.triggers[0], FunctionTrigger::Ckafka(_)));
-        assert!(other.trigger_configs().is_empty());
+        assert!(matches!(&other.triggers[..], [FunctionTrigger::Ckafka(_)]));
+        assert_eq!(config.ckafka_triggers()[0].consumer_name(), "other/t");
         assert_eq!(config.packages(), ["example-echo"]);
     }
 
@@ -875,6 +923,8 @@ topic = "t"
         .unwrap_err();
         assert!(err.key.starts_with("functions.echo.triggers"), "{err}");
         assert!(err.message.contains("sqs"), "{err}");
+        assert_eq!(err.key, "functions.echo.triggers[0].type");
+        assert_eq!(err.position, Some((4, 8)), "{err}");
 
         let err = parse("this is not toml").unwrap_err();
         assert_eq!(err.position.map(|p| p.0), Some(1));
@@ -897,5 +947,116 @@ topic = "t"
         }
         let err = web("max_instances = 2\nmin_instances = 3").unwrap_err();
         assert!(err.key.ends_with("min_instances"), "{err}");
+    }
+
+    const FUNCTION: &str = "[functions.f]\nbootstrap = \"x\"\n";
+
+    /// `FUNCTION` and one trigger table with `body` (TOML lines), as `[[functions.f.triggers]]`
+    /// on line 3.
+    fn with_triggers(bodies: &[&str]) -> String {
+        let mut text = FUNCTION.to_owned();
+        for body in bodies {
+            text.push_str("[[functions.f.triggers]]\n");
+            text.push_str(body);
+        }
+        text
+    }
+
+    #[test]
+    fn trigger_errors_name_the_key_and_the_position() {
+        // An apigw route: the path.
+        let err = parse(&with_triggers(&["type = \"apigw\"\npath = \"nope\"\n"])).unwrap_err();
+        assert_eq!(err.key, "functions.f.triggers[0].path");
+        assert_eq!(err.position, Some((5, 8)), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("scf.toml:5:8: functions.f.triggers[0].path: "),
+            "{err}"
+        );
+        assert!(err.message.contains("must start with '/'"), "{err}");
+
+        // A bad cron, after a good trigger.
+        let err = parse(&with_triggers(&[
+            "type = \"function_url\"\n",
+            "type = \"timer\"\nname = \"t1\"\ncron = \"nope\"\nmessage = \"m\"\n",
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("functions.f.triggers[1].cron: "),
+            "{err}"
+        );
+        assert_eq!(err.position, Some((8, 8)), "{err}");
+        assert!(err.to_string().starts_with("scf.toml:8:8: "), "{err}");
+
+        // Two timers with one name.
+        let timer = "type = \"timer\"\nname = \"t\"\ncron = \"* * * * *\"\n";
+        let err = parse(&with_triggers(&[timer, timer])).unwrap_err();
+        assert!(
+            err.to_string().contains("functions.f.triggers[1].name: "),
+            "{err}"
+        );
+        assert!(err.message.contains("used by another timer"), "{err}");
+        assert_eq!(err.position, Some((9, 8)), "{err}");
+
+        // A timer on a web function.
+        let err = parse(
+            &with_triggers(&[timer])
+                .replace("bootstrap = \"x\"\n", "bootstrap = \"x\"\ntype = \"web\"\n"),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "functions.f.triggers[0].type");
+        assert!(
+            err.message.contains("web function cannot have a timer"),
+            "{err}"
+        );
+        assert_eq!(err.position, Some((5, 8)), "{err}");
+
+        // A bad ckafka table.
+        let ckafka = "type = \"ckafka\"\nbrokers = [\"127.0.0.1:9\"]\ntopic = \"t\"\n";
+        let err = parse(&with_triggers(&[&format!(
+            "{ckafka}offset = \"yesterday\"\n"
+        )]))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "scf.toml:7:10: functions.f.triggers[0].offset: must be \"latest\" or \"earliest\", got \"yesterday\" (a start timestamp is not supported)"
+        );
+
+        // Unknown keys point at the key.
+        let err = parse(&with_triggers(&[
+            "type = \"apigw\"\npath = \"/\"\npaht = 1\n",
+        ]))
+        .unwrap_err();
+        assert_eq!(err.key, "functions.f.triggers[0].paht");
+        assert!(err.message.contains("paht"), "{err}");
+        assert_eq!(err.position, Some((6, 8)), "{err}");
+    }
+
+    #[test]
+    fn ckafka_names_must_be_distinct_within_a_function() {
+        let text = r#"
+[functions.a]
+bootstrap = "x"
+[[functions.a.triggers]]
+type = "ckafka"
+brokers = ["127.0.0.1:9092"]
+topic = "t"
+[[functions.a.triggers]]
+type = "ckafka"
+brokers = ["127.0.0.1:9093"]
+topic = "t"
+"#;
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.key, "functions.a.triggers[1].name");
+        assert!(e.message.contains("named \"t\""), "{e}");
+        assert_eq!(e.position.map(|p| p.0), Some(8), "{e}");
+        let fixed = text.replacen("topic = \"t\"\n", "topic = \"t\"\nname = \"second\"\n", 1);
+        let config = parse(&fixed).unwrap();
+        let names: Vec<String> = config
+            .ckafka_triggers()
+            .iter()
+            .map(TriggerSettings::consumer_name)
+            .collect();
+        assert_eq!(names, ["a/second", "a/t"]);
     }
 }

@@ -1,5 +1,7 @@
 //! What the tools need to know about the user's cargo project, from `cargo metadata` and the
-//! workspace's Cargo.toml.
+//! workspace's Cargo.toml, and building the `package = "…"` functions of an `scf.toml`
+//! (`cargo build --release -p <package>`, the binary found in the target directory `cargo
+//! metadata` reports, so `CARGO_TARGET_DIR` and `build.target-dir` are honoured).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -8,6 +10,7 @@ use std::process::Command;
 use serde::Deserialize;
 
 use super::ToolError;
+use crate::config::Config;
 
 /// The `cargo` to run: the one that started us as `cargo scf`, else the one on `PATH`.
 pub(crate) fn cargo_program() -> OsString {
@@ -27,12 +30,12 @@ pub(crate) struct Metadata {
 pub(crate) struct Package {
     pub(crate) name: String,
     pub(crate) manifest_path: PathBuf,
-    pub(crate) targets: Vec<Target>,
+    pub(crate) targets: Vec<CargoTarget>,
 }
 
-/// One build target of a package.
+/// One build target of a package (`targets[]` in `cargo metadata`: a lib, a bin, a test…).
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Target {
+pub(crate) struct CargoTarget {
     pub(crate) name: String,
     pub(crate) kind: Vec<String>,
 }
@@ -207,4 +210,45 @@ pub(crate) fn profile_panic(workspace_root: &Path, profile: &str) -> Option<Stri
         }
     }
     None
+}
+
+/// The target directory of the workspace around `dir`.
+pub fn target_dir(dir: &Path) -> Result<PathBuf, ToolError> {
+    Metadata::load(dir, None, None).map(|m| m.target_directory)
+}
+
+/// Builds `package` in release mode from `dir` and returns its binary (named like the package).
+pub fn build_release(package: &str, dir: &Path) -> Result<PathBuf, ToolError> {
+    let status = Command::new(cargo_program())
+        .args(["build", "--release", "-p", package])
+        .current_dir(dir)
+        .status()
+        .map_err(|e| ToolError::new(format!("cannot run cargo build: {e}")))?;
+    if !status.success() {
+        return Err(ToolError::new(format!(
+            "`cargo build --release -p {package}` failed ({status}); fix the build errors above, or point the function at an executable with `bootstrap = \"…\"`"
+        )));
+    }
+    let binary = target_dir(dir)?.join("release").join(package);
+    if !binary.is_file() {
+        return Err(ToolError::new(format!(
+            "`cargo build --release -p {package}` succeeded but {} does not exist (the package's binary must be named {package})",
+            binary.display()
+        )));
+    }
+    Ok(binary)
+}
+
+/// Builds every package the functions of `config` name (`cargo build --release -p …` in its
+/// `base_dir`) and records each executable; `announce` is told each package before its build.
+pub fn build_packages(
+    config: &mut Config,
+    mut announce: impl FnMut(&str),
+) -> Result<(), ToolError> {
+    for package in config.packages() {
+        announce(&package);
+        let binary = build_release(&package, &config.base_dir)?;
+        config.set_package_binary(&package, &binary);
+    }
+    Ok(())
 }

@@ -21,7 +21,7 @@
 //! argument, and [`strip_cargo_subcommand`] drops it.
 
 pub mod build;
-pub(crate) mod cargo;
+pub mod cargo;
 pub(crate) mod client;
 pub mod dev;
 pub mod events;
@@ -30,7 +30,6 @@ pub mod new;
 pub mod package;
 pub mod serve;
 pub mod verify;
-pub mod workspace;
 
 pub use build::{BuildArgs, BuildTarget, run_build};
 pub use dev::{DevArgs, run_dev};

@@ -35,11 +35,10 @@ pub fn load_and_build(args: &ServeArgs) -> Result<Config, ServeError> {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
-    config
-        .build_packages(|package| {
-            tracing::info!(target: "scf::serve", "building {package} (cargo build --release -p {package})");
-        })
-        .map_err(error)?;
+    crate::cli::cargo::build_packages(&mut config, |package| {
+        tracing::info!(target: "scf::serve", "building {package} (cargo build --release -p {package})");
+    })
+    .map_err(error)?;
     for function in &config.functions {
         if let Some(exe) = function.executable()
             && !exe.is_file()
@@ -55,18 +54,11 @@ pub fn load_and_build(args: &ServeArgs) -> Result<Config, ServeError> {
 /// Runs `scf serve` until SIGINT or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let config = tokio::task::block_in_place(|| load_and_build(&args))?;
-    crate::kafka::check(&config).map_err(error)?;
     let host = Host::new(&config).map_err(error)?;
 
     let mut setup = TriggerSetup::new(host.clone());
     for function in &config.functions {
-        setup
-            .add_function(
-                &function.name,
-                function.is_web(),
-                &function.trigger_configs(),
-            )
-            .map_err(error)?;
+        setup.add_function(&function.name, function.is_web(), &function.triggers);
     }
     let triggers = setup.finish();
     let schedule = triggers.describe_timers(chrono::Utc::now(), 3);
@@ -90,7 +82,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     host.start();
     let dispatcher = host.start_async_queue(queue.clone());
-    let consumers = crate::kafka::Consumers::start(&config, host.clone(), queue.clone());
+    let consumers =
+        crate::kafka::Consumers::start(config.ckafka_triggers(), host.clone(), queue.clone());
     let timers = triggers.start_timers();
     let cloud = Arc::new(CloudApi::new(
         config

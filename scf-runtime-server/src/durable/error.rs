@@ -64,7 +64,7 @@ impl DurableError {
         self.fault().code()
     }
 
-    /// The Cloud API `Error.Code` (PLATFORM.md §1.6).
+    /// The Cloud API `Error.Code`.
     pub fn cloud_api_code(&self) -> &'static str {
         match self {
             DurableError::QueueFull { .. } => "LimitExceeded.TotalConcurrencyMemory",

@@ -1,4 +1,5 @@
-//! The durable async event queue: SCF's async delivery (PLATFORM.md §7) on an embedded store.
+//! The durable async event queue: SCF's async delivery ([error types and retry
+//! policies](https://www.tencentcloud.com/document/product/583/39851)) on an embedded store.
 //!
 //! An accepted async event (invoke API with `X-Scf-Invocation-Type: Event`, Cloud API `Invoke`
 //! with `InvocationType: Event`, a timer fire, a CKafka batch) is written to a redb file in the

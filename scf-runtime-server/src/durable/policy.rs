@@ -1,4 +1,6 @@
-//! SCF's async delivery policy (PLATFORM.md §7.2): what happens after each delivery.
+//! SCF's async delivery policy ([error types and retry
+//! policies](https://www.tencentcloud.com/document/product/583/39851)): what happens after each
+//! delivery.
 //!
 //! | Outcome | Class | Default handling |
 //! |---|---|---|
@@ -56,7 +58,8 @@ pub enum DeliveryOutcome {
 }
 
 impl DeliveryOutcome {
-    /// Classifies an SCF status code (PLATFORM.md §8, "Async class"): 200/202 are success,
+    /// Classifies an SCF [status code](https://www.tencentcloud.com/document/product/583/35311)
+    /// by its async class: 200/202 are success,
     /// class E codes are function errors, class O throttles, class S (and the host's 438 while it
     /// shuts down) system errors, class I refusals. Unknown 4xx codes count as function errors,
     /// anything else as a system error.

@@ -22,7 +22,7 @@ use super::view::DeadLetterView;
 pub struct QueueConfig {
     /// Accepted events per function that are not done yet (queued, in flight or waiting for a
     /// retry); past it [`DurableQueue::enqueue`] fails with [`DurableError::QueueFull`]
-    /// (default 100,000, PLATFORM.md §7.2). Memory per waiting event is its id and due time
+    /// (default 100,000). Memory per waiting event is its id and due time
     /// (about 100 bytes); payloads stay on disk until delivery.
     pub max_pending_per_function: usize,
     /// The retry and dead-letter policy.

@@ -59,7 +59,7 @@ impl FromStr for EventSource {
 /// An error an attempt ended with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventError {
-    /// SCF status code (PLATFORM.md §8).
+    /// SCF status code ([status codes](https://www.tencentcloud.com/document/product/583/35311)).
     pub code: u16,
     /// What happened.
     pub message: String,

@@ -143,7 +143,8 @@ impl fmt::Display for EventState {
     }
 }
 
-/// SCF's async event status (PLATFORM.md §7.4), as the Cloud API spells it.
+/// SCF's async event status, as the Cloud API spells it (`AsyncEventStatus.Status` of
+/// [GetAsyncEventStatus](https://www.tencentcloud.com/document/api/583/44482)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum AsyncStatus {

@@ -1,4 +1,5 @@
-//! Building the CKafka event (EVENTS.md §4.1) from fetched messages.
+//! Building the CKafka event ([CKafka trigger](https://www.tencentcloud.com/document/product/583/17530))
+//! from fetched messages.
 //!
 //! Each message becomes one record `{"Ckafka":{"topic","partition","offset","msgKey","msgBody"}}`;
 //! a batch is `{"Records":[…]}` with its records in offset order. Records are encoded once, when
@@ -148,7 +149,7 @@ mod tests {
             assert_eq!(m.key(), Some(format!("k{i}").as_str()));
             assert_eq!(m.msg_body, format!("{{\"n\":{i}}}"));
         }
-        // The exact wire names and types of EVENTS.md §4.1.
+        // The exact wire names and types of the platform's CKafka event.
         let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let first = &value["Records"][0]["Ckafka"];
         let mut keys: Vec<&str> = first

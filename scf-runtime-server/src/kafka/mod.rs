@@ -1,5 +1,5 @@
 //! CKafka trigger: `scf serve` consumes a Kafka topic and invokes the function with batches of
-//! messages, in the CKafka event shape (EVENTS.md §4.1).
+//! messages, in the CKafka event shape ([CKafka trigger](https://www.tencentcloud.com/document/product/583/17530)).
 //!
 //! ```toml
 //! [[functions.orders.triggers]]
@@ -100,7 +100,7 @@
 //!     }
 //! }
 //!
-//! let consumers = Consumers::start(&config, Enqueue(queue.clone()), queue);
+//! let consumers = Consumers::start(config.ckafka_triggers(), Enqueue(queue.clone()), queue);
 //! // … serve …
 //! consumers.stop().await;
 //! # }
@@ -119,11 +119,10 @@ use tokio::task::JoinHandle;
 
 pub use batch::{MAX_BATCH_BYTES, NO_KEY};
 pub use settings::{
-    DEFAULT_BATCH_SIZE, DEFAULT_MAX_WAIT, MAX_BATCH_SIZE, MAX_MAX_WAIT_S, SettingsError, StartAt,
-    TriggerSettings, triggers,
+    CkafkaTriggerConfig, DEFAULT_BATCH_SIZE, DEFAULT_MAX_WAIT, MAX_BATCH_SIZE, MAX_MAX_WAIT_S,
+    SettingsError, StartAt, TriggerSettings,
 };
 
-use crate::config::Config;
 use crate::durable::{DurableQueue, EventSource, OrderKey};
 use crate::fault::InvokeError;
 use crate::host::Host;
@@ -169,21 +168,17 @@ pub struct Consumers {
 }
 
 impl Consumers {
-    /// Starts one consumer task per ckafka trigger of every function in `config` (none → no tasks).
+    /// Starts one consumer task per trigger in `triggers` (none → no tasks), e.g.
+    /// [`crate::Config::ckafka_triggers`], checked when the config was loaded.
     ///
-    /// Must be called within a tokio runtime. A trigger that does not pass [`check`] is logged
-    /// as an error and not started (call [`check`] when loading the config to refuse it instead).
-    pub fn start<S: BatchSink>(config: &Config, sink: S, queue: DurableQueue) -> Consumers {
+    /// Must be called within a tokio runtime.
+    pub fn start<S: BatchSink>(
+        triggers: impl IntoIterator<Item = TriggerSettings>,
+        sink: S,
+        queue: DurableQueue,
+    ) -> Consumers {
         let (stop, stop_rx) = watch::channel(false);
-        let mut started: Vec<TriggerSettings> = Vec::new();
-        for checked in settings::each_trigger(config) {
-            match checked {
-                Ok(s) => started.push(s),
-                Err(e) => {
-                    tracing::error!(target: "scf::kafka", function = %e.function, "{e}; this trigger is not started");
-                }
-            }
-        }
+        let started: Vec<TriggerSettings> = triggers.into_iter().collect();
         let handles = started
             .iter()
             .map(|s| {
@@ -229,9 +224,4 @@ impl Consumers {
     pub fn triggers(&self) -> &[TriggerSettings] {
         &self.triggers
     }
-}
-
-/// Checks every `ckafka` trigger of `config` (values, and distinct names within a function).
-pub fn check(config: &Config) -> Result<(), SettingsError> {
-    triggers(config).map(|_| ())
 }

@@ -1,10 +1,37 @@
-//! Checking a `ckafka` trigger table into the settings a consumer runs with.
+//! A `ckafka` trigger table ([`CkafkaTriggerConfig`]) and its check into the settings a consumer
+//! runs with ([`TriggerSettings`]). Loading `scf.toml` runs the check (and refuses two triggers
+//! of one function with the same name), so a [`crate::Config`] holds only valid triggers.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::{CkafkaTriggerConfig, Config, FunctionTrigger};
+use serde::Deserialize;
+
+/// A `ckafka` trigger as written in `scf.toml` (without `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CkafkaTriggerConfig {
+    /// `name`: the trigger's name (default: the topic).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `brokers`: bootstrap broker addresses, `host:port`.
+    pub brokers: Vec<String>,
+    /// `topic`.
+    pub topic: String,
+    /// `partitions`: which partitions to consume (default: all).
+    #[serde(default)]
+    pub partitions: Option<Vec<i32>>,
+    /// `batch_size`: most messages per event (default 100).
+    #[serde(default)]
+    pub batch_size: Option<u32>,
+    /// `max_wait_s`: longest wait to fill a batch, seconds (default 3).
+    #[serde(default)]
+    pub max_wait_s: Option<u64>,
+    /// `offset`: where to start without a stored offset, `latest` (default) or `earliest`.
+    #[serde(default)]
+    pub offset: Option<String>,
+}
 
 /// `batch_size` when the trigger does not set it.
 pub const DEFAULT_BATCH_SIZE: usize = 100;
@@ -149,43 +176,6 @@ impl TriggerSettings {
     pub fn consumer_name(&self) -> String {
         format!("{}/{}", self.function, self.name)
     }
-}
-
-/// Every `ckafka` trigger of every function in `config`, checked. Two triggers of one function
-/// may not share a name (the default name is the topic, so two triggers on one topic need
-/// `name`): their stored offsets would mix.
-pub fn triggers(config: &Config) -> Result<Vec<TriggerSettings>, SettingsError> {
-    each_trigger(config).into_iter().collect()
-}
-
-/// Every `ckafka` trigger of every function in `config`, each checked on its own and against
-/// the ones before it (a repeated name is an error).
-pub(crate) fn each_trigger(config: &Config) -> Vec<Result<TriggerSettings, SettingsError>> {
-    let mut all: Vec<Result<TriggerSettings, SettingsError>> = Vec::new();
-    for function in &config.functions {
-        for trigger in &function.triggers {
-            let FunctionTrigger::Ckafka(c) = trigger else {
-                continue;
-            };
-            let checked = TriggerSettings::new(&function.name, c).and_then(|settings| {
-                let taken = all.iter().flatten().any(|t| t.consumer_name() == settings.consumer_name());
-                if taken {
-                    return Err(SettingsError {
-                        function: function.name.clone(),
-                        trigger: settings.name.clone(),
-                        key: "name",
-                        message: format!(
-                            "two ckafka triggers of this function are named {:?}; give each a distinct `name` (their stored offsets are kept by name)",
-                            settings.name
-                        ),
-                    });
-                }
-                Ok(settings)
-            });
-            all.push(checked);
-        }
-    }
-    all
 }
 
 /// A `ckafka` trigger that cannot be used.
@@ -333,29 +323,5 @@ mod tests {
         let s = TriggerSettings::new("f", &c).unwrap();
         assert_eq!(s.start_at, StartAt::Earliest);
         assert_eq!(s.partitions, Some(vec![0, 2]));
-    }
-
-    #[test]
-    fn names_must_be_distinct_within_a_function() {
-        let text = r#"
-[functions.a]
-bootstrap = "x"
-[[functions.a.triggers]]
-type = "ckafka"
-brokers = ["127.0.0.1:9092"]
-topic = "t"
-[[functions.a.triggers]]
-type = "ckafka"
-brokers = ["127.0.0.1:9093"]
-topic = "t"
-"#;
-        let config = Config::parse(text, "scf.toml".as_ref(), "/srv".as_ref()).unwrap();
-        let e = triggers(&config).unwrap_err();
-        assert_eq!(e.key, "name");
-        let fixed = text.replacen("topic = \"t\"\n", "topic = \"t\"\nname = \"second\"\n", 1);
-        let config = Config::parse(&fixed, "scf.toml".as_ref(), "/srv".as_ref()).unwrap();
-        let all = triggers(&config).unwrap();
-        let names: Vec<String> = all.iter().map(TriggerSettings::consumer_name).collect();
-        assert_eq!(names, ["a/second", "a/t"]);
     }
 }

@@ -1,4 +1,5 @@
-//! The API gateway trigger: an HTTP request becomes the API Gateway event (EVENTS.md §2.1).
+//! The API gateway trigger: an HTTP request becomes the API Gateway event ([API Gateway
+//! trigger](https://www.tencentcloud.com/document/product/583/12513)).
 //!
 //! ```toml
 //! [[functions.hello.triggers]]

@@ -1,5 +1,5 @@
 //! The Function URL trigger: each function with one gets its own URL path, and a request there
-//! becomes the Function URL event (EVENTS.md §2.4).
+//! becomes the Function URL event ([Function URL](https://www.tencentcloud.com/document/product/583/69491)).
 //!
 //! ```toml
 //! [[functions.hello.triggers]]

@@ -14,8 +14,8 @@
 //! | Timer | `timer` | fires on its cron schedule (async invocations) | [`timer`] |
 //! | Web function | function `type = "web"` | through its `apigw` / `function_url` triggers | [`crate::host::web`] |
 //!
-//! [`setup::TriggerSetup`] takes every function's `[[functions.<name>.triggers]]` tables
-//! ([`setup::TriggerConfig`]) and gives [`setup::Triggers`]: [`http::HttpTriggers`] serves the
+//! [`setup::TriggerSetup`] takes every function's `[[functions.<name>.triggers]]` tables, as
+//! [`crate::Config`] checked them ([`crate::FunctionTrigger`]), and gives [`setup::Triggers`]: [`http::HttpTriggers`] serves the
 //! HTTP ones on any path the server does not serve itself, and [`timer::TimerSet`] runs the
 //! schedules.
 
@@ -31,5 +31,5 @@ pub mod timer;
 pub use self::http::HttpTriggers;
 pub use apigw::{ApigwRoute, ApigwTriggerConfig};
 pub use function_url::FunctionUrlTriggerConfig;
-pub use setup::{SetupError, TriggerConfig, TriggerSetup, Triggers};
+pub use setup::{TriggerSetup, Triggers};
 pub use timer::{TimerSet, TimerTrigger, TimerTriggerConfig};

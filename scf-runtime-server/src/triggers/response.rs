@@ -47,7 +47,8 @@ fn malformed<T>(reason: impl Into<String>) -> Result<T, MalformedResponse> {
     })
 }
 
-/// Checks `result` against the platform's integrated response rules (EVENTS.md §8) and builds the
+/// Checks `result` against the platform's integrated response rules ([API Gateway
+/// trigger](https://www.tencentcloud.com/document/product/583/12513)) and builds the
 /// HTTP response: `statusCode` an integer from 100 to 599; `isBase64Encoded` absent or a bool;
 /// `headers` absent or an object of strings or string arrays; `body` absent or a string.
 pub fn parse_integrated(result: &[u8]) -> Result<Response<Bytes>, MalformedResponse> {

@@ -30,25 +30,43 @@ pub struct PathTemplate {
 /// A path template or method list that cannot be used, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteError {
-    message: String,
+    key: Option<String>,
+    problem: String,
 }
 
 impl RouteError {
-    fn new(message: impl Into<String>) -> Self {
+    fn new(problem: impl Into<String>) -> Self {
         RouteError {
-            message: message.into(),
+            key: None,
+            problem: problem.into(),
         }
     }
 
     /// An error about the config key `key`; the message reads `key: problem`.
     pub fn new_keyed(key: &str, problem: impl fmt::Display) -> Self {
-        RouteError::new(format!("{key}: {problem}"))
+        RouteError {
+            key: Some(key.to_owned()),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// The config key at fault, when the error is about one.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// What is wrong, without the key.
+    pub fn problem(&self) -> &str {
+        &self.problem
     }
 }
 
 impl fmt::Display for RouteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        match &self.key {
+            Some(key) => write!(f, "{key}: {}", self.problem),
+            None => f.write_str(&self.problem),
+        }
     }
 }
 

@@ -3,69 +3,25 @@
 //! ```text
 //! let mut setup = TriggerSetup::new(invoker);
 //! for function in &config.functions {
-//!     setup.add_function(&function.name, function.is_web(), &function.triggers)?;
+//!     setup.add_function(&function.name, function.is_web(), &function.triggers);
 //! }
 //! let triggers = setup.finish();
 //! // HTTP: every path the server does not serve itself goes to `triggers.http.handle(request, peer)`.
 //! // Timers: print `triggers.describe_timers(now, 3)`, then keep `triggers.start_timers()` alive.
 //! ```
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
-use super::apigw::{ApigwRoute, ApigwTriggerConfig};
-use super::function_url::FunctionUrlTriggerConfig;
 use super::http::HttpTriggers;
-use super::timer::{TimerSet, TimerTrigger, TimerTriggerConfig, describe_schedule};
+use super::timer::{TimerSet, TimerTrigger, describe_schedule};
+use crate::config::FunctionTrigger;
 use crate::host::Invoker;
-
-/// One `[[functions.<name>.triggers]]` table, by its `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum TriggerConfig {
-    /// `type = "apigw"`.
-    Apigw(ApigwTriggerConfig),
-    /// `type = "function_url"`.
-    FunctionUrl(FunctionUrlTriggerConfig),
-    /// `type = "timer"`.
-    Timer(TimerTriggerConfig),
-}
-
-/// A trigger that cannot be set up: which function, which trigger (0-based index), what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetupError {
-    /// The function.
-    pub function: String,
-    /// The trigger's index in the function's list, when the problem is one trigger.
-    pub trigger: Option<usize>,
-    /// The problem, starting with the config key.
-    pub message: String,
-}
-
-impl fmt::Display for SetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.trigger {
-            Some(i) => write!(
-                f,
-                "functions.{}.triggers[{i}].{}",
-                self.function, self.message
-            ),
-            None => write!(f, "functions.{}.{}", self.function, self.message),
-        }
-    }
-}
-
-impl std::error::Error for SetupError {}
 
 /// Collects the triggers of every function.
 #[derive(Debug)]
 pub struct TriggerSetup<I> {
     http: HttpTriggers<I>,
     timers: Vec<TimerTrigger>,
-    names: Vec<(String, String)>,
 }
 
 /// The result of [`TriggerSetup::finish`].
@@ -84,63 +40,24 @@ impl<I: Invoker> TriggerSetup<I> {
         TriggerSetup {
             http: HttpTriggers::new(invoker),
             timers: Vec::new(),
-            names: Vec::new(),
         }
     }
 
-    /// Adds `function` with its triggers. `is_web` says it is a web function (`type = "web"`):
-    /// its HTTP requests are passed on through [`Invoker::invoke_web`], and it cannot have timer
-    /// triggers (as on the platform).
-    pub fn add_function(
-        &mut self,
-        function: &str,
-        is_web: bool,
-        triggers: &[TriggerConfig],
-    ) -> Result<(), SetupError> {
-        let error = |trigger, message: String| SetupError {
-            function: function.to_owned(),
-            trigger,
-            message,
-        };
+    /// Adds `function` with its triggers, as [`crate::Config`] checked them (`ckafka` triggers
+    /// are left to [`crate::kafka::Consumers`]). `is_web` says it is a web function
+    /// (`type = "web"`): its HTTP requests are passed on through [`Invoker::invoke_web`].
+    pub fn add_function(&mut self, function: &str, is_web: bool, triggers: &[FunctionTrigger]) {
         if is_web {
             self.http.add_web_function(function);
         }
-        for (i, trigger) in triggers.iter().enumerate() {
+        for trigger in triggers {
             match trigger {
-                TriggerConfig::Apigw(config) => {
-                    let route = ApigwRoute::new(function, config)
-                        .map_err(|e| error(Some(i), e.to_string()))?;
-                    self.http.add_apigw(route);
-                }
-                TriggerConfig::FunctionUrl(_) => self.http.add_function_url(function),
-                TriggerConfig::Timer(config) => {
-                    if is_web {
-                        return Err(error(
-                            Some(i),
-                            "type: a web function cannot have a timer trigger (it takes HTTP requests only)".to_owned(),
-                        ));
-                    }
-                    let timer = TimerTrigger::new(function, config)
-                        .map_err(|e| error(Some(i), e.to_string()))?;
-                    if self
-                        .names
-                        .iter()
-                        .any(|(f, n)| f == function && *n == timer.name)
-                    {
-                        return Err(error(
-                            Some(i),
-                            format!(
-                                "name: {:?} is used by another timer of this function",
-                                timer.name
-                            ),
-                        ));
-                    }
-                    self.names.push((function.to_owned(), timer.name.clone()));
-                    self.timers.push(timer);
-                }
+                FunctionTrigger::Apigw(route) => self.http.add_apigw(route.clone()),
+                FunctionTrigger::FunctionUrl => self.http.add_function_url(function),
+                FunctionTrigger::Timer(timer) => self.timers.push((**timer).clone()),
+                FunctionTrigger::Ckafka(_) => {}
             }
         }
-        Ok(())
     }
 
     /// Everything collected.
@@ -185,48 +102,40 @@ mod tests {
         }
     }
 
-    fn parse(toml_like: serde_json::Value) -> Vec<TriggerConfig> {
-        serde_json::from_value(toml_like).unwrap()
+    fn config(text: &str) -> crate::Config {
+        crate::Config::parse(text, "scf.toml".as_ref(), "/srv".as_ref()).unwrap()
     }
 
     #[test]
-    fn triggers_parse_by_type_and_errors_name_their_place() {
-        let triggers = parse(serde_json::json!([
-            {"type": "apigw", "path": "/a", "methods": ["GET"]},
-            {"type": "function_url"},
-            {"type": "timer", "name": "t1", "cron": "* * * * * * *", "message": "m"},
-        ]));
+    fn checked_triggers_become_routes_and_timers() {
+        let config = config(
+            r#"
+[functions.f]
+bootstrap = "x"
+[[functions.f.triggers]]
+type = "apigw"
+path = "/a"
+methods = ["GET"]
+[[functions.f.triggers]]
+type = "function_url"
+[[functions.f.triggers]]
+type = "timer"
+name = "t1"
+cron = "* * * * * * *"
+message = "m"
+[[functions.f.triggers]]
+type = "ckafka"
+brokers = ["127.0.0.1:9092"]
+topic = "t"
+"#,
+        );
         let mut setup = TriggerSetup::new(Nop);
-        setup.add_function("f", false, &triggers).unwrap();
+        for function in &config.functions {
+            setup.add_function(&function.name, false, &function.triggers);
+        }
         let done = setup.finish();
         assert_eq!(done.http.routes().len(), 1);
         assert_eq!(done.timers.len(), 1);
-
-        let mut setup = TriggerSetup::new(Nop);
-        let bad = parse(serde_json::json!([
-            {"type": "function_url"},
-            {"type": "timer", "name": "t1", "cron": "nope", "message": "m"},
-        ]));
-        let err = setup.add_function("f", false, &bad).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("functions.f.triggers[1].cron: "),
-            "{err}"
-        );
-        let dup = parse(serde_json::json!([
-            {"type": "timer", "name": "t", "cron": "* * * * *"},
-            {"type": "timer", "name": "t", "cron": "* * * * *"},
-        ]));
-        let err = TriggerSetup::new(Nop)
-            .add_function("g", false, &dup)
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("functions.g.triggers[1].name: "),
-            "{err}"
-        );
-        let unknown: Result<Vec<TriggerConfig>, _> =
-            serde_json::from_value(serde_json::json!([{"type": "apigw", "path": "/", "paht": 1}]));
-        assert!(unknown.unwrap_err().to_string().contains("paht"));
+        assert_eq!(done.timers[0].name, "t1");
     }
 }

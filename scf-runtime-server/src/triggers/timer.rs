@@ -1,5 +1,5 @@
-//! The timer trigger: a cron schedule that fires the Timer event (EVENTS.md §3.1) as an
-//! asynchronous invocation.
+//! The timer trigger: a cron schedule that fires the Timer event ([timer
+//! trigger](https://www.tencentcloud.com/document/product/583/9708)) as an asynchronous invocation.
 //!
 //! ```toml
 //! [[functions.report.triggers]]

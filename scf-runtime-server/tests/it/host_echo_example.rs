@@ -18,7 +18,7 @@ fn build_echo() -> PathBuf {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building example-echo failed");
-    let target = scf_runtime_server::cli::workspace::target_dir(std::path::Path::new(root))
+    let target = scf_runtime_server::cli::cargo::target_dir(std::path::Path::new(root))
         .expect("cargo metadata gives the target directory");
     let binary = target.join("debug").join("example-echo");
     assert!(binary.is_file(), "{} was not built", binary.display());

@@ -23,7 +23,7 @@ use kafka::{Broker, LogBuffer, Message, RecordingSink, broker_or_skip, wait_unti
 use rskafka::client::partition::Compression;
 use scf_runtime_server::Config;
 use scf_runtime_server::durable::{DurableQueue, EventSource, ListQuery, QueueConfig};
-use scf_runtime_server::kafka::{Consumers, check};
+use scf_runtime_server::kafka::Consumers;
 
 /// Generous: the machine may be loaded.
 const LONG: Duration = Duration::from_secs(60);
@@ -112,10 +112,9 @@ async fn every_message_arrives_in_order_and_a_restart_skips_none() {
         "orders",
         "batch_size = 7\nmax_wait_s = 1\noffset = \"earliest\"",
     ));
-    check(&config).unwrap();
     let queue = open_queue(state.path());
     let sink = RecordingSink::new(queue.clone());
-    let consumers = Consumers::start(&config, sink.clone(), queue.clone());
+    let consumers = Consumers::start(config.ckafka_triggers(), sink.clone(), queue.clone());
     assert_eq!(consumers.len(), 1);
     assert_eq!(consumers.triggers()[0].consumer_name(), "orders/orders");
     assert!(
@@ -220,7 +219,7 @@ async fn every_message_arrives_in_order_and_a_restart_skips_none() {
     drop(queue);
     let queue = open_queue(state.path());
     let sink2 = RecordingSink::new(queue.clone());
-    let consumers = Consumers::start(&config, sink2.clone(), queue.clone());
+    let consumers = Consumers::start(config.ckafka_triggers(), sink2.clone(), queue.clone());
     let seen = |first: &BTreeMap<i64, Vec<i64>>, second: &RecordingSink| {
         let mut all: BTreeSet<(i64, i64)> = BTreeSet::new();
         for (p, offsets) in first {
@@ -319,7 +318,7 @@ async fn stored_offsets_win_and_latest_or_earliest_pick_the_first_start() {
         trigger("stored", "earliest")
     ));
     let sink = RecordingSink::new(queue.clone());
-    let consumers = Consumers::start(&config, sink.clone(), queue.clone());
+    let consumers = Consumers::start(config.ckafka_triggers(), sink.clone(), queue.clone());
     assert_eq!(consumers.len(), 3);
     // `latest` is resolved and stored at the first start.
     assert!(
@@ -360,7 +359,7 @@ async fn stored_offsets_win_and_latest_or_earliest_pick_the_first_start() {
     broker
         .produce("starts", 0, messages(0, 15, 3), Compression::NoCompression)
         .await;
-    let consumers = Consumers::start(&config, sink.clone(), queue.clone());
+    let consumers = Consumers::start(config.ckafka_triggers(), sink.clone(), queue.clone());
     assert!(
         wait_until(LONG, || of("late").len() >= 8 && of("early").len() >= 18).await,
         "late {:?}",
@@ -400,7 +399,7 @@ async fn a_stored_offset_past_the_end_restarts_at_the_earliest() {
         "reborn",
         "max_wait_s = 1",
     ));
-    let consumers = Consumers::start(&config, sink.clone(), queue.clone());
+    let consumers = Consumers::start(config.ckafka_triggers(), sink.clone(), queue.clone());
     assert!(
         wait_until(LONG, || sink.messages().len() >= 3).await,
         "the partition never restarted: {}",
@@ -441,7 +440,7 @@ async fn refused_batches_are_retried_and_too_large_ones_are_cut() {
     broker
         .produce("busy", 0, messages(0, 0, 6), Compression::NoCompression)
         .await;
-    let consumers = Consumers::start(&config, sink.clone(), queue.clone());
+    let consumers = Consumers::start(config.ckafka_triggers(), sink.clone(), queue.clone());
     assert!(
         wait_until(LONG, || sink.refused.load(Ordering::SeqCst) >= 1).await,
         "no batch was offered"
@@ -519,7 +518,7 @@ async fn an_unreachable_broker_and_a_missing_topic_are_retried() {
         "later",
         "max_wait_s = 1\noffset = \"earliest\"",
     ));
-    let consumers = Consumers::start(&config, sink.clone(), queue.clone());
+    let consumers = Consumers::start(config.ckafka_triggers(), sink.clone(), queue.clone());
     assert!(
         wait_until(LONG, || logs.text().contains("cannot reach the brokers")).await,
         "no warning about the brokers: {}",
@@ -547,7 +546,7 @@ async fn an_unreachable_broker_and_a_missing_topic_are_retried() {
         started.elapsed()
     );
 
-    let consumers = Consumers::start(&config, sink.clone(), queue.clone());
+    let consumers = Consumers::start(config.ckafka_triggers(), sink.clone(), queue.clone());
     let broker = match Broker::start_on(port).await {
         Ok(broker) => broker,
         Err(e) => {
@@ -579,7 +578,6 @@ async fn an_unreachable_broker_and_a_missing_topic_are_retried() {
 
 #[tokio::test]
 async fn configs_without_or_with_bad_ckafka_triggers() {
-    let (logs, _guard) = capture_logs();
     let state = tempfile::tempdir().unwrap();
     let queue = open_queue(state.path());
     let sink = RecordingSink::new(queue.clone());
@@ -593,13 +591,13 @@ type = "apigw"
 path = "/x"
 "#,
     );
-    check(&none).unwrap();
-    let consumers = Consumers::start(&none, sink.clone(), queue.clone());
+    let consumers = Consumers::start(none.ckafka_triggers(), sink.clone(), queue.clone());
     assert!(consumers.is_empty());
     assert_eq!(consumers.len(), 0);
     consumers.stop().await;
 
-    let bad = config(
+    // A bad trigger table is refused when the config is loaded, with its position.
+    let err = Config::parse(
         r#"
 [functions.f]
 bootstrap = "x"
@@ -616,20 +614,13 @@ name = "good"
 brokers = ["127.0.0.1:9"]
 topic = "t"
 "#,
-    );
-    let e = check(&bad).unwrap_err();
+        Path::new("scf.toml"),
+        Path::new("/srv"),
+    )
+    .unwrap_err();
     assert_eq!(
-        e.to_string(),
-        "functions.f.triggers (ckafka \"t\"): offset: must be \"latest\" or \"earliest\", got \"yesterday\" (a start timestamp is not supported)"
-    );
-    let consumers = Consumers::start(&bad, sink.clone(), queue.clone());
-    assert_eq!(consumers.len(), 1, "only the good trigger runs");
-    assert_eq!(consumers.triggers()[0].name, "good");
-    consumers.stop().await;
-    assert!(
-        logs.text().contains("this trigger is not started"),
-        "{}",
-        logs.text()
+        err.to_string(),
+        "scf.toml:9:10: functions.f.triggers[0].offset: must be \"latest\" or \"earliest\", got \"yesterday\" (a start timestamp is not supported)"
     );
 
     // SASL/TLS keys are not part of the trigger table.

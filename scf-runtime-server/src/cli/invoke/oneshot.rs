@@ -82,15 +82,13 @@ pub(super) async fn run(
     config.functions = vec![function];
 
     // Nothing else runs on this runtime yet: the build may block it.
-    config
-        .build_packages(|package| {
-            note(
-                args,
-                out,
-                &format!("building `{package}` (cargo build --release -p {package})"),
-            );
-        })
-        .map_err(|e| ToolError::new(e.to_string()))?;
+    crate::cli::cargo::build_packages(&mut config, |package| {
+        note(
+            args,
+            out,
+            &format!("building `{package}` (cargo build --release -p {package})"),
+        );
+    })?;
     let function = &config.functions[0];
     let executable = function
         .executable()
