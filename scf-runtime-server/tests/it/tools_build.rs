@@ -295,7 +295,8 @@ fn the_echo_example_builds_for_glibc_2_17_with_zig_from_pypi_and_packages() {
     assert!(newest <= Version::glibc_2_17(), "{report}");
     println!("newest glibc symbol version required: GLIBC_{newest}");
 
-    // The build packages: the zip holds the bootstrap at mode 0755.
+    // `scf package` builds the release binary the same way and zips it at mode 0755.
+    let release = target_dir.join("x86_64-unknown-linux-gnu/release/example-echo");
     let (output, stdout, stderr) = scf(
         &workspace_root(),
         &["package", "-p", "example-echo", "--target", "glibc2.17"],
@@ -304,7 +305,10 @@ fn the_echo_example_builds_for_glibc_2_17_with_zig_from_pypi_and_packages() {
     println!("{stdout}");
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains(&format!("bootstrap: {} (glibc2.17, debug)", bin.display())),
+        stdout.contains(&format!(
+            "bootstrap: {} (glibc2.17, release)",
+            release.display()
+        )),
         "{stdout}"
     );
     let zip_path = target_dir.join("scf/example-echo/bootstrap.zip");
@@ -315,7 +319,7 @@ fn the_echo_example_builds_for_glibc_2_17_with_zig_from_pypi_and_packages() {
         .by_name("bootstrap")
         .expect("the zip holds bootstrap");
     assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
-    assert_eq!(entry.size(), std::fs::metadata(&bin).unwrap().len());
+    assert_eq!(entry.size(), std::fs::metadata(&release).unwrap().len());
 }
 
 fn write_crate(dir: &Path, name: &str, profile: &str, bin: bool) {
