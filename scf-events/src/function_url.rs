@@ -17,7 +17,7 @@
 //! Header names are lower-case; the platform adds `x-scf-remote-addr`. The query values take the
 //! same forms as API Gateway's (see [`QueryValue`]). The reply is an
 //! [`IntegratedResponse`](crate::IntegratedResponse). `isBase64Encoded` is not documented for this
-//! trigger; when a host sends it (`scf serve` does for binary bodies), it is honoured.
+//! trigger; when a host sends it (`cargo scf serve` does for binary bodies), it is honoured.
 //!
 //! ```
 //! use scf_events::function_url::FunctionUrlRequest;

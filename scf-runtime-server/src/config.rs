@@ -20,7 +20,7 @@ use crate::triggers::{
     ApigwRoute, ApigwTriggerConfig, FunctionUrlTriggerConfig, TimerTrigger, TimerTriggerConfig,
 };
 
-/// The default listen address of `scf serve`.
+/// The default listen address of `cargo scf serve`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
 /// Total size allowed for a function's own environment variables (keys + values), bytes.
 pub const MAX_ENV_BYTES: usize = 4 * 1024;
@@ -176,7 +176,7 @@ impl fmt::Debug for ApiSecret {
 pub enum Code {
     /// `bootstrap = "…"`: an executable, resolved against the config file's directory.
     Bootstrap(PathBuf),
-    /// `package = "…"`: a workspace package that `scf serve` builds (release) first.
+    /// `package = "…"`: a workspace package that `cargo scf serve` builds (release) first.
     Package {
         /// The package name (its binary has the same name).
         name: String,

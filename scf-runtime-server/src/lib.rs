@@ -1,7 +1,7 @@
 //! The scf runtime server: hosts SCF bootstrap functions on one machine the way the platform
 //! does, and the `scf` command line.
 //!
-//! `scf serve` reads an `scf.toml`, and for every event function runs bootstrap processes that
+//! `cargo scf serve` reads an `scf.toml`, and for every event function runs bootstrap processes that
 //! speak SCF's Custom Runtime API (any language: the server never links the function side). Each
 //! instance is one process with its own runtime API listener on 127.0.0.1; invocations go to the
 //! most recently used idle instance, else a new one is started (up to `max_instances` and the
@@ -49,7 +49,7 @@
 //! | `server.credentials.{secret_id,secret_key,session_token}` | none | passed to functions as `TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN` |
 //! | `server.cloud_api.{secret_id,secret_key}` | none | when set, Cloud API requests must carry a valid TC3-HMAC-SHA256 signature |
 //! | `functions.<name>.bootstrap` | — | the executable (or `package`) |
-//! | `functions.<name>.package` | — | a workspace package `scf serve` builds with `cargo build --release -p` first |
+//! | `functions.<name>.package` | — | a workspace package `cargo scf serve` builds with `cargo build --release -p` first |
 //! | `functions.<name>.type` | `"event"` | or `"web"`: `scf_bootstrap` serving HTTP on `$PORT` |
 //! | `functions.<name>.memory_mb` | `128` | RSS limit (434 past it), 64–122880 |
 //! | `functions.<name>.timeout_s` | `3` | longest invocation (433 past it; process group killed) |
@@ -80,7 +80,7 @@
 //! `START RequestId:<id>`, `Init Report RequestId:<id> InitDuration: …` (cold starts),
 //! `ERROR RequestId:<id> Result:<error>`, `END RequestId:<id>` and
 //! `Report RequestId:<id> Duration:<ms>ms Memory:<MB>MB MemUsage:<MB>MB` (measured peak RSS).
-//! `scf serve` writes them to stdout (`RUST_LOG` filters).
+//! `cargo scf serve` writes them to stdout (`RUST_LOG` filters).
 //!
 //! # Using the invoke path from code
 //!

@@ -1,4 +1,4 @@
-//! `scf`: see `scf --help`.
+//! `cargo-scf`, run as `cargo scf <command>`: see `cargo scf --help`.
 
 // mimalloc: the host's hot path is small short-lived allocations (HTTP heads, buffers, log
 // lines), which glibc's allocator spends about a fifth of the host's instructions on.

@@ -128,7 +128,7 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "environment variable {}: {} (is this process started by the SCF platform or `scf serve`?)",
+            "environment variable {}: {} (is this process started by the SCF platform or `cargo scf serve`?)",
             self.variable, self.problem
         )
     }

@@ -1,6 +1,6 @@
 //! Reporting a panic when the binary is built with `panic = "abort"`.
 //!
-//! With `panic = "unwind"` (what `scf build` keeps) the runtime catches panics and posts
+//! With `panic = "unwind"` (what `cargo scf build` keeps) the runtime catches panics and posts
 //! them like any other error, so these functions do nothing. With `panic = "abort"` the
 //! process dies before the loop can post anything, so a panic hook posts the error for
 //! the in-flight request synchronously first; the host then sees the error instead of a

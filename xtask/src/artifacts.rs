@@ -112,13 +112,13 @@ pub(crate) fn build_ours(root: &Path, target_dir: &Path, quick: bool) -> Result<
     // measure a bigger, slower bootstrap than the one a user builds.
     cargo_build(root, &dir, &["example-echo"], env)?;
     let server = match cargo_build(root, &dir, &["scf-runtime-server"], env) {
-        Ok(()) => Ok(release.join("scf")),
+        Ok(()) => Ok(release.join("cargo-scf")),
         Err(err) => Err(format!("the scf server does not build: {err}")),
     };
     Ok(Ours { echo, server })
 }
 
-/// The target triple of static musl builds (what `scf package` ships by default).
+/// The target triple of static musl builds (what `cargo scf package` ships by default).
 pub(crate) const MUSL: &str = "x86_64-unknown-linux-musl";
 
 /// Builds `example-echo` for static musl, when the toolchain has that target.
@@ -174,7 +174,7 @@ pub(crate) fn build_server_with_symbols(root: &Path, target_dir: &Path) -> Resul
         &["scf-runtime-server"],
         &[("CARGO_PROFILE_RELEASE_STRIP", "false")],
     )?;
-    Ok(dir.join("release").join("scf"))
+    Ok(dir.join("release").join("cargo-scf"))
 }
 
 /// The baseline project in the cache folder.

@@ -68,7 +68,7 @@ enum Part {
     ColdStart,
     /// Stripped bootstrap sizes.
     Size,
-    /// `scf serve` and `cargo lambda watch`: warm latency, throughput, burst, host RSS.
+    /// `cargo scf serve` and `cargo lambda watch`: warm latency, throughput, burst, host RSS.
     Hosts,
 }
 
@@ -571,7 +571,7 @@ fn sizes_rows(
     if let Some(musl) = musl {
         match artifacts::stripped_size(musl, &scratch.join("musl")) {
             Ok(bytes) => run.rows.push(Row::new(
-                "  the same, static musl (what `scf package` ships)",
+                "  the same, static musl (what `cargo scf package` ships)",
                 "MB",
                 Some(bytes as f64 / MB),
                 None,
@@ -647,24 +647,24 @@ async fn scf_host(
     let dir = cache.join("scf-serve");
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(err) = std::fs::create_dir_all(&dir) {
-        return Err(run.fail("scf serve", &err.into()));
+        return Err(run.fail("cargo scf serve", &err.into()));
     }
     let config = dir.join("scf.toml");
     let text = serve::scf_config(echo, &dir.join("state"), sizes.clients, sizes.burst);
     if let Err(err) = std::fs::write(&config, text) {
-        return Err(run.fail("scf serve", &err.into()));
+        return Err(run.fail("cargo scf serve", &err.into()));
     }
     let mut hosted = Hosted::default();
 
     // Session 1: idle host, then the cold burst, then the host with its burst instances.
     step(&format!(
-        "scf serve: idle RSS, then a burst of {} on a cold function",
+        "cargo scf serve: idle RSS, then a burst of {} on a cold function",
         sizes.burst
     ));
     let server = match serve::start_scf(scf, &config, &dir.join("serve-burst.log"), host_cpus).await
     {
         Ok(server) => server,
-        Err(err) => return Err(run.fail("starting scf serve", &err)),
+        Err(err) => return Err(run.fail("starting cargo scf serve", &err)),
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     hosted.idle_rss_mb = rss_kib(server.process.pid())
@@ -689,7 +689,7 @@ async fn scf_host(
         }
         Err(err) => {
             run.fail(
-                "burst through scf serve",
+                "burst through cargo scf serve",
                 &err.context(format!("log: {}", server.log.display())),
             );
         }
@@ -697,11 +697,11 @@ async fn scf_host(
     let _ = server.process.terminate(Duration::from_secs(5)).await;
 
     // Session 2: warm latency and throughput.
-    step("scf serve: warm latency (1 client) and throughput (16 clients)");
+    step("cargo scf serve: warm latency (1 client) and throughput (16 clients)");
     let server = match serve::start_scf(scf, &config, &dir.join("serve-warm.log"), host_cpus).await
     {
         Ok(server) => server,
-        Err(err) => return Err(run.fail("starting scf serve", &err)),
+        Err(err) => return Err(run.fail("starting cargo scf serve", &err)),
     };
     let log = server.log.clone();
     let target = LoadTarget {
@@ -715,7 +715,7 @@ async fn scf_host(
         target,
         sizes,
         client_cpu,
-        "scf serve",
+        "cargo scf serve",
         &log,
     );
     let _ = server.process.terminate(Duration::from_secs(5)).await;
@@ -963,7 +963,7 @@ async fn profile(
     match host_profile(root, target_dir, cache, &valgrind, event, sizes).await {
         Ok(entry) => run.profile.push(entry),
         Err(err) => {
-            run.fail("profiling scf serve", &err);
+            run.fail("profiling cargo scf serve", &err);
         }
     }
     for (i, (name, binary, protocol)) in subjects.into_iter().enumerate() {
@@ -996,7 +996,7 @@ async fn profile(
     }
 }
 
-/// Callgrind profile of `scf serve` itself: instructions the host spends per warm invocation
+/// Callgrind profile of `cargo scf serve` itself: instructions the host spends per warm invocation
 /// through its invoke API (one keep-alive client, the echo instance outside callgrind).
 async fn host_profile(
     root: &Path,
@@ -1035,7 +1035,9 @@ async fn host_profile(
             .process
             .terminate(Duration::from_secs(60))
             .await?
-            .ok_or_else(|| anyhow::anyhow!("scf serve did not stop on SIGTERM under callgrind"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("cargo scf serve did not stop on SIGTERM under callgrind")
+            })?;
         let text = std::fs::read_to_string(&out)
             .with_context(|| format!("callgrind wrote no {}", out.display()))?;
         let instructions = callgrind::totals(&text)
@@ -1052,7 +1054,7 @@ async fn host_profile(
     hot.truncate(30);
     Ok(ProfileEntry {
         subject:
-            "host (scf serve, per warm invocation through the invoke API; the instance not counted)"
+            "host (cargo scf serve, per warm invocation through the invoke API; the instance not counted)"
                 .to_owned(),
         instructions_per_invocation: per,
         categories,

@@ -1,4 +1,4 @@
-//! The hosts under test: `scf serve` with our echo, and `cargo lambda watch` with the
+//! The hosts under test: `cargo scf serve` with our echo, and `cargo lambda watch` with the
 //! `lambda_runtime` echo. Both log to files in the cache folder.
 
 use std::net::SocketAddr;
@@ -106,7 +106,7 @@ pub(crate) fn find_listen_addr(text: &str) -> Option<SocketAddr> {
     None
 }
 
-/// Starts `scf serve --config <config> --listen 127.0.0.1:0` and waits for the address it
+/// Starts `cargo scf serve --config <config> --listen 127.0.0.1:0` and waits for the address it
 /// prints.
 pub(crate) async fn start_scf(
     scf: &Path,
@@ -149,7 +149,7 @@ pub(crate) async fn start_scf_under(
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file);
-    let mut process = Proc::spawn(&mut command, "scf serve")?;
+    let mut process = Proc::spawn(&mut command, "cargo scf serve")?;
     let started = Instant::now();
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -162,13 +162,13 @@ pub(crate) async fn start_scf_under(
         }
         if let Some(status) = process.try_wait()? {
             bail!(
-                "scf serve exited ({status}) before printing its address: {}",
+                "cargo scf serve exited ({status}) before printing its address: {}",
                 tail(&text)
             );
         }
         if started.elapsed() > patience {
             bail!(
-                "scf serve printed no 127.0.0.1:<port> address within {patience:?}: {}",
+                "cargo scf serve printed no 127.0.0.1:<port> address within {patience:?}: {}",
                 tail(&text)
             );
         }
@@ -263,7 +263,7 @@ pub(crate) fn lambda_invoke_path(function: &str) -> String {
     format!("/2015-03-31/functions/{function}/invocations")
 }
 
-/// The invoke path of `scf serve` for a function.
+/// The invoke path of `cargo scf serve` for a function.
 pub(crate) fn scf_invoke_path(function: &str) -> String {
     format!("/functions/{function}/invocations")
 }
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn finds_the_printed_address() {
-        let log = "starting\nscf serve listening on http://127.0.0.1:40123 (invoke API)\n";
+        let log = "starting\ncargo scf serve listening on http://127.0.0.1:40123 (invoke API)\n";
         assert_eq!(
             find_listen_addr(log),
             Some("127.0.0.1:40123".parse().unwrap())

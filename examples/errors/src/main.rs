@@ -1,6 +1,6 @@
 //! Errors: what the platform sees when a handler fails, returns an error or panics.
 //!
-//! Run it under a host (`scf serve` with a function whose `package = "example-errors"`) and send
+//! Run it under a host (`cargo scf serve` with a function whose `package = "example-errors"`) and send
 //! `{"action": "ok" | "declined" | "message" | "panic"}`: each answer shows one row of the
 //! runtime's error table (`errorType` is the concrete error type, `Panic` for panics).
 

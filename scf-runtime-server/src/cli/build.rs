@@ -1,4 +1,4 @@
-//! `scf build`: builds a function's binary for SCF's runtime image and verifies it.
+//! `cargo scf build`: builds a function's binary for SCF's runtime image and verifies it.
 //!
 //! SCF's Custom Runtime runs CentOS 7 (glibc 2.17). The build picks, in order:
 //!
@@ -59,14 +59,14 @@ pub fn target_triple(target: BuildTarget, arch: Arch) -> Option<String> {
     }
 }
 
-/// Arguments of `scf build`.
+/// Arguments of `cargo scf build`.
 #[derive(Debug, Clone, Default, Args)]
 #[command(after_help = "\
 Examples:
-  scf build --release                       the package in the current directory, for SCF
-  scf build --release -p example-echo       one package of a workspace
-  scf build --target glibc2.17              glibc 2.17 via cargo-zigbuild (C dependencies)
-  scf build --target native                 the host toolchain (verification will likely fail)
+  cargo scf build --release                       the package in the current directory, for SCF
+  cargo scf build --release -p example-echo       one package of a workspace
+  cargo scf build --target glibc2.17              glibc 2.17 via cargo-zigbuild (C dependencies)
+  cargo scf build --target native                 the host toolchain (verification will likely fail)
 
 Default target: musl (its std is installed with `rustup target add` when missing), else
 glibc2.17 when cargo-zigbuild and zig are installed (`pip install ziglang cargo-zigbuild`).
@@ -102,7 +102,7 @@ pub struct BuildArgs {
     pub no_verify: bool,
 }
 
-/// What `scf build` produced.
+/// What `cargo scf build` produced.
 #[derive(Debug, Clone)]
 pub struct BuildOutcome {
     /// The route used.
@@ -111,7 +111,7 @@ pub struct BuildOutcome {
     pub binaries: Vec<(PathBuf, VerifyReport)>,
 }
 
-/// Runs `scf build` in the current directory, printing progress and reports to stdout (cargo's
+/// Runs `cargo scf build` in the current directory, printing progress and reports to stdout (cargo's
 /// own output goes to stderr).
 pub fn run_build(args: &BuildArgs) -> Result<BuildOutcome, ToolError> {
     let cwd = std::env::current_dir()
@@ -119,7 +119,7 @@ pub fn run_build(args: &BuildArgs) -> Result<BuildOutcome, ToolError> {
     build_in(args, &cwd, &mut std::io::stdout().lock())
 }
 
-/// Runs `scf build` as if started in `cwd`, writing what it prints to `out`.
+/// Runs `cargo scf build` as if started in `cwd`, writing what it prints to `out`.
 pub fn build_in(
     args: &BuildArgs,
     cwd: &Path,

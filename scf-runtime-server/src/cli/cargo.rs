@@ -120,7 +120,7 @@ impl Metadata {
             let stderr = String::from_utf8_lossy(&output.stderr);
             if stderr.contains("could not find `Cargo.toml`") {
                 return Err(ToolError::new(format!(
-                    "no Cargo.toml in {} or any parent directory: run this inside a Rust project, or start one with `scf new <name>`",
+                    "no Cargo.toml in {} or any parent directory: run this inside a Rust project, or start one with `cargo scf new <name>`",
                     dir.display()
                 )));
             }

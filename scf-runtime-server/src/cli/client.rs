@@ -1,5 +1,5 @@
-//! The CLI's one client to a running `scf serve`: `scf invoke` posts invocations through it,
-//! `scf events` and `scf dlq` call the `/async…` routes.
+//! The CLI's one client to a running `cargo scf serve`: `cargo scf invoke` posts invocations through it,
+//! `cargo scf events` and `cargo scf dlq` call the `/async…` routes.
 //!
 //! A [`ServerUrl`] is parsed once (`http://host:port/prefix`, IPv6 hosts in brackets); its
 //! [`connect`](ServerUrl::connect) gives a [`ServerClient`], one HTTP/1 connection whose
@@ -33,7 +33,7 @@ impl ServerUrl {
             .map_err(|e| ToolError::new(format!("--remote `{url}` is not a URL: {e}")))?;
         if base.scheme_str().is_some_and(|s| s != "http") {
             return Err(ToolError::new(format!(
-                "--remote `{url}`: only http:// is supported (scf serve speaks plain HTTP)"
+                "--remote `{url}`: only http:// is supported (cargo scf serve speaks plain HTTP)"
             )));
         }
         let host = base

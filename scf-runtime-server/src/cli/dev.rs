@@ -1,9 +1,9 @@
-//! `scf dev`: `scf serve` plus a watcher.
+//! `cargo scf dev`: `cargo scf serve` plus a watcher.
 //!
-//! It hosts the config's functions with `scf serve` as a child process and polls the sources:
+//! It hosts the config's functions with `cargo scf serve` as a child process and polls the sources:
 //! the directories of every `package = "…"` function (its `src/`, `Cargo.toml`, `build.rs`),
 //! every `bootstrap = "…"` file and the config itself. On a change it rebuilds the packages with
-//! `cargo build --release` (what `scf serve` runs) while the running server keeps answering with
+//! `cargo build --release` (what `cargo scf serve` runs) while the running server keeps answering with
 //! the previous build; a build error is printed and changes nothing. After a good build the
 //! server is sent SIGHUP and keeps running: idle instances are replaced at once, busy ones after
 //! their current invocation, so nothing in flight or queued (async events included) is lost and
@@ -23,12 +23,12 @@ use clap::Args;
 use super::ToolError;
 use super::cargo::{Metadata, cargo_program};
 
-/// Arguments of `scf dev`.
+/// Arguments of `cargo scf dev`.
 #[derive(Debug, Clone, Default, Args)]
 #[command(after_help = "\
 Examples:
-  scf dev                                   host ./scf.toml, rebuild and reload on changes
-  scf dev --config fns/scf.toml --listen 127.0.0.1:9100
+  cargo scf dev                                   host ./scf.toml, rebuild and reload on changes
+  cargo scf dev --config fns/scf.toml --listen 127.0.0.1:9100
 
 Edit a handler and save: the package is rebuilt while the server keeps serving the previous
 build; build errors are shown and the server stays up. Stop with Ctrl-C.")]
@@ -58,7 +58,7 @@ struct Watched {
     cargo_dir: PathBuf,
 }
 
-/// Runs `scf dev` until the server cannot be restarted or the process is interrupted.
+/// Runs `cargo scf dev` until the server cannot be restarted or the process is interrupted.
 pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
     let cwd = std::env::current_dir()
         .map_err(|e| ToolError::new(format!("cannot read the current directory: {e}")))?;
@@ -81,7 +81,7 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
         if !stopped && let Ok(Some(status)) = server.try_wait() {
             stopped = true;
             println!(
-                "scf dev: the server stopped ({status}); waiting for a change to start it again"
+                "cargo scf dev: the server stopped ({status}); waiting for a change to start it again"
             );
         }
         let now = snapshot(&watched.paths);
@@ -94,7 +94,7 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
         let changed = describe_change(&signature, &settled);
         let config_changed = signature.get(&config) != settled.get(&config);
         signature = settled;
-        println!("scf dev: change detected{changed}");
+        println!("cargo scf dev: change detected{changed}");
         // The config is read again: it may name other packages or files now.
         watched = match watched_paths(&config) {
             Ok(mut w) => {
@@ -102,25 +102,27 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
                 w
             }
             Err(e) => {
-                println!("scf dev: {e}\nscf dev: keeping the running server");
+                println!("cargo scf dev: {e}\ncargo scf dev: keeping the running server");
                 continue;
             }
         };
         signature = snapshot(&watched.paths);
         if !watched.packages.is_empty() && !rebuild(&watched) {
-            println!("scf dev: build failed (errors above); still serving the previous build");
+            println!(
+                "cargo scf dev: build failed (errors above); still serving the previous build"
+            );
             continue;
         }
         if !stopped && !config_changed {
             // Same config: the server stays up and rolls its instances over to the new build.
             if signal(&server, nix::sys::signal::Signal::SIGHUP) {
                 println!(
-                    "scf dev: reloading: new invocations run the new build (the server keeps running)"
+                    "cargo scf dev: reloading: new invocations run the new build (the server keeps running)"
                 );
                 continue;
             }
         }
-        println!("scf dev: restarting scf serve");
+        println!("cargo scf dev: restarting cargo scf serve");
         stop_server(&mut server);
         match start_server(&exe, &config, listen.as_deref()) {
             Ok((s, rx)) => {
@@ -128,7 +130,7 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
                 addr_rx = rx;
                 stopped = false;
             }
-            Err(e) => println!("scf dev: {e}"),
+            Err(e) => println!("cargo scf dev: {e}"),
         }
     }
 }
@@ -137,7 +139,7 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
 fn watched_paths(config: &Path) -> Result<Watched, ToolError> {
     let text = std::fs::read_to_string(config).map_err(|e| {
         ToolError::new(format!(
-            "cannot read {}: {e} (scf dev hosts the functions of an scf.toml; see `scf new`)",
+            "cannot read {}: {e} (cargo scf dev hosts the functions of an scf.toml; see `cargo scf new`)",
             config.display()
         ))
     })?;
@@ -227,7 +229,7 @@ fn describe_change(
 fn rebuild(watched: &Watched) -> bool {
     let started = Instant::now();
     println!(
-        "scf dev: building {} (release)…",
+        "cargo scf dev: building {} (release)…",
         watched.packages.join(", ")
     );
     let _ = std::io::stdout().flush();
@@ -239,12 +241,15 @@ fn rebuild(watched: &Watched) -> bool {
     }
     let ok = cmd.status().map(|s| s.success()).unwrap_or(false);
     if ok {
-        println!("scf dev: built in {:.1} s", started.elapsed().as_secs_f64());
+        println!(
+            "cargo scf dev: built in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     ok
 }
 
-/// Starts `scf serve`, forwarding its output; the receiver gets the address it listens on.
+/// Starts `cargo scf serve`, forwarding its output; the receiver gets the address it listens on.
 fn start_server(
     exe: &Path,
     config: &Path,
@@ -262,13 +267,13 @@ fn start_server(
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| ToolError::new(format!("cannot start scf serve: {e}")))?;
+        .map_err(|e| ToolError::new(format!("cannot start cargo scf serve: {e}")))?;
     let (tx, rx) = mpsc::channel();
     if let Some(stdout) = child.stdout.take() {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.split("scf serve listening on http://").nth(1) {
+                if let Some(addr) = line.split("cargo scf serve listening on http://").nth(1) {
                     let _ = tx.send(addr.trim().to_owned());
                 }
                 println!("{line}");

@@ -1,17 +1,17 @@
-//! `scf events` and `scf dlq`: async events and dead letters from the command line.
+//! `cargo scf events` and `cargo scf dlq`: async events and dead letters from the command line.
 //!
-//! Each command talks to the running `scf serve` of the config (its `server.listen`, or
+//! Each command talks to the running `cargo scf serve` of the config (its `server.listen`, or
 //! `--remote URL`) over the routes of [`crate::http::events`]. When no server answers there, it
 //! opens the state folder (`server.state_dir`, or `--state-dir`) itself; the store allows one
 //! process at a time, so that works only while the server is stopped.
 //!
 //! ```text
-//! scf events list [--function F] [--status RUNNING,FAILED] [--source TIMER] [--limit N] [--asc]
-//! scf events show <request id>
-//! scf events abort <request id>
-//! scf dlq list [--function F]
-//! scf dlq replay (<request id>… | --function F | --all) [--fresh-id]
-//! scf dlq purge (<request id>… | --function F | --all)
+//! cargo scf events list [--function F] [--status RUNNING,FAILED] [--source TIMER] [--limit N] [--asc]
+//! cargo scf events show <request id>
+//! cargo scf events abort <request id>
+//! cargo scf dlq list [--function F]
+//! cargo scf dlq replay (<request id>… | --function F | --all) [--fresh-id]
+//! cargo scf dlq purge (<request id>… | --function F | --all)
 //! ```
 //!
 //! Add `--json` for the routes' JSON instead of the table.
@@ -31,7 +31,7 @@ use crate::durable::view::{
 };
 use crate::durable::{DurableError, DurableQueue};
 
-/// The options `scf events` and `scf dlq` share: where the queue is (a running server or a
+/// The options `cargo scf events` and `cargo scf dlq` share: where the queue is (a running server or a
 /// state folder) and how to print its answer.
 #[derive(Debug, Clone, Args)]
 pub struct QueueOptions {
@@ -49,7 +49,7 @@ pub struct QueueOptions {
     pub json: bool,
 }
 
-/// `scf events`.
+/// `cargo scf events`.
 #[derive(Debug, Clone, Args)]
 pub struct EventsArgs {
     /// What to do.
@@ -60,7 +60,7 @@ pub struct EventsArgs {
     pub options: QueueOptions,
 }
 
-/// The `scf events` subcommands.
+/// The `cargo scf events` subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum EventsCommand {
     /// Lists async events, newest first.
@@ -96,7 +96,7 @@ pub enum EventsCommand {
     },
 }
 
-/// `scf dlq`.
+/// `cargo scf dlq`.
 #[derive(Debug, Clone, Args)]
 pub struct DlqArgs {
     /// What to do.
@@ -120,7 +120,7 @@ pub struct Selection {
     pub all: bool,
 }
 
-/// The `scf dlq` subcommands.
+/// The `cargo scf dlq` subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum DlqCommand {
     /// Lists dead letters, oldest first, with their last error.
@@ -274,7 +274,7 @@ fn selection(s: &Selection, fresh_id: bool, verb: &str) -> Result<DlqSelection, 
     })
 }
 
-/// Runs `scf events`.
+/// Runs `cargo scf events`.
 pub fn run_events(args: &EventsArgs) -> Result<(), ToolError> {
     let op = match &args.command {
         EventsCommand::List {
@@ -300,7 +300,7 @@ pub fn run_events(args: &EventsArgs) -> Result<(), ToolError> {
     Ok(())
 }
 
-/// Runs `scf dlq`.
+/// Runs `cargo scf dlq`.
 pub fn run_dlq(args: &DlqArgs) -> Result<(), ToolError> {
     let op = match &args.command {
         DlqCommand::List {

@@ -1,4 +1,4 @@
-//! `scf invoke`: one invocation, printed for people, against a running `scf serve` or, when
+//! `cargo scf invoke`: one invocation, printed for people, against a running `cargo scf serve` or, when
 //! none runs, by starting the function's bootstrap once right here.
 //!
 //! The event is a bundled sample (`--event cos`, `--event cos:delete`, `--event apigw-get`),
@@ -8,7 +8,7 @@
 //!
 //! Where it runs:
 //!
-//! - `--remote URL`: that `scf serve` (an error when it cannot be reached);
+//! - `--remote URL`: that `cargo scf serve` (an error when it cannot be reached);
 //! - otherwise the server at `[server].listen` of the config (default `127.0.0.1:9000`) when
 //!   something listens there;
 //! - when nothing does (the connection is refused), or with `--local`: a one-shot run. The
@@ -20,7 +20,7 @@
 //!   timeout 3 s, init timeout 60 s).
 //!
 //! `--memory`, `--timeout` and `--env` adjust a one-shot run. `--async` is refused in a one-shot
-//! run: nothing would be left to keep the queued event once `scf invoke` exits.
+//! run: nothing would be left to keep the queued event once `cargo scf invoke` exits.
 
 use std::fmt::Write as _;
 use std::io::{Read as _, Write};
@@ -36,27 +36,27 @@ use super::package::human_size;
 
 mod oneshot;
 
-/// The server `scf invoke` talks to when neither `--remote` nor a config says otherwise.
+/// The server `cargo scf invoke` talks to when neither `--remote` nor a config says otherwise.
 pub const DEFAULT_REMOTE: &str = "http://127.0.0.1:9000";
 
-/// How long `scf invoke` waits for a server's answer unless `--timeout` says otherwise, seconds.
+/// How long `cargo scf invoke` waits for a server's answer unless `--timeout` says otherwise, seconds.
 pub const DEFAULT_REMOTE_TIMEOUT_S: f64 = 960.0;
 
-/// Arguments of `scf invoke`.
+/// Arguments of `cargo scf invoke`.
 #[derive(Debug, Clone, Default, Args)]
 #[command(after_help = "\
 Examples:
-  scf invoke echo                              an empty event ({})
-  scf invoke thumbs --event cos                the bundled COS sample (cos-put)
-  scf invoke thumbs --event cos:delete         a named variant (fixture cos-delete)
-  scf invoke echo --data '{\"name\": \"ann\"}'
-  scf invoke echo --file event.json
-  scf invoke ticker --event timer --async      queue it on the server; prints the request id
-  scf invoke echo --remote http://10.0.0.5:9000
-  scf invoke echo --local --timeout 10         run it here even when a server runs
-  scf invoke --bootstrap target/release/hello --env GREETING=hi    no scf.toml needed
+  cargo scf invoke echo                              an empty event ({})
+  cargo scf invoke thumbs --event cos                the bundled COS sample (cos-put)
+  cargo scf invoke thumbs --event cos:delete         a named variant (fixture cos-delete)
+  cargo scf invoke echo --data '{\"name\": \"ann\"}'
+  cargo scf invoke echo --file event.json
+  cargo scf invoke ticker --event timer --async      queue it on the server; prints the request id
+  cargo scf invoke echo --remote http://10.0.0.5:9000
+  cargo scf invoke echo --local --timeout 10         run it here even when a server runs
+  cargo scf invoke --bootstrap target/release/hello --env GREETING=hi    no scf.toml needed
 
-Where it runs: with --remote, on that `scf serve`. Otherwise on the server at [server].listen
+Where it runs: with --remote, on that `cargo scf serve`. Otherwise on the server at [server].listen
 of ./scf.toml (or --config; else 127.0.0.1:9000) when one answers there. When nothing listens
 there, the function of scf.toml runs once right here: its package is built (cargo build
 --release), its bootstrap is started with a built-in runtime API, sent the event, and stopped
@@ -66,7 +66,7 @@ The last line printed says where it ran.
 
 --async needs a server: a one-shot run keeps nothing after it exits, so it refuses --async.
 Exit status: 0 when the function succeeded (or the server queued the event), 1 otherwise.
-Fixture names: `scf invoke --list-events`.")]
+Fixture names: `cargo scf invoke --list-events`.")]
 pub struct InvokeArgs {
     /// The function's name, as in scf.toml (with --bootstrap: the name it runs as, by default
     /// the executable's file name without extension).
@@ -166,7 +166,7 @@ impl InvokeOutcome {
     }
 }
 
-/// Runs `scf invoke` in the current directory, printing to stdout; a failed invocation is an
+/// Runs `cargo scf invoke` in the current directory, printing to stdout; a failed invocation is an
 /// error (after its details are printed), so the exit status tells scripts.
 pub fn run_invoke(args: &InvokeArgs) -> Result<InvokeOutcome, ToolError> {
     let cwd = std::env::current_dir()
@@ -198,7 +198,7 @@ enum Place {
     Local(oneshot::Why),
 }
 
-/// Runs `scf invoke` as if started in `cwd`, writing what it prints to `out`.
+/// Runs `cargo scf invoke` as if started in `cwd`, writing what it prints to `out`.
 pub async fn invoke_in(
     args: &InvokeArgs,
     cwd: &Path,
@@ -241,7 +241,7 @@ pub async fn invoke_in(
     let (function, outcome, place_line, local) = match place {
         Place::Remote(mut client) => {
             let function = args.function.as_deref().ok_or_else(|| {
-                ToolError::new("name the function to invoke: scf invoke <FUNCTION>")
+                ToolError::new("name the function to invoke: cargo scf invoke <FUNCTION>")
             })?;
             if args.memory.is_some() || !args.env.is_empty() {
                 return Err(ToolError::new(format!(
@@ -254,7 +254,7 @@ pub async fn invoke_in(
             (
                 function.to_owned(),
                 outcome,
-                format!("(scf serve at {})", client.url()),
+                format!("(cargo scf serve at {})", client.url()),
                 false,
             )
         }
@@ -368,7 +368,7 @@ fn unknown_event(spec: &str, trigger: &str) -> ToolError {
         format!("samples for {trigger}: {}", same.join(", "))
     };
     ToolError::new(format!(
-        "no bundled event `{spec}`; {listing} (all names: scf invoke --list-events)"
+        "no bundled event `{spec}`; {listing} (all names: cargo scf invoke --list-events)"
     ))
 }
 
@@ -398,7 +398,7 @@ fn remote_from_config(config: &Path) -> Result<String, ToolError> {
 /// The error of a server that cannot be reached, with what to do about it.
 fn unreachable(server: &ServerUrl, e: &dyn std::fmt::Display) -> ToolError {
     ToolError::new(format!(
-        "cannot reach scf serve at {server}: {e}\nstart it with `scf serve` in the directory of your scf.toml, or pass --remote URL (or --local to run the function here)"
+        "cannot reach cargo scf serve at {server}: {e}\nstart it with `cargo scf serve` in the directory of your scf.toml, or pass --remote URL (or --local to run the function here)"
     ))
 }
 

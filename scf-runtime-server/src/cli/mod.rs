@@ -5,15 +5,15 @@
 //!
 //! | Subcommand | Arguments | Entry point | What it does |
 //! |---|---|---|---|
-//! | `scf serve` | [`ServeArgs`] | [`serve::serve`] | hosts the functions of an `scf.toml` |
-//! | `scf new` | [`NewArgs`] | [`run_new`] | a ready project: Cargo.toml, an annotated handler, a fixture test, an `scf.toml` |
-//! | `scf build` | [`BuildArgs`] | [`run_build`] | builds for SCF (static musl, glibc 2.17 via zigbuild, or native) and verifies the binary |
-//! | `scf package` | [`PackageArgs`] | [`run_package`] | a reproducible `bootstrap.zip` with `bootstrap` (mode 0755) at its root |
-//! | `scf invoke` | [`InvokeArgs`] | [`run_invoke`] | one invocation, printed for humans: on a running `scf serve`, or the bootstrap run once here when none runs |
-//! | `scf dev` | [`DevArgs`] | [`run_dev`] | rebuilds on source changes while a server hosts the function |
-//! | `scf events` / `scf dlq` | [`EventsArgs`] / [`DlqArgs`] | [`run_events`] / [`run_dlq`] | lists, shows, aborts, replays and purges async events |
+//! | `cargo scf serve` | [`ServeArgs`] | [`serve::serve`] | hosts the functions of an `scf.toml` |
+//! | `cargo scf new` | [`NewArgs`] | [`run_new`] | a ready project: Cargo.toml, an annotated handler, a fixture test, an `scf.toml` |
+//! | `cargo scf build` | [`BuildArgs`] | [`run_build`] | builds for SCF (static musl, glibc 2.17 via zigbuild, or native) and verifies the binary |
+//! | `cargo scf package` | [`PackageArgs`] | [`run_package`] | a reproducible `bootstrap.zip` with `bootstrap` (mode 0755) at its root |
+//! | `cargo scf invoke` | [`InvokeArgs`] | [`run_invoke`] | one invocation, printed for humans: on a running `cargo scf serve`, or the bootstrap run once here when none runs |
+//! | `cargo scf dev` | [`DevArgs`] | [`run_dev`] | rebuilds on source changes while a server hosts the function |
+//! | `cargo scf events` / `cargo scf dlq` | [`EventsArgs`] / [`DlqArgs`] | [`run_events`] / [`run_dlq`] | lists, shows, aborts, replays and purges async events |
 //!
-//! The checks behind `scf build` are a library of their own: [`verify::verify`] reads an ELF and
+//! The checks behind `cargo scf build` are a library of their own: [`verify::verify`] reads an ELF and
 //! answers with a [`VerifyReport`] that names every reason the binary would not start on SCF's
 //! CentOS 7 image (glibc 2.17).
 //!
@@ -47,7 +47,7 @@ use std::fmt;
 
 /// Write, build and host Tencent Cloud SCF functions.
 #[derive(Debug, Parser)]
-#[command(name = "scf", version, about)]
+#[command(name = "cargo-scf", bin_name = "cargo scf", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -60,7 +60,7 @@ pub struct Cli {
 pub enum Command {
     /// Host the functions of an scf.toml: invoke API, Cloud API, triggers, /metrics, /status.
     #[command(
-        after_help = "Examples:\n  scf serve\n  scf serve --config path/to/scf.toml --listen 127.0.0.1:0"
+        after_help = "Examples:\n  cargo scf serve\n  cargo scf serve --config path/to/scf.toml --listen 127.0.0.1:0"
     )]
     Serve(ServeArgs),
     /// Create a function project: Cargo.toml, an annotated handler, a fixture test, an scf.toml.
@@ -69,19 +69,19 @@ pub enum Command {
     Build(crate::cli::BuildArgs),
     /// Zip a built function as `<target dir>/scf/<package>/bootstrap.zip`, ready to upload.
     Package(crate::cli::PackageArgs),
-    /// Invoke a function with a sample event, JSON or a file: on a running `scf serve`, or once
+    /// Invoke a function with a sample event, JSON or a file: on a running `cargo scf serve`, or once
     /// right here when none runs.
     Invoke(crate::cli::InvokeArgs),
     /// Serve and watch: rebuild on source changes and restart the server on the same address.
     Dev(crate::cli::DevArgs),
     /// List, show and abort async events (on the running server, or its state folder).
     #[command(
-        after_help = "Examples:\n  scf events list --status FAILED\n  scf events show 6f1c…\n  scf events list --remote http://127.0.0.1:9000 --json"
+        after_help = "Examples:\n  cargo scf events list --status FAILED\n  cargo scf events show 6f1c…\n  cargo scf events list --remote http://127.0.0.1:9000 --json"
     )]
     Events(crate::cli::events::EventsArgs),
     /// List, replay and purge dead-lettered async events.
     #[command(
-        after_help = "Examples:\n  scf dlq list\n  scf dlq replay --function echo\n  scf dlq purge 6f1c… 83ab…"
+        after_help = "Examples:\n  cargo scf dlq list\n  cargo scf dlq replay --function echo\n  cargo scf dlq purge 6f1c… 83ab…"
     )]
     Dlq(crate::cli::events::DlqArgs),
 }
@@ -169,11 +169,11 @@ impl std::error::Error for ToolError {}
 /// (cargo calls `cargo-scf scf …`), so the same parser serves both spellings.
 ///
 /// ```
-/// use scf_runtime_server::tools::strip_cargo_subcommand;
+/// use scf_runtime_server::cli::strip_cargo_subcommand;
 /// let args = strip_cargo_subcommand(["cargo-scf", "scf", "build"]);
 /// assert_eq!(args, ["cargo-scf", "build"]);
-/// let args = strip_cargo_subcommand(["scf", "build"]);
-/// assert_eq!(args, ["scf", "build"]);
+/// let args = strip_cargo_subcommand(["cargo-scf", "build"]);
+/// assert_eq!(args, ["cargo-scf", "build"]);
 /// ```
 pub fn strip_cargo_subcommand<I, T>(args: I) -> Vec<OsString>
 where

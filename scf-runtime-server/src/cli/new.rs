@@ -1,10 +1,10 @@
-//! `scf new`: a ready function project.
+//! `cargo scf new`: a ready function project.
 //!
 //! The project has a Cargo.toml depending on `scf-rs` (imported as `scf`): `--scf-path` /
 //! `--scf-git` / `--crates-io` when given, else the checkout around the project, else the source
 //! this tool was built from while it exists, else the crates.io release; a `src/main.rs` with an
 //! annotated handler taking the trigger's typed event, a unit test that runs the handler on the
-//! bundled fixture for that trigger, and an `scf.toml` that hosts it with `scf serve`. The release
+//! bundled fixture for that trigger, and an `scf.toml` that hosts it with `cargo scf serve`. The release
 //! profile keeps `panic = "unwind"` so a panicking handler is reported, not fatal.
 
 use std::fmt;
@@ -65,16 +65,16 @@ impl fmt::Display for Trigger {
     }
 }
 
-/// Arguments of `scf new`.
+/// Arguments of `cargo scf new`.
 #[derive(Debug, Clone, Default, Args)]
 #[command(after_help = "\
 Examples:
-  scf new hello                         an API Gateway function in ./hello
-  scf new thumbnails --trigger cos      a COS-triggered function
-  scf new api --trigger http-router     an axum Router behind API Gateway
-  scf new tick --trigger timer --path functions/tick
+  cargo scf new hello                         an API Gateway function in ./hello
+  cargo scf new thumbnails --trigger cos      a COS-triggered function
+  cargo scf new api --trigger http-router     an axum Router behind API Gateway
+  cargo scf new tick --trigger timer --path functions/tick
 
-Then: cd <name> && cargo test && scf build --release && scf package")]
+Then: cd <name> && cargo test && cargo scf build --release && cargo scf package")]
 pub struct NewArgs {
     /// The package name (letters, digits, `-` and `_`); also the function's name.
     #[arg(value_name = "NAME")]
@@ -141,14 +141,14 @@ fn built_from() -> Option<PathBuf> {
     is_scf_facade(dir).then(|| dir.to_path_buf())
 }
 
-/// Runs `scf new` in the current directory, printing what it created.
+/// Runs `cargo scf new` in the current directory, printing what it created.
 pub fn run_new(args: &NewArgs) -> Result<PathBuf, ToolError> {
     let cwd = std::env::current_dir()
         .map_err(|e| ToolError::new(format!("cannot read the current directory: {e}")))?;
     new_in(args, &cwd, &mut std::io::stdout().lock())
 }
 
-/// Runs `scf new` as if started in `cwd`; returns the project directory.
+/// Runs `cargo scf new` as if started in `cwd`; returns the project directory.
 pub fn new_in(args: &NewArgs, cwd: &Path, out: &mut dyn Write) -> Result<PathBuf, ToolError> {
     check_name(&args.name)?;
     let dir = normalize(
@@ -241,7 +241,7 @@ pub fn new_in(args: &NewArgs, cwd: &Path, out: &mut dyn Write) -> Result<PathBuf
     }
     let _ = writeln!(
         out,
-        "next:\n  cd {}\n  cargo test\n  scf build --release\n  scf package",
+        "next:\n  cd {}\n  cargo test\n  cargo scf build --release\n  cargo scf package",
         shown.display()
     );
     Ok(dir)
@@ -415,7 +415,7 @@ panic = "unwind"
 
     let main_rs = main_rs(trigger, name);
     let scf_toml = scf_toml(trigger, name);
-    // `.scf/` is where `scf serve` keeps its durable state.
+    // `.scf/` is where `cargo scf serve` keeps its durable state.
     let gitignore = "/target\n/.scf/\n".to_owned();
     vec![
         (".gitignore".to_owned(), gitignore),
@@ -429,8 +429,8 @@ fn main_rs(trigger: Trigger, name: &str) -> String {
     let fixture = trigger.fixture();
     let header = format!(
         "//! `{name}`: an SCF function ({trigger} trigger).\n//!\n\
-         //! Test: `cargo test`. Run locally: `scf serve` (hosts it per scf.toml), then\n\
-         //! `scf invoke {name} --event {fixture_trigger}`. Deploy: `scf build --release && scf package`,\n\
+         //! Test: `cargo test`. Run locally: `cargo scf serve` (hosts it per scf.toml), then\n\
+         //! `cargo scf invoke {name} --event {fixture_trigger}`. Deploy: `cargo scf build --release && cargo scf package`,\n\
          //! then upload the zip as a Custom Runtime function.\n\n",
         fixture_trigger = fixture.split('-').next().unwrap_or("custom"),
     );
@@ -458,12 +458,12 @@ fn scf_toml(trigger: Trigger, name: &str) -> String {
              # [[functions.{name}.triggers]]\n# type = \"ckafka\"\n# brokers = [\"127.0.0.1:9092\"]\n# topic = \"test-topic\"\n"
         ),
         Trigger::Cos | Trigger::Cmq => format!(
-            "\n# Locally, send it the bundled sample event: scf invoke {name} --event {}\n",
+            "\n# Locally, send it the bundled sample event: cargo scf invoke {name} --event {}\n",
             trigger.fixture().split('-').next().unwrap_or("custom")
         ),
     };
     format!(
-        r#"# Hosts this function locally: `scf serve` (then `scf invoke {name} ...`).
+        r#"# Hosts this function locally: `cargo scf serve` (then `cargo scf invoke {name} ...`).
 
 [server]
 listen = "127.0.0.1:9000"

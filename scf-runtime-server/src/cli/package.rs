@@ -1,6 +1,6 @@
-//! `scf package`: the zip SCF deploys, with the bootstrap at its root.
+//! `cargo scf package`: the zip SCF deploys, with the bootstrap at its root.
 //!
-//! Without `--bootstrap`, it first builds the package exactly as `scf build --release` does (same
+//! Without `--bootstrap`, it first builds the package exactly as `cargo scf build --release` does (same
 //! target choice; cargo rebuilds only what changed), so the zip always holds the binary of the
 //! sources as they are now, the one verification just passed; it never picks up an older build
 //! lying in the target directory.
@@ -24,15 +24,15 @@ use super::build::{BuildArgs, BuildTarget, build_in};
 use super::cargo::Metadata;
 use super::verify::{Arch, Problem, VerifyOptions, VerifyReport, verify};
 
-/// Arguments of `scf package`.
+/// Arguments of `cargo scf package`.
 #[derive(Debug, Clone, Default, Args)]
 #[command(after_help = "\
 Examples:
-  scf package                                 build (release) and zip the current package
-  scf package -p example-echo                 a workspace member
-  scf package --target glibc2.17              build through cargo-zigbuild, then zip
-  scf package --bootstrap ./my-server --web   an existing executable as a web function (scf_bootstrap)
-  scf package --include config.json           add files next to the bootstrap
+  cargo scf package                                 build (release) and zip the current package
+  cargo scf package -p example-echo                 a workspace member
+  cargo scf package --target glibc2.17              build through cargo-zigbuild, then zip
+  cargo scf package --bootstrap ./my-server --web   an existing executable as a web function (scf_bootstrap)
+  cargo scf package --include config.json           add files next to the bootstrap
 
 The zip is written to <target dir>/scf/<package>/bootstrap.zip (CARGO_TARGET_DIR is honoured)
 and its path is the last line printed. Upload it as the function's code (runtime: CustomRuntime).")]
@@ -52,7 +52,7 @@ pub struct PackageArgs {
     /// Build and package the debug profile (default: release, what SCF should run).
     #[arg(long)]
     pub debug: bool,
-    /// The build route: musl, glibc2.17 or native (default: as `scf build` picks it).
+    /// The build route: musl, glibc2.17 or native (default: as `cargo scf build` picks it).
     #[arg(long, value_enum, value_name = "TARGET")]
     pub target: Option<BuildTarget>,
     /// Features to build the package with.
@@ -79,7 +79,7 @@ pub struct PackageArgs {
     pub target_dir: Option<PathBuf>,
 }
 
-/// What `scf package` wrote.
+/// What `cargo scf package` wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageOutcome {
     /// The zip file.
@@ -90,14 +90,14 @@ pub struct PackageOutcome {
     pub size: u64,
 }
 
-/// Runs `scf package` in the current directory, printing progress and, last, the zip's path.
+/// Runs `cargo scf package` in the current directory, printing progress and, last, the zip's path.
 pub fn run_package(args: &PackageArgs) -> Result<PackageOutcome, ToolError> {
     let cwd = std::env::current_dir()
         .map_err(|e| ToolError::new(format!("cannot read the current directory: {e}")))?;
     package_in(args, &cwd, &mut std::io::stdout().lock())
 }
 
-/// Runs `scf package` as if started in `cwd`, writing what it prints to `out`.
+/// Runs `cargo scf package` as if started in `cwd`, writing what it prints to `out`.
 pub fn package_in(
     args: &PackageArgs,
     cwd: &Path,

@@ -1,4 +1,4 @@
-//! `scf serve`: load the config, build packages, start the host, the triggers and the HTTP
+//! `cargo scf serve`: load the config, build packages, start the host, the triggers and the HTTP
 //! listener, and stop everything cleanly on SIGINT/SIGTERM.
 
 use clap::Args;
@@ -13,7 +13,7 @@ use crate::http::cloud::CloudApi;
 use crate::http::{AppState, router};
 use crate::triggers::TriggerSetup;
 
-/// Why `scf serve` could not run.
+/// Why `cargo scf serve` could not run.
 #[derive(Debug)]
 pub struct ServeError(pub String);
 
@@ -51,7 +51,7 @@ pub fn load_and_build(args: &ServeArgs) -> Result<Config, ServeError> {
     Ok(config)
 }
 
-/// Runs `scf serve` until SIGINT or SIGTERM.
+/// Runs `cargo scf serve` until SIGINT or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let config = tokio::task::block_in_place(|| load_and_build(&args))?;
     let host = Host::new(&config).map_err(error)?;
@@ -101,7 +101,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     let names: Vec<&str> = config.functions.iter().map(|f| f.name.as_str()).collect();
     tracing::info!(target: "scf::serve", "hosting {} function(s): {}", names.len(), names.join(", "));
-    println!("scf serve listening on http://{addr}");
+    println!("cargo scf serve listening on http://{addr}");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app).with_graceful_shutdown({
@@ -130,7 +130,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 }
 
 /// SIGHUP: every function (event and web) rolls over to its executable as it is on disk now (what
-/// `scf dev` sends after a rebuild); see [`Host::recycle`].
+/// `cargo scf dev` sends after a rebuild); see [`Host::recycle`].
 async fn reload_on_sighup(host: Host) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
@@ -140,7 +140,7 @@ async fn reload_on_sighup(host: Host) {
         let replaced = host.recycle();
         tracing::info!(target: "scf::serve",
             "SIGHUP: replacing {replaced} instance(s); new invocations run the bootstraps as they are on disk now");
-        println!("scf serve reloaded");
+        println!("cargo scf serve reloaded");
     }
 }
 
@@ -160,14 +160,14 @@ async fn shutdown_signal() {
     }
 }
 
-/// `scf serve`.
+/// `cargo scf serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// The config file.
     #[arg(long, short, default_value = "scf.toml")]
     pub config: PathBuf,
     /// Listen address, overriding `server.listen` (port 0 picks a free port; the address is
-    /// printed as `scf serve listening on http://ADDR`).
+    /// printed as `cargo scf serve listening on http://ADDR`).
     #[arg(long, short)]
     pub listen: Option<SocketAddr>,
 }

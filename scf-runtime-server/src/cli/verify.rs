@@ -12,11 +12,11 @@
 //! * the executable bit.
 //!
 //! ```no_run
-//! use scf_runtime_server::tools::verify::{verify, VerifyOptions};
+//! use scf_runtime_server::cli::verify::{verify, VerifyOptions};
 //! let report = verify("target/x86_64-unknown-linux-musl/release/bootstrap".as_ref(), &VerifyOptions::default())?;
 //! print!("{report}");
 //! assert!(report.is_ok());
-//! # Ok::<(), scf_runtime_server::tools::ToolError>(())
+//! # Ok::<(), scf_runtime_server::cli::ToolError>(())
 //! ```
 
 use std::cmp::Ordering;
@@ -334,7 +334,7 @@ impl fmt::Display for Problem {
             ),
             Problem::WrongArch { found, expected } => write!(
                 f,
-                "built for {found}, but the target runs {expected}: build with `scf build` (target {expected}-unknown-linux-musl)"
+                "built for {found}, but the target runs {expected}: build with `cargo scf build` (target {expected}-unknown-linux-musl)"
             ),
             Problem::WrongClass { found } => write!(
                 f,
@@ -342,7 +342,7 @@ impl fmt::Display for Problem {
             ),
             Problem::Interpreter { found, expected } => write!(
                 f,
-                "loader {found} does not exist on the target (it has {expected}): build with `scf build --target musl` for a static binary"
+                "loader {found} does not exist on the target (it has {expected}): build with `cargo scf build --target musl` for a static binary"
             ),
             Problem::NotStatic { interpreter } => match interpreter {
                 Some(interp) => write!(
@@ -365,14 +365,14 @@ impl fmt::Display for Problem {
                 write_symbols(f, symbols)?;
                 write!(
                     f,
-                    "\n    fix: `scf build --target musl` (static; `rustup target add x86_64-unknown-linux-musl`) \
-                     or `scf build --target glibc2.17` (cargo-zigbuild with zig)"
+                    "\n    fix: `cargo scf build --target musl` (static; `rustup target add x86_64-unknown-linux-musl`) \
+                     or `cargo scf build --target glibc2.17` (cargo-zigbuild with zig)"
                 )
             }
             Problem::PrivateGlibc { symbols } => {
                 f.write_str("requires GLIBC_PRIVATE symbols, which only the glibc build it was linked against has")?;
                 write_symbols(f, symbols)?;
-                f.write_str("\n    fix: `scf build --target musl`")
+                f.write_str("\n    fix: `cargo scf build --target musl`")
             }
             Problem::MissingLibrary { name } => write!(
                 f,

@@ -38,7 +38,7 @@
 //! [`DurableQueue::dead_letters`], [`DurableQueue::replay`] (same or fresh request id),
 //! [`DurableQueue::purge`] and [`DurableQueue::abort`]. Finished and aborted events are pruned
 //! after `retention` (72 h); dead letters stay until purged. [`view`] has what the `/async`
-//! routes and `scf events` / `scf dlq` show of them ([`EventView`], [`DeadLetterView`]).
+//! routes and `cargo scf events` / `cargo scf dlq` show of them ([`EventView`], [`DeadLetterView`]).
 //!
 //! # Time
 //!

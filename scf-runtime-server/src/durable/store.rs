@@ -105,7 +105,7 @@ impl Store {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(DurableError::Store(format!(
-                    "{}: the async queue is already open in another process (a running `scf serve` with the same state_dir?)",
+                    "{}: the async queue is already open in another process (a running `cargo scf serve` with the same state_dir?)",
                     path.display()
                 )));
             }

@@ -1,4 +1,4 @@
-//! What the `/async/events…` and `/async/dlq…` routes answer and `scf events` / `scf dlq`
+//! What the `/async/events…` and `/async/dlq…` routes answer and `cargo scf events` / `cargo scf dlq`
 //! read: typed views of the queue's records, the filters that select them, and the operations
 //! that answer with them (the routes call these on the server's queue, the CLI on a state
 //! folder when no server holds it).
@@ -18,7 +18,7 @@ use super::state::{AsyncStatus, EventState};
 /// Most items one listing returns.
 pub const MAX_LIMIT: usize = 1000;
 
-/// An event as the routes and `scf events` show it; times are `%Y-%m-%d %H:%M:%S.%f` UTC.
+/// An event as the routes and `cargo scf events` show it; times are `%Y-%m-%d %H:%M:%S.%f` UTC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventView {
     /// Deliveries started so far.
@@ -183,7 +183,7 @@ pub struct Purged {
     pub purged: usize,
 }
 
-/// Filters of an event listing, as the route's query string and `scf events list` give them.
+/// Filters of an event listing, as the route's query string and `cargo scf events list` give them.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct EventFilter {
     /// Only this function's events.
@@ -241,7 +241,7 @@ impl EventFilter {
     }
 }
 
-/// Which dead letters `scf dlq` acts on (the body of `POST /async/dlq/replay` and `/purge`).
+/// Which dead letters `cargo scf dlq` acts on (the body of `POST /async/dlq/replay` and `/purge`).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct DlqSelection {
     /// Only this function's.

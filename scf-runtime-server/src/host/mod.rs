@@ -419,7 +419,7 @@ impl Host {
     /// timer, a queue batch) and returns its request id.
     ///
     /// Limits (128 KB, JSON, a known event function) are checked first. With a durable queue
-    /// (see [`start_async_queue`](Self::start_async_queue), which `scf serve` always uses) the
+    /// (see [`start_async_queue`](Self::start_async_queue), which `cargo scf serve` always uses) the
     /// event is written to disk and fsynced before this returns, and is delivered with SCF's
     /// retry and dead-letter policy; a function with `async_queue_length` accepted events not
     /// yet done refuses more with 432. Without one (a [`Host`] used as a library), accepted
@@ -594,7 +594,7 @@ impl Host {
     /// Rolls every function (event and web) over to its executable as it is on disk now (after a rebuild):
     /// idle instances stop at once, busy ones after their current invocation, and new instances
     /// take over; nothing queued or running is lost (a web instance stops when its last running
-    /// request ends). `scf serve` does this on SIGHUP. Returns
+    /// request ends). `cargo scf serve` does this on SIGHUP. Returns
     /// how many instances are being replaced.
     pub fn recycle(&self) -> usize {
         self.inner.pools.values().map(|p| p.recycle()).sum()

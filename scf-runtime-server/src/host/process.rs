@@ -1,6 +1,6 @@
 //! Starting child processes so they never outlive the server.
 //!
-//! Every instance (and the server `scf dev` runs) is its own process group, so a timeout or a
+//! Every instance (and the server `cargo scf dev` runs) is its own process group, so a timeout or a
 //! reclaim kills everything it started, and gets a parent-death signal (SIGKILL), so it dies with
 //! the server even when the server itself is SIGKILLed. The signal is set in the child between
 //! `fork` and `exec`; the kernel ties it to the thread that started the child, and children are

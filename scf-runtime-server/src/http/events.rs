@@ -1,4 +1,4 @@
-//! Async events over HTTP: the JSON routes `scf events` and `scf dlq` use. (The Cloud API's
+//! Async events over HTTP: the JSON routes `cargo scf events` and `cargo scf dlq` use. (The Cloud API's
 //! async event actions are in [`cloud`](super::cloud).)
 //!
 //! | Route | Answer |

@@ -44,7 +44,7 @@ pub struct AppState {
     pub cloud: Arc<CloudApi>,
 }
 
-/// The router of `scf serve`. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+/// The router of `cargo scf serve`. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
 /// so triggers see the client's address.
 pub fn router(state: AppState) -> Router {
     Router::new()

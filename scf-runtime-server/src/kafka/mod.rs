@@ -1,4 +1,4 @@
-//! CKafka trigger: `scf serve` consumes a Kafka topic and invokes the function with batches of
+//! CKafka trigger: `cargo scf serve` consumes a Kafka topic and invokes the function with batches of
 //! messages, in the CKafka event shape ([CKafka trigger](https://www.tencentcloud.com/document/product/583/17530)).
 //!
 //! ```toml
@@ -33,7 +33,7 @@
 //!
 //! # Delivery
 //!
-//! Each batch is handed to a [`BatchSink`]; in `scf serve` that is the durable async queue
+//! Each batch is handed to a [`BatchSink`]; in `cargo scf serve` that is the durable async queue
 //! (`EventSource::Ckafka`), so the function runs with the async retry policy, and the batch
 //! shows in `ListAsyncEvents` with `InvokeType` `CKAFKA`.
 //!
@@ -145,7 +145,7 @@ pub trait BatchSink: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<String, InvokeError>> + Send;
 }
 
-/// `scf serve`'s sink: each batch goes into the durable async queue through
+/// `cargo scf serve`'s sink: each batch goes into the durable async queue through
 /// [`Host::invoke_async_ordered`], as a CKafka event of its partition's ordered stream.
 impl BatchSink for Host {
     async fn accept(

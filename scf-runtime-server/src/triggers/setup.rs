@@ -72,7 +72,7 @@ impl<I: Invoker> TriggerSetup<I> {
 }
 
 impl<I: Invoker> Triggers<I> {
-    /// The next `n` fire times of every timer after `now`, for `scf serve` to print at start
+    /// The next `n` fire times of every timer after `now`, for `cargo scf serve` to print at start
     /// (empty when there is no timer).
     pub fn describe_timers(&self, now: DateTime<Utc>, n: usize) -> String {
         describe_schedule(&self.timers, now, n)

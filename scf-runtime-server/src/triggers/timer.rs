@@ -276,7 +276,7 @@ impl Drop for TimerSet {
     }
 }
 
-/// A human-readable table of each trigger's next `n` fire times after `now`, for `scf serve` to
+/// A human-readable table of each trigger's next `n` fire times after `now`, for `cargo scf serve` to
 /// print at start. Times are shown in UTC, and in the trigger's zone when it is not UTC.
 pub fn describe_schedule<'a>(
     triggers: impl IntoIterator<Item = &'a TimerTrigger>,

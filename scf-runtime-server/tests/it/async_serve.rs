@@ -1,6 +1,6 @@
-//! Durable async invocation end to end through `scf serve`: acknowledged events survive SIGKILL,
+//! Durable async invocation end to end through `cargo scf serve`: acknowledged events survive SIGKILL,
 //! function errors are retried and dead-lettered under a shortened policy, status shows through
-//! the Cloud API, the `/async` routes and the `scf events` / `scf dlq` commands (against the
+//! the Cloud API, the `/async` routes and the `cargo scf events` / `cargo scf dlq` commands (against the
 //! server and against the state folder while the server is stopped).
 
 use crate::support::host;
@@ -156,7 +156,7 @@ async fn ten_thousand_acknowledged_events_survive_five_sigkills() {
     let kills = killer.await.unwrap();
     for (pid, acked_then, delivered_then) in &kills {
         println!(
-            "SIGKILLed scf serve (pid {pid}) with {acked_then} events acknowledged and {delivered_then} deliveries recorded"
+            "SIGKILLed cargo scf serve (pid {pid}) with {acked_then} events acknowledged and {delivered_then} deliveries recorded"
         );
     }
     assert!(kills.len() >= KILLS);
@@ -222,7 +222,7 @@ async fn ten_thousand_acknowledged_events_survive_five_sigkills() {
 }
 
 fn scf(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scf"))
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
         .args(args)
         .arg("--config")
         .arg(dir.join("scf.toml"))
@@ -332,7 +332,7 @@ async fn errors_are_retried_then_dead_lettered_and_every_view_shows_it() {
         "{missing}"
     );
 
-    // `scf events` and `scf dlq` against the running server.
+    // `cargo scf events` and `cargo scf dlq` against the running server.
     let (ok_run, out, err) = scf(dir.path(), &["events", "list", "--status", "FAILED"]);
     assert!(ok_run, "{err}");
     assert!(

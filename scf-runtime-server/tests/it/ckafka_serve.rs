@@ -1,4 +1,4 @@
-//! The CKafka trigger end to end through `scf serve`, against a real Kafka-protocol broker: every
+//! The CKafka trigger end to end through `cargo scf serve`, against a real Kafka-protocol broker: every
 //! produced message reaches the function, in order per partition, across a SIGKILL of the server
 //! and a restart on the same state folder, with none skipped.
 //!

@@ -1,5 +1,5 @@
 //! End to end with the Rust example bootstrap `example-echo` (built by this test) hosted by
-//! `scf serve`: both invoke APIs, concurrency, the SCF log lines.
+//! `cargo scf serve`: both invoke APIs, concurrency, the SCF log lines.
 
 use crate::support::host;
 

@@ -1,4 +1,4 @@
-//! End to end through `scf serve` with a Python bootstrap that opens a new connection for every
+//! End to end through `cargo scf serve` with a Python bootstrap that opens a new connection for every
 //! runtime API request: both invoke APIs, logs, the instance environment, scaling, every fault
 //! code, payload limits, throttling, metrics, shutdown and orphans.
 
@@ -727,7 +727,7 @@ async fn shutdown_stops_every_instance_and_a_killed_server_leaves_no_orphan() {
         }
         assert!(
             Instant::now() < deadline,
-            "scf serve did not stop on SIGTERM"
+            "cargo scf serve did not stop on SIGTERM"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
@@ -849,7 +849,7 @@ async fn sighup_rolls_instances_over_without_losing_the_running_invocation() {
         nix::sys::signal::Signal::SIGHUP,
     )
     .unwrap();
-    server.wait_for_line(&["scf serve reloaded"]).await;
+    server.wait_for_line(&["cargo scf serve reloaded"]).await;
     // The running invocation finishes on its (old) instance; that instance then stops.
     let answer = slow.await.unwrap();
     assert_eq!(answer.status, 200, "{:?}", answer.body);

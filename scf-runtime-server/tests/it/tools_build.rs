@@ -1,4 +1,4 @@
-//! `scf build` through the `scf` binary: the example function built for the target this machine
+//! `cargo scf build` through the `scf` binary: the example function built for the target this machine
 //! offers and verified, the glibc 2.17 route with a pinned zig toolchain from PyPI, the profile
 //! and RUSTFLAGS warnings, and the errors for bad input.
 //!
@@ -32,7 +32,7 @@ fn workspace_root() -> PathBuf {
 }
 
 fn scf(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> (Output, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scf"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-scf"));
     cmd.args(args).current_dir(cwd).env_remove("RUSTFLAGS");
     for (k, v) in envs {
         cmd.env(k, v);
@@ -91,7 +91,7 @@ fn the_echo_example_builds_for_the_available_target_and_is_verified() {
 }
 
 /// A private copy of the active rustup toolchain without the musl std: `(RUSTUP_HOME, name)`,
-/// so a test can watch `scf build` install it without touching this machine's toolchains.
+/// so a test can watch `cargo scf build` install it without touching this machine's toolchains.
 fn rustup_home_without_musl() -> Result<(PathBuf, String), String> {
     let home = std::env::var_os("RUSTUP_HOME")
         .map(PathBuf::from)
@@ -154,7 +154,7 @@ fn a_missing_musl_std_is_installed_with_rustup_then_used() {
         }
     };
     let target_dir = nested_target_dir();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scf"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-scf"));
     cmd.args([
         "build",
         "-p",
@@ -295,7 +295,7 @@ fn the_echo_example_builds_for_glibc_2_17_with_zig_from_pypi_and_packages() {
     assert!(newest <= Version::glibc_2_17(), "{report}");
     println!("newest glibc symbol version required: GLIBC_{newest}");
 
-    // `scf package` builds the release binary the same way and zips it at mode 0755.
+    // `cargo scf package` builds the release binary the same way and zips it at mode 0755.
     let release = target_dir.join("x86_64-unknown-linux-gnu/release/example-echo");
     let (output, stdout, stderr) = scf(
         &workspace_root(),

@@ -1,4 +1,4 @@
-//! `scf dev`: an edited bootstrap is picked up by the running server (no restart), a changed
+//! `cargo scf dev`: an edited bootstrap is picked up by the running server (no restart), a changed
 //! config restarts it on the same address.
 
 use std::io::{BufRead as _, BufReader};
@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// `scf dev`, killed by PID on drop (its server dies with it: parent-death signal).
+/// `cargo scf dev`, killed by PID on drop (its server dies with it: parent-death signal).
 struct Dev {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
@@ -56,7 +56,7 @@ fn python_dir() -> Option<String> {
 }
 
 fn invoke(addr: &str) -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_scf"))
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
         .args([
             "invoke",
             "ver",
@@ -92,7 +92,7 @@ fn an_edited_bootstrap_is_served_on_the_same_address() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scf"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
         .args(["dev", "--poll-ms", "100"])
         .current_dir(dir.path())
         .stdin(Stdio::null())
@@ -114,7 +114,7 @@ fn an_edited_bootstrap_is_served_on_the_same_address() {
         });
     }
     let dev = Dev { child, lines };
-    let listening = |l: &str| l.contains("scf serve listening on http://");
+    let listening = |l: &str| l.contains("cargo scf serve listening on http://");
     let (at, line) = dev.wait_for(0, "listening line", listening);
     let addr = line.split("http://").nth(1).unwrap().trim().to_owned();
     assert_eq!(invoke(&addr), serde_json::json!({"version": 1}));
@@ -122,10 +122,12 @@ fn an_edited_bootstrap_is_served_on_the_same_address() {
     let text = std::fs::read_to_string(&handler).unwrap();
     std::fs::write(&handler, text.replace("VERSION = 1", "VERSION = 2")).unwrap();
     let (at, _) = dev.wait_for(at + 1, "change line", |l| {
-        l.starts_with("scf dev: change detected") && l.contains("handler.py")
+        l.starts_with("cargo scf dev: change detected") && l.contains("handler.py")
     });
     // Same config: the server is not restarted; its instances roll over to the new bootstrap.
-    let (at, _) = dev.wait_for(at, "reload line", |l| l.contains("scf serve reloaded"));
+    let (at, _) = dev.wait_for(at, "reload line", |l| {
+        l.contains("cargo scf serve reloaded")
+    });
     assert_eq!(invoke(&addr), serde_json::json!({"version": 2}));
     assert_eq!(
         dev.lines

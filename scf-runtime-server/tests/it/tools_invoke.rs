@@ -1,4 +1,4 @@
-//! `scf invoke` against `scf serve` hosting the echo example: a bundled COS event and its result,
+//! `cargo scf invoke` against `cargo scf serve` hosting the echo example: a bundled COS event and its result,
 //! inline JSON, async, an unknown function, and the errors for bad input or no server. Then the
 //! one-shot runs without a server: the config's function (the Python test bootstrap of
 //! tests/host), a function error, an init that never ends, `--bootstrap` without a config,
@@ -46,7 +46,7 @@ fn echo_bootstrap() -> PathBuf {
     target_dir.join("debug/example-echo")
 }
 
-/// `scf serve`, killed by PID on drop.
+/// `cargo scf serve`, killed by PID on drop.
 struct Server {
     child: Child,
     addr: SocketAddr,
@@ -72,7 +72,7 @@ fn serve(bootstrap: &Path) -> Server {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scf"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
         .args(["serve", "--config"])
         .arg(&config)
         .args(["--listen", "127.0.0.1:0"])
@@ -80,7 +80,7 @@ fn serve(bootstrap: &Path) -> Server {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("scf serve starts");
+        .expect("cargo scf serve starts");
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     for stream in [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -97,7 +97,7 @@ fn serve(bootstrap: &Path) -> Server {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let addr = lines.lock().unwrap().iter().find_map(|l| {
-            l.split("scf serve listening on http://")
+            l.split("cargo scf serve listening on http://")
                 .nth(1)
                 .and_then(|a| a.trim().parse::<SocketAddr>().ok())
         });
@@ -110,13 +110,13 @@ fn serve(bootstrap: &Path) -> Server {
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!(
-                "scf serve exited ({status}):\n{}",
+                "cargo scf serve exited ({status}):\n{}",
                 lines.lock().unwrap().join("\n")
             );
         }
         assert!(
             Instant::now() < deadline,
-            "scf serve did not start:\n{}",
+            "cargo scf serve did not start:\n{}",
             lines.lock().unwrap().join("\n")
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -124,13 +124,13 @@ fn serve(bootstrap: &Path) -> Server {
 }
 
 fn invoke(cwd: &Path, args: &[&str]) -> (Output, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_scf"))
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
         .arg("invoke")
         .args(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
         .output()
-        .expect("scf invoke runs");
+        .expect("cargo scf invoke runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     (output, stdout, stderr)
@@ -239,10 +239,10 @@ fn bad_input_and_no_server_are_clear_errors() {
     let (output, _, stderr) = invoke(cwd.path(), &["echo", "--remote", &remote]);
     assert!(!output.status.success());
     assert!(
-        stderr.contains(&format!("cannot reach scf serve at {remote}")),
+        stderr.contains(&format!("cannot reach cargo scf serve at {remote}")),
         "{stderr}"
     );
-    assert!(stderr.contains("scf serve"), "{stderr}");
+    assert!(stderr.contains("cargo scf serve"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 
     let (output, _, stderr) = invoke(cwd.path(), &["echo", "--data", "{}", "--event", "cos"]);
@@ -298,7 +298,7 @@ fn assert_gone(pid: u64) {
     while host::alive(pid) {
         assert!(
             Instant::now() < deadline,
-            "process {pid} outlived scf invoke"
+            "process {pid} outlived cargo scf invoke"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -384,7 +384,7 @@ fn without_a_server_the_config_function_runs_once_locally() {
     assert!(!output.status.success());
     assert!(stdout.is_empty(), "{stdout}");
     assert!(
-        stderr.contains("--async needs a running `scf serve`"),
+        stderr.contains("--async needs a running `cargo scf serve`"),
         "{stderr}"
     );
     assert!(stderr.contains(&listen), "{stderr}");
@@ -552,7 +552,7 @@ fn a_package_function_is_built_then_run_once() {
     // The workspace's scf.toml hosts examples/echo as `echo` from its package.
     let config = workspace_root().join("scf.toml");
     let cwd = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_scf"))
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
         .args(["invoke", "echo", "--local", "--event", "cos", "--config"])
         .arg(&config)
         .current_dir(cwd.path())
@@ -563,7 +563,7 @@ fn a_package_function_is_built_then_run_once() {
         .env_remove("RUSTFLAGS")
         .stdin(Stdio::null())
         .output()
-        .expect("scf invoke runs");
+        .expect("cargo scf invoke runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");

@@ -1,4 +1,4 @@
-//! `scf new`: every trigger's project builds and its fixture test passes out of the box (one
+//! `cargo scf new`: every trigger's project builds and its fixture test passes out of the box (one
 //! `cargo test --offline` over all of them), the scf dependency is a path inside a checkout,
 //! and bad input is refused clearly.
 
@@ -20,7 +20,7 @@ fn nested_target_dir() -> PathBuf {
 }
 
 fn scf(cwd: &Path, args: &[&str]) -> (Output, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_scf"))
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
         .args(args)
         .current_dir(cwd)
         .output()

@@ -1,4 +1,4 @@
-//! `scf package`: the zip's entry, mode and timestamps, byte-identical output across runs, the
+//! `cargo scf package`: the zip's entry, mode and timestamps, byte-identical output across runs, the
 //! cargo-project layout, and the bootstraps it refuses.
 
 use crate::support::tools as support;

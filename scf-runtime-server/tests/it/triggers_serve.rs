@@ -1,4 +1,4 @@
-//! End to end through `scf serve`: the API gateway trigger in front of the `example-apigw-axum`
+//! End to end through `cargo scf serve`: the API gateway trigger in front of the `example-apigw-axum`
 //! router (an event function through the runtime's HTTP adapter), Function URLs, a Python event
 //! bootstrap that reflects its event or answers junk, a timer every second, and a Python web
 //! function taking 50 concurrent requests with a per-instance concurrency of 10.
@@ -18,7 +18,7 @@ use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use serde_json::{Value, json};
 
-/// `scf serve`, killed by PID when dropped.
+/// `cargo scf serve`, killed by PID when dropped.
 struct Server {
     child: Child,
     addr: SocketAddr,
@@ -126,7 +126,7 @@ type = "function_url"
     );
     let config_path = dir.join("scf.toml");
     std::fs::write(&config_path, config).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_scf"))
+    let child = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
         .arg("serve")
         .arg("--config")
         .arg(&config_path)
@@ -134,7 +134,7 @@ type = "function_url"
         .arg(format!("127.0.0.1:{port}"))
         .stdin(Stdio::null())
         .spawn()
-        .expect("scf serve starts");
+        .expect("cargo scf serve starts");
     let server = Server {
         child,
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -143,7 +143,7 @@ type = "function_url"
     while std::net::TcpStream::connect(server.addr).is_err() {
         assert!(
             Instant::now() < deadline,
-            "scf serve did not listen within 30 s"
+            "cargo scf serve did not listen within 30 s"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -1,7 +1,7 @@
 //! Web functions through the one pool of [`Host`]: real instances of a Python web server, started
 //! on demand, filled up to the configured per-instance concurrency, scaled out and back to zero,
 //! with the host's `X-Scf-*` headers, the 446/405/437 answers of servers that cannot start,
-//! recycles that lose no request, and (through `scf serve`) SIGHUP recycling event and web
+//! recycles that lose no request, and (through `cargo scf serve`) SIGHUP recycling event and web
 //! instances alike.
 
 use crate::support::host::{self, TempDir, alive, gone_within, python_path_env, python_script};
@@ -452,7 +452,7 @@ async fn sighup_recycles_event_and_web_instances_without_losing_a_request() {
         nix::sys::signal::Signal::SIGHUP,
     )
     .unwrap();
-    serve.wait_for_line(&["scf serve reloaded"]).await;
+    serve.wait_for_line(&["cargo scf serve reloaded"]).await;
     // Both running requests finish on their old instances, which then stop.
     let answer = event.await.unwrap();
     assert_eq!(answer.status, 200, "{:?}", answer.body);

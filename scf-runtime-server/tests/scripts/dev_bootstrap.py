@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A minimal SCF event bootstrap for the `scf dev` test: answers {"version": VERSION}.
+"""A minimal SCF event bootstrap for the `cargo scf dev` test: answers {"version": VERSION}.
 
 The test edits VERSION and checks that the hosted function picks the edit up.
 """

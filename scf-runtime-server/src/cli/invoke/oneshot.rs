@@ -1,4 +1,4 @@
-//! The one-shot run of `scf invoke`: the function alone in an in-process [`Host`], one event,
+//! The one-shot run of `cargo scf invoke`: the function alone in an in-process [`Host`], one event,
 //! then the instance is stopped.
 
 use std::collections::BTreeMap;
@@ -58,14 +58,14 @@ pub(super) async fn run(
             Why::Bootstrap(_) => "--bootstrap runs it here".to_owned(),
         };
         return Err(ToolError::new(format!(
-            "--async needs a running `scf serve` to keep the queued event, but {why}: start `scf serve` (or pass --remote URL), or drop --async to run {function} once here and wait for its result"
+            "--async needs a running `cargo scf serve` to keep the queued event, but {why}: start `cargo scf serve` (or pass --remote URL), or drop --async to run {function} once here and wait for its result"
         )));
     }
     let (mut config, name) = match &why {
         Why::Bootstrap(path) => bootstrap_config(cwd, path, args.function.as_deref())?,
         Why::NoServer(_) | Why::Forced => {
             let name = args.function.as_deref().ok_or_else(|| {
-                ToolError::new("name the function to invoke: scf invoke <FUNCTION>")
+                ToolError::new("name the function to invoke: cargo scf invoke <FUNCTION>")
             })?;
             (
                 project_config(cwd, &args.config, name, &why)?,
@@ -161,7 +161,7 @@ fn project_config(cwd: &Path, file: &Path, name: &str, why: &Why) -> Result<Conf
             _ => String::new(),
         };
         return Err(ToolError::new(format!(
-            "{context}there is no {} to run `{name}` from: start `scf serve` (or pass --remote URL), run in the directory of your scf.toml (or pass --config FILE), or run an executable with --bootstrap PATH",
+            "{context}there is no {} to run `{name}` from: start `cargo scf serve` (or pass --remote URL), run in the directory of your scf.toml (or pass --config FILE), or run an executable with --bootstrap PATH",
             path.display()
         )));
     }
@@ -180,7 +180,7 @@ fn project_config(cwd: &Path, file: &Path, name: &str, why: &Why) -> Result<Conf
     };
     if function.is_web() {
         return Err(ToolError::new(format!(
-            "`{name}` is a web function (type = \"web\"): it serves HTTP on $PORT and takes no events; host it with `scf serve` and send it requests through its trigger"
+            "`{name}` is a web function (type = \"web\"): it serves HTTP on $PORT and takes no events; host it with `cargo scf serve` and send it requests through its trigger"
         )));
     }
     Ok(config)

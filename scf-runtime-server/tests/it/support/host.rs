@@ -1,4 +1,4 @@
-//! Helpers for the tests that run `scf serve`: a server killed on drop, an HTTP client, and the
+//! Helpers for the tests that run `cargo scf serve`: a server killed on drop, an HTTP client, and the
 //! Python test bootstrap.
 
 use std::io::{BufRead as _, BufReader};
@@ -74,7 +74,7 @@ impl Drop for TempDir {
     }
 }
 
-/// `scf serve`, killed by PID when dropped; its stdout is collected line by line.
+/// `cargo scf serve`, killed by PID when dropped; its stdout is collected line by line.
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
@@ -89,10 +89,13 @@ impl Drop for Server {
     }
 }
 
-/// Starts `scf serve` on an ephemeral port with `config` (written to a fresh directory).
+/// Starts `cargo scf serve` on an ephemeral port with `config` (written to a fresh directory).
 pub(crate) fn start(tag: &str, config: &str) -> Server {
     try_start(tag, config).unwrap_or_else(|(status, output)| {
-        panic!("scf serve did not start ({status}):\n{}", output.join("\n"))
+        panic!(
+            "cargo scf serve did not start ({status}):\n{}",
+            output.join("\n")
+        )
     })
 }
 
@@ -110,14 +113,14 @@ pub(crate) fn try_start(tag: &str, config: &str) -> Result<Server, (String, Vec<
     })
 }
 
-/// Starts `scf serve --config config --listen listen` and waits for it to listen; its stdout and
+/// Starts `cargo scf serve --config config --listen listen` and waits for it to listen; its stdout and
 /// stderr are collected line by line. `Err` holds the exit status and output when it stops at
 /// once.
 pub(crate) fn spawn_serve(
     config: &Path,
     listen: &str,
 ) -> Result<(Child, SocketAddr, Lines), (String, Vec<String>)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scf"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
         .arg("serve")
         .arg("--config")
         .arg(config)
@@ -127,7 +130,7 @@ pub(crate) fn spawn_serve(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("scf serve starts");
+        .expect("cargo scf serve starts");
     let output = Arc::new(Mutex::new(Vec::new()));
     for stream in [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -144,7 +147,7 @@ pub(crate) fn spawn_serve(
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let found = output.lock().unwrap().iter().find_map(|l| {
-            l.strip_prefix("scf serve listening on http://")
+            l.strip_prefix("cargo scf serve listening on http://")
                 .map(|a| a.trim().parse::<SocketAddr>().expect("an address"))
         });
         if let Some(addr) = found {
@@ -156,7 +159,7 @@ pub(crate) fn spawn_serve(
         }
         assert!(
             Instant::now() < deadline,
-            "scf serve did not listen within 30 s:\n{}",
+            "cargo scf serve did not listen within 30 s:\n{}",
             output.lock().unwrap().join("\n")
         );
         std::thread::sleep(Duration::from_millis(20));

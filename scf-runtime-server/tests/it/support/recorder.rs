@@ -1,4 +1,4 @@
-//! Shared by the tests that kill and restart `scf serve` on one state folder: the server on a
+//! Shared by the tests that kill and restart `cargo scf serve` on one state folder: the server on a
 //! fixed address, the recording bootstrap, and what it recorded.
 
 use std::net::SocketAddr;
@@ -16,7 +16,7 @@ pub(crate) fn record_bootstrap() -> Option<PathBuf> {
     python_script("tests/scripts/record_bootstrap.py")
 }
 
-/// `scf serve` on a fixed address and folder, so it can be killed and started again on the
+/// `cargo scf serve` on a fixed address and folder, so it can be killed and started again on the
 /// same state. Killed by PID on drop.
 pub(crate) struct Serve {
     child: Child,
@@ -35,7 +35,7 @@ impl Serve {
         match spawn_serve(&dir.join("scf.toml"), &addr.to_string()) {
             Ok((child, _, output)) => Serve { child, output },
             Err((status, output)) => {
-                panic!("scf serve exited ({status}):\n{}", output.join("\n"))
+                panic!("cargo scf serve exited ({status}):\n{}", output.join("\n"))
             }
         }
     }
@@ -55,7 +55,7 @@ impl Serve {
 }
 
 /// Writes `scf.toml` for the recording function `rec`; returns the server's address (a free
-/// loopback port, in the config so `scf events` finds the server).
+/// loopback port, in the config so `cargo scf events` finds the server).
 pub(crate) fn write_config(
     dir: &Path,
     extra_server: &str,
