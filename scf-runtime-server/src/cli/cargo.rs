@@ -1,7 +1,7 @@
 //! What the tools need to know about the user's cargo project, from `cargo metadata` and the
 //! workspace's Cargo.toml, and building the `package = "…"` functions of an `scf.toml`
-//! (`cargo build --release -p <package>`, the binary found in the target directory `cargo
-//! metadata` reports, so `CARGO_TARGET_DIR` and `build.target-dir` are honoured).
+//! (`cargo build -p <package>` in a [`HostProfile`], the binary found in the target directory
+//! `cargo metadata` reports, so `CARGO_TARGET_DIR` and `build.target-dir` are honoured).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -217,37 +217,97 @@ pub fn target_dir(dir: &Path) -> Result<PathBuf, ToolError> {
     Metadata::load(dir, None, None).map(|m| m.target_directory)
 }
 
-/// Builds `package` in release mode from `dir` and returns its binary (named like the package).
-pub fn build_release(package: &str, dir: &Path) -> Result<PathBuf, ToolError> {
+/// How `cargo scf serve` builds the `package = "…"` functions it hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum HostProfile {
+    /// The package's own release profile (fat LTO here: what SCF runs, and slow to link).
+    #[default]
+    Release,
+    /// `scf-fast`: the release profile without LTO, with incremental builds and 256 codegen
+    /// units, so an edit is rebuilt in seconds (`cargo scf dev` uses it). Its output sits in
+    /// `<target dir>/scf-fast/`, apart from the release build.
+    Fast,
+}
+
+impl HostProfile {
+    /// The profile's output directory under the target directory.
+    pub fn dir(self) -> &'static str {
+        match self {
+            HostProfile::Release => "release",
+            HostProfile::Fast => "scf-fast",
+        }
+    }
+
+    /// The cargo arguments that select it (the fast one is defined on the command line, so the
+    /// user's Cargo.toml needs nothing).
+    pub fn cargo_args(self) -> &'static [&'static str] {
+        match self {
+            HostProfile::Release => &["--release"],
+            HostProfile::Fast => &[
+                "--profile",
+                "scf-fast",
+                "--config",
+                "profile.scf-fast.inherits=\"release\"",
+                "--config",
+                "profile.scf-fast.lto=false",
+                "--config",
+                "profile.scf-fast.codegen-units=256",
+                "--config",
+                "profile.scf-fast.incremental=true",
+            ],
+        }
+    }
+
+    /// How the build is shown to the user.
+    pub fn describe(self, package: &str) -> String {
+        match self {
+            HostProfile::Release => format!("cargo build --release -p {package}"),
+            HostProfile::Fast => {
+                format!("cargo build -p {package}, release without LTO, incremental")
+            }
+        }
+    }
+}
+
+/// Builds `package` in `profile` from `dir` and returns its binary (named like the package).
+pub fn build_package(
+    package: &str,
+    dir: &Path,
+    profile: HostProfile,
+) -> Result<PathBuf, ToolError> {
     let status = Command::new(cargo_program())
-        .args(["build", "--release", "-p", package])
+        .arg("build")
+        .args(profile.cargo_args())
+        .args(["-p", package])
         .current_dir(dir)
         .status()
         .map_err(|e| ToolError::new(format!("cannot run cargo build: {e}")))?;
+    let described = profile.describe(package);
     if !status.success() {
         return Err(ToolError::new(format!(
-            "`cargo build --release -p {package}` failed ({status}); fix the build errors above, or point the function at an executable with `bootstrap = \"…\"`"
+            "`{described}` failed ({status}); fix the build errors above, or point the function at an executable with `bootstrap = \"…\"`"
         )));
     }
-    let binary = target_dir(dir)?.join("release").join(package);
+    let binary = target_dir(dir)?.join(profile.dir()).join(package);
     if !binary.is_file() {
         return Err(ToolError::new(format!(
-            "`cargo build --release -p {package}` succeeded but {} does not exist (the package's binary must be named {package})",
+            "`{described}` succeeded but {} does not exist (the package's binary must be named {package})",
             binary.display()
         )));
     }
     Ok(binary)
 }
 
-/// Builds every package the functions of `config` name (`cargo build --release -p …` in its
+/// Builds every package the functions of `config` name (`cargo build -p …` in `profile`, in its
 /// `base_dir`) and records each executable; `announce` is told each package before its build.
 pub fn build_packages(
     config: &mut Config,
+    profile: HostProfile,
     mut announce: impl FnMut(&str),
 ) -> Result<(), ToolError> {
     for package in config.packages() {
         announce(&package);
-        let binary = build_release(&package, &config.base_dir)?;
+        let binary = build_package(&package, &config.base_dir, profile)?;
         config.set_package_binary(&package, &binary);
     }
     Ok(())

@@ -2,8 +2,10 @@
 //!
 //! It hosts the config's functions with `cargo scf serve` as a child process and polls the sources:
 //! the directories of every `package = "…"` function (its `src/`, `Cargo.toml`, `build.rs`),
-//! every `bootstrap = "…"` file and the config itself. On a change it rebuilds the packages with
-//! `cargo build --release` (what `cargo scf serve` runs) while the running server keeps answering with
+//! every `bootstrap = "…"` file and the config itself. On a change it rebuilds the packages in
+//! the fast profile ([`HostProfile::Fast`]: release without LTO, incremental, a few seconds per
+//! edit; `--release` for the LTO build SCF runs), the same way the server it runs builds them at
+//! start (`cargo scf serve --profile fast`), while the running server keeps answering with
 //! the previous build; a build error is printed and changes nothing. After a good build the
 //! server is sent SIGHUP and keeps running: idle instances are replaced at once, busy ones after
 //! their current invocation, so nothing in flight or queued (async events included) is lost and
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Args;
 
 use super::ToolError;
-use super::cargo::{Metadata, cargo_program};
+use super::cargo::{HostProfile, Metadata, cargo_program};
 
 /// Arguments of `cargo scf dev`.
 #[derive(Debug, Clone, Default, Args)]
@@ -45,6 +47,10 @@ pub struct DevArgs {
     /// More files or directories to watch (repeatable).
     #[arg(long, value_name = "PATH")]
     pub watch: Vec<PathBuf>,
+    /// Build the packages with their release profile (LTO) instead of the fast one (release
+    /// without LTO, incremental): slower per edit, exactly what SCF would run.
+    #[arg(long)]
+    pub release: bool,
 }
 
 /// What the watcher follows for one config.
@@ -68,8 +74,13 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
     let exe = std::env::current_exe()
         .map_err(|e| ToolError::new(format!("cannot find the scf executable: {e}")))?;
 
+    let profile = if args.release {
+        HostProfile::Release
+    } else {
+        HostProfile::Fast
+    };
     let mut listen = args.listen.clone();
-    let (mut server, mut addr_rx) = start_server(&exe, &config, listen.as_deref())?;
+    let (mut server, mut addr_rx) = start_server(&exe, &config, listen.as_deref(), profile)?;
     let mut signature = snapshot(&watched.paths);
     let poll = Duration::from_millis(args.poll_ms.max(50));
     let mut stopped = false;
@@ -107,7 +118,7 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
             }
         };
         signature = snapshot(&watched.paths);
-        if !watched.packages.is_empty() && !rebuild(&watched) {
+        if !watched.packages.is_empty() && !rebuild(&watched, profile) {
             println!(
                 "cargo scf dev: build failed (errors above); still serving the previous build"
             );
@@ -124,7 +135,7 @@ pub fn run_dev(args: &DevArgs) -> Result<(), ToolError> {
         }
         println!("cargo scf dev: restarting cargo scf serve");
         stop_server(&mut server);
-        match start_server(&exe, &config, listen.as_deref()) {
+        match start_server(&exe, &config, listen.as_deref(), profile) {
             Ok((s, rx)) => {
                 server = s;
                 addr_rx = rx;
@@ -225,16 +236,18 @@ fn describe_change(
     }
 }
 
-/// `cargo build --release -p …` with a progress line; true when it succeeded.
-fn rebuild(watched: &Watched) -> bool {
+/// `cargo build -p …` in `profile` with a progress line; true when it succeeded.
+fn rebuild(watched: &Watched, profile: HostProfile) -> bool {
     let started = Instant::now();
     println!(
-        "cargo scf dev: building {} (release)…",
-        watched.packages.join(", ")
+        "cargo scf dev: building {} ({} profile)…",
+        watched.packages.join(", "),
+        profile.dir()
     );
     let _ = std::io::stdout().flush();
     let mut cmd = Command::new(cargo_program());
-    cmd.args(["build", "--release"])
+    cmd.arg("build")
+        .args(profile.cargo_args())
         .current_dir(&watched.cargo_dir);
     for package in &watched.packages {
         cmd.arg("-p").arg(package);
@@ -254,11 +267,19 @@ fn start_server(
     exe: &Path,
     config: &Path,
     listen: Option<&str>,
+    profile: HostProfile,
 ) -> Result<(Child, mpsc::Receiver<String>), ToolError> {
     // The server (and its instances) die with us even when we are killed.
     let mut cmd = Command::new(exe);
     crate::host::process::die_with_us(&mut cmd);
-    cmd.arg("serve").arg("--config").arg(config);
+    cmd.arg("serve")
+        .arg("--config")
+        .arg(config)
+        .arg("--profile")
+        .arg(match profile {
+            HostProfile::Release => "release",
+            HostProfile::Fast => "fast",
+        });
     if let Some(listen) = listen {
         cmd.arg("--listen").arg(listen);
     }

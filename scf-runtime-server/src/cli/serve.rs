@@ -2,6 +2,8 @@
 //! listener, and stop everything cleanly on SIGINT/SIGTERM.
 
 use clap::Args;
+
+use crate::cli::cargo::HostProfile;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,8 +37,9 @@ pub fn load_and_build(args: &ServeArgs) -> Result<Config, ServeError> {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
-    crate::cli::cargo::build_packages(&mut config, |package| {
-        tracing::info!(target: "scf::serve", "building {package} (cargo build --release -p {package})");
+    let profile = args.profile;
+    crate::cli::cargo::build_packages(&mut config, profile, |package| {
+        tracing::info!(target: "scf::serve", "building {package} ({})", profile.describe(package));
     })
     .map_err(error)?;
     for function in &config.functions {
@@ -170,4 +173,8 @@ pub struct ServeArgs {
     /// printed as `cargo scf serve listening on http://ADDR`).
     #[arg(long, short)]
     pub listen: Option<SocketAddr>,
+    /// How `package = "…"` functions are built: `release` (what SCF runs) or `fast` (no LTO,
+    /// incremental: seconds per edit).
+    #[arg(long, value_enum, default_value_t = HostProfile::Release, value_name = "PROFILE")]
+    pub profile: HostProfile,
 }

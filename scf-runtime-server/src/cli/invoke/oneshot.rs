@@ -82,11 +82,13 @@ pub(super) async fn run(
     config.functions = vec![function];
 
     // Nothing else runs on this runtime yet: the build may block it.
-    crate::cli::cargo::build_packages(&mut config, |package| {
+    // The release build: the durations and memory it reports are what SCF would see.
+    let profile = crate::cli::cargo::HostProfile::Release;
+    crate::cli::cargo::build_packages(&mut config, profile, |package| {
         note(
             args,
             out,
-            &format!("building `{package}` (cargo build --release -p {package})"),
+            &format!("building `{package}` ({})", profile.describe(package)),
         );
     })?;
     let function = &config.functions[0];
