@@ -11,8 +11,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{HeaderMap, Request, StatusCode};
 use scf::testing::MockApi;
+use scf_runtime_server::config::{ApigwRoute, ApigwTriggerConfig};
 use scf_runtime_server::host::Invoker;
-use scf_runtime_server::triggers::{ApigwRoute, ApigwTriggerConfig, HttpTriggers};
+use scf_runtime_server::triggers::HttpTriggers;
 use scf_runtime_server::{Fault, InvokeError};
 use serde_json::{Value, json};
 

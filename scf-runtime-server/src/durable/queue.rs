@@ -12,10 +12,9 @@ use tokio::sync::Notify;
 use super::clock::{Clock, SystemClock};
 use super::error::DurableError;
 use super::policy::{FailureCounts, RetryPolicy};
-use super::record::{EventRecord, EventSource, NewEvent};
+use super::record::{DeadLetter, EventRecord, EventSource, NewEvent};
 use super::state::{AsyncStatus, EventState, Transition};
 use super::store::{Store, WriteOp};
-use super::view::DeadLetterView;
 
 /// Limits and policy of a [`DurableQueue`].
 #[derive(Debug, Clone, PartialEq)]
@@ -499,13 +498,13 @@ impl DurableQueue {
         filter: &DeadLetterFilter,
         offset: usize,
         limit: usize,
-    ) -> Result<Page<DeadLetterView>, DurableError> {
+    ) -> Result<Page<DeadLetter>, DurableError> {
         let mut total = 0;
         let mut items = Vec::new();
         self.inner.store.dead_letters(|record, payload| {
             if filter.matches(&record) {
                 if total >= offset && items.len() < limit {
-                    items.push(DeadLetterView::new(&record, payload.as_deref()));
+                    items.push(DeadLetter { record, payload });
                 }
                 total += 1;
             }

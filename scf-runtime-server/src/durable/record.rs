@@ -102,6 +102,16 @@ pub struct EventRecord {
     pub order: Option<OrderKey>,
 }
 
+/// A dead-lettered event as the queue keeps it: its record and its payload, when kept
+/// ([`DeadLetterView`](super::DeadLetterView) is how the routes show it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The event's record.
+    pub record: EventRecord,
+    /// The original event, when it is kept.
+    pub payload: Option<Bytes>,
+}
+
 /// Places an event in an ordered stream (a CKafka partition): events with the same `key` are
 /// delivered one at a time, lowest `position` first, and the next starts only when the one
 /// before it is done (finished, dead-lettered or aborted) — a failing event holds the stream

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::clock::format_scf_time;
 use super::error::DurableError;
 use super::queue::{DeadLetterFilter, DurableQueue, ListQuery, ReplayId};
-use super::record::{EventError, EventRecord, EventSource};
+use super::record::{DeadLetter, EventError, EventRecord, EventSource};
 use super::state::{AsyncStatus, EventState};
 
 /// Most items one listing returns.
@@ -130,9 +130,8 @@ pub struct DeadLetterView {
     pub retry_num: u32,
 }
 
-impl DeadLetterView {
-    /// The view of a dead-lettered `record` with its `payload`.
-    pub(crate) fn new(record: &EventRecord, payload: Option<&[u8]>) -> DeadLetterView {
+impl From<&DeadLetter> for DeadLetterView {
+    fn from(DeadLetter { record, payload }: &DeadLetter) -> DeadLetterView {
         let (code, message) = record
             .last_error
             .as_ref()
@@ -141,7 +140,7 @@ impl DeadLetterView {
             created_ms: record.created_ms,
             error_code: code,
             error_message: message,
-            event: String::from_utf8_lossy(payload.unwrap_or_default()).into_owned(),
+            event: String::from_utf8_lossy(payload.as_deref().unwrap_or_default()).into_owned(),
             failed_ms: record.ended_ms.unwrap_or(0),
             function_name: record.function.clone(),
             reason: record.give_up.map_or("", |g| g.describe()).to_owned(),
@@ -316,7 +315,7 @@ pub fn list_dead_letters(
     };
     let page = queue.dead_letters(&selection.filter(), offset, limit.min(MAX_LIMIT))?;
     Ok(DeadLetterPage {
-        dead_letters: page.items,
+        dead_letters: page.items.iter().map(DeadLetterView::from).collect(),
         total: page.total,
     })
 }
@@ -399,7 +398,10 @@ mod tests {
         let mut r = record(EventState::Failed);
         r.ended_ms = Some(1_700_000_100_000);
         r.give_up = Some(GiveUp::RetriesExhausted);
-        let view = DeadLetterView::new(&r, Some(b"{\"k\":1}"));
+        let view = DeadLetterView::from(&DeadLetter {
+            record: r,
+            payload: Some(bytes::Bytes::from_static(b"{\"k\":1}")),
+        });
         let json = serde_json::to_string(&view).unwrap();
         assert_eq!(
             json,

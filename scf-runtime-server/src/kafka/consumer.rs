@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::BatchSink;
 use super::batch::{self, EncodedRecord, MAX_BATCH_BYTES};
-use super::settings::{StartAt, TriggerSettings};
+use crate::config::ckafka::{StartAt, TriggerSettings};
 use crate::durable::DurableQueue;
 use crate::fault::{Fault, InvokeError};
 

@@ -108,7 +108,6 @@
 
 mod batch;
 mod consumer;
-mod settings;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -118,11 +117,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use batch::{MAX_BATCH_BYTES, NO_KEY};
-pub use settings::{
-    CkafkaTriggerConfig, DEFAULT_BATCH_SIZE, DEFAULT_MAX_WAIT, MAX_BATCH_SIZE, MAX_MAX_WAIT_S,
-    SettingsError, StartAt, TriggerSettings,
-};
 
+use crate::config::TriggerSettings;
 use crate::durable::{DurableQueue, EventSource, OrderKey};
 use crate::fault::InvokeError;
 use crate::host::Host;

@@ -18,18 +18,12 @@
 //! The reply is read as an integrated response (`statusCode`, `headers`, `body`,
 //! `isBase64Encoded` honoured).
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::request::{HttpRequest, encode_body, headers_object, query_string_object};
 
 /// The path prefix under which function URLs are served.
 pub const PREFIX: &str = "/fn/";
-
-/// A `function_url` trigger as written in `scf.toml` (without `type`); it has no keys.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FunctionUrlTriggerConfig {}
 
 /// Splits a server path under [`PREFIX`] into the function name and the function's own path
 /// (always starting with `/`). `None` when the path is not under the prefix.

@@ -13,13 +13,14 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Limited};
 
-use super::apigw::ApigwRoute;
+use super::apigw;
 use super::function_url;
 use super::request::HttpRequest;
 use super::response::{
     function_error_response, gateway_error, malformed_response, parse_integrated,
 };
-use super::route::{RouteMatch, pick};
+use crate::config::ApigwRoute;
+use crate::config::route::{RouteMatch, pick};
 use crate::fault::MAX_SYNC_EVENT_BYTES;
 use crate::host::Invoker;
 use crate::host::web;
@@ -173,7 +174,7 @@ impl<I: Invoker> HttpTriggers<I> {
                     };
                 }
                 let req = HttpRequest::from_parts(&parts, body, peer);
-                let event = route.build_event(&req, &params, &request_id);
+                let event = apigw::build_event(route, &req, &params, &request_id);
                 self.invoke_event(
                     &route.function,
                     event,
@@ -288,8 +289,8 @@ fn gateway_timeout(route: &ApigwRoute, request_id: &str) -> Response<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ApigwTriggerConfig;
     use crate::fault::{Fault, InvokeError};
-    use crate::triggers::apigw::ApigwTriggerConfig;
     use http_body_util::Full;
     use serde_json::{Value, json};
     use std::sync::{Arc, Mutex};

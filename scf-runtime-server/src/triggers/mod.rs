@@ -15,7 +15,9 @@
 //! | Web function | function `type = "web"` | through its `apigw` / `function_url` triggers | [`crate::host::web`] |
 //!
 //! [`setup::TriggerSetup`] takes every function's `[[functions.<name>.triggers]]` tables, as
-//! [`crate::Config`] checked them ([`crate::FunctionTrigger`]), and gives [`setup::Triggers`]: [`http::HttpTriggers`] serves the
+//! [`crate::Config`] checked them ([`crate::FunctionTrigger`]; the checked specifications, such as
+//! [`ApigwRoute`](crate::config::ApigwRoute) and [`TimerTrigger`](crate::config::TimerTrigger),
+//! live in [`crate::config`]), and gives [`setup::Triggers`]: [`http::HttpTriggers`] serves the
 //! HTTP ones on any path the server does not serve itself, and [`timer::TimerSet`] runs the
 //! schedules.
 
@@ -24,12 +26,9 @@ pub mod function_url;
 pub mod http;
 pub mod request;
 pub mod response;
-pub mod route;
 pub mod setup;
 pub mod timer;
 
 pub use self::http::HttpTriggers;
-pub use apigw::{ApigwRoute, ApigwTriggerConfig};
-pub use function_url::FunctionUrlTriggerConfig;
 pub use setup::{TriggerSetup, Triggers};
-pub use timer::{TimerSet, TimerTrigger, TimerTriggerConfig};
+pub use timer::TimerSet;

@@ -13,8 +13,8 @@
 use chrono::{DateTime, Utc};
 
 use super::http::HttpTriggers;
-use super::timer::{TimerSet, TimerTrigger, describe_schedule};
-use crate::config::FunctionTrigger;
+use super::timer::{TimerSet, describe_schedule};
+use crate::config::{FunctionTrigger, TimerTrigger};
 use crate::host::Invoker;
 
 /// Collects the triggers of every function.

@@ -29,210 +29,83 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use scf_events::timer::TimerEvent;
-use scf_events::timer::cron::Cron;
-use serde::Deserialize;
 use tokio::task::JoinHandle;
 
+use crate::config::TimerTrigger;
 use crate::host::Invoker;
-
-/// Longest `Message` the platform accepts, bytes.
-pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
 
 /// How late a fire may be before it counts as missed (not replayed).
 pub const MISSED_AFTER: Duration = Duration::from_secs(1);
 
-/// A `timer` trigger as written in `scf.toml` (without `type`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimerTriggerConfig {
-    /// The trigger's name (`TriggerName`).
-    pub name: String,
-    /// The cron expression.
-    pub cron: String,
-    /// The message (`Message`), default `""`.
-    #[serde(default)]
-    pub message: Option<String>,
-    /// IANA time zone the cron is read in, default `UTC`.
-    #[serde(default)]
-    pub timezone: Option<String>,
+/// The event `trigger` sends for a fire at `at`.
+pub fn event(trigger: &TimerTrigger, at: DateTime<Utc>) -> TimerEvent {
+    // Through JSON, so this builds whatever optional fields the event type has.
+    serde_json::from_value(serde_json::json!({
+        "Type": "Timer",
+        "TriggerName": trigger.name,
+        "Time": format_time(at),
+        "Message": trigger.message,
+    }))
+    .expect("the Timer event shape parses as TimerEvent")
 }
 
-/// A checked timer trigger of one function.
-#[derive(Debug, Clone)]
-pub struct TimerTrigger {
-    /// The function it invokes.
-    pub function: String,
-    /// `TriggerName`.
-    pub name: String,
-    /// The schedule.
-    pub cron: Cron,
-    /// `Message`.
-    pub message: String,
-    /// The zone the cron is read in.
-    pub timezone: Tz,
+/// Runs `trigger`'s schedule on the current tokio runtime until the handle is aborted (or dropped via
+/// [`TimerSet`]): sleeps until each fire time and queues the event with
+/// [`Invoker::invoke_event`].
+pub fn spawn<I: Invoker>(trigger: TimerTrigger, invoker: I) -> JoinHandle<()> {
+    tokio::spawn(run(trigger, invoker))
 }
 
-/// A timer trigger config that cannot be used; the message starts with the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimerConfigError {
-    /// The config key at fault.
-    pub key: &'static str,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl std::fmt::Display for TimerConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
-    }
-}
-
-impl std::error::Error for TimerConfigError {}
-
-impl TimerTrigger {
-    /// Checks a trigger's config: the name's form, the cron, the message size and the time zone.
-    pub fn new(
-        function: &str,
-        config: &TimerTriggerConfig,
-    ) -> Result<TimerTrigger, TimerConfigError> {
-        let err = |key, message: String| Err(TimerConfigError { key, message });
-        let name = &config.name;
-        let valid_name = name.len() <= 60
-            && name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !valid_name {
-            return err(
-                "name",
-                format!(
-                    "{name:?} must be 1 to 60 characters of letters, digits, '_' or '-', starting with a letter"
-                ),
-            );
-        }
-        let cron = match Cron::parse(&config.cron) {
-            Ok(cron) => cron,
-            Err(e) => return err("cron", e.to_string()),
-        };
-        let message = config.message.clone().unwrap_or_default();
-        if message.len() > MAX_MESSAGE_BYTES {
-            return err(
-                "message",
-                format!(
-                    "{} bytes is more than the platform's {MAX_MESSAGE_BYTES}-byte limit",
-                    message.len()
-                ),
-            );
-        }
-        let timezone = match config.timezone.as_deref() {
-            None => Tz::UTC,
-            Some(zone) => match zone.parse::<Tz>() {
-                Ok(tz) => tz,
-                Err(_) => {
-                    return err(
-                        "timezone",
-                        format!(
-                            "{zone:?} is not an IANA time zone name like \"UTC\" or \"Asia/Shanghai\""
-                        ),
-                    );
-                }
-            },
-        };
-        Ok(TimerTrigger {
-            function: function.to_owned(),
-            name: name.clone(),
-            cron,
-            message,
-            timezone,
-        })
-    }
-
-    /// The first fire time strictly after `after`.
-    pub fn next_fire(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron
-            .next_after(&after.with_timezone(&self.timezone))
-            .map(|t| t.with_timezone(&Utc))
-    }
-
-    /// The next `n` fire times strictly after `after` (fewer if the schedule ends).
-    pub fn next_fires(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
-        self.cron
-            .iter_after(after.with_timezone(&self.timezone))
-            .take(n)
-            .map(|t| t.with_timezone(&Utc))
-            .collect()
-    }
-
-    /// The event for a fire at `at`.
-    pub fn event(&self, at: DateTime<Utc>) -> TimerEvent {
-        // Through JSON, so this builds whatever optional fields the event type has.
-        serde_json::from_value(serde_json::json!({
-            "Type": "Timer",
-            "TriggerName": self.name,
-            "Time": format_time(at),
-            "Message": self.message,
-        }))
-        .expect("the Timer event shape parses as TimerEvent")
-    }
-
-    /// Runs the schedule on the current tokio runtime until the handle is aborted (or dropped via
-    /// [`TimerSet`]): sleeps until each fire time and queues the event with
-    /// [`Invoker::invoke_event`].
-    pub fn spawn<I: Invoker>(self, invoker: I) -> JoinHandle<()> {
-        tokio::spawn(async move { self.run(invoker).await })
-    }
-
-    async fn run<I: Invoker>(self, invoker: I) {
-        let mut next = self.next_fire(Utc::now());
-        while let Some(at) = next {
-            loop {
-                let now = Utc::now();
-                if now >= at {
-                    break;
-                }
-                let wait = (at - now).to_std().unwrap_or_default();
-                tokio::time::sleep(wait).await;
-            }
+async fn run<I: Invoker>(trigger: TimerTrigger, invoker: I) {
+    let mut next = trigger.next_fire(Utc::now());
+    while let Some(at) = next {
+        loop {
             let now = Utc::now();
-            let late = (now - at).to_std().unwrap_or_default();
-            if late > MISSED_AFTER {
-                tracing::warn!(
-                    function = %self.function,
-                    trigger = %self.name,
-                    scheduled = %format_time(at),
-                    "timer fire missed (the server was not running or the machine slept); not replayed"
-                );
-                next = self.next_fire(now);
-                continue;
+            if now >= at {
+                break;
             }
-            let event = serde_json::to_vec(&self.event(at)).expect("a timer event serialises");
-            match invoker
-                .invoke_event(
-                    &self.function,
-                    Bytes::from(event),
-                    crate::durable::EventSource::Timer,
-                )
-                .await
-            {
-                Ok(request_id) => tracing::info!(
-                    function = %self.function,
-                    trigger = %self.name,
-                    time = %format_time(at),
-                    request_id,
-                    "timer fired"
-                ),
-                Err(e) => tracing::error!(
-                    function = %self.function,
-                    trigger = %self.name,
-                    time = %format_time(at),
-                    error = %e,
-                    "timer fire was not accepted"
-                ),
-            }
-            next = self.next_fire(at);
+            let wait = (at - now).to_std().unwrap_or_default();
+            tokio::time::sleep(wait).await;
         }
-        tracing::info!(function = %self.function, trigger = %self.name, "timer schedule has no more fire times");
+        let now = Utc::now();
+        let late = (now - at).to_std().unwrap_or_default();
+        if late > MISSED_AFTER {
+            tracing::warn!(
+                function = %trigger.function,
+                trigger = %trigger.name,
+                scheduled = %format_time(at),
+                "timer fire missed (the server was not running or the machine slept); not replayed"
+            );
+            next = trigger.next_fire(now);
+            continue;
+        }
+        let payload = serde_json::to_vec(&event(&trigger, at)).expect("a timer event serialises");
+        match invoker
+            .invoke_event(
+                &trigger.function,
+                Bytes::from(payload),
+                crate::durable::EventSource::Timer,
+            )
+            .await
+        {
+            Ok(request_id) => tracing::info!(
+                function = %trigger.function,
+                trigger = %trigger.name,
+                time = %format_time(at),
+                request_id,
+                "timer fired"
+            ),
+            Err(e) => tracing::error!(
+                function = %trigger.function,
+                trigger = %trigger.name,
+                time = %format_time(at),
+                error = %e,
+                "timer fire was not accepted"
+            ),
+        }
+        next = trigger.next_fire(at);
     }
+    tracing::info!(function = %trigger.function, trigger = %trigger.name, "timer schedule has no more fire times");
 }
 
 /// `Time` as the platform writes it: RFC 3339 UTC, whole seconds, `Z`.
@@ -252,7 +125,7 @@ impl TimerSet {
         TimerSet {
             handles: triggers
                 .into_iter()
-                .map(|t| t.spawn(invoker.clone()))
+                .map(|t| spawn(t, invoker.clone()))
                 .collect(),
         }
     }
@@ -321,6 +194,7 @@ pub fn describe_schedule<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TimerTriggerConfig;
     use chrono::TimeZone as _;
 
     fn config(cron: &str) -> TimerTriggerConfig {
@@ -336,37 +210,11 @@ mod tests {
     fn events_have_the_platform_shape() {
         let t = TimerTrigger::new("f", &config("0 */5 * * * * *")).unwrap();
         let at = Utc.with_ymd_and_hms(2019, 2, 21, 11, 49, 0).unwrap();
-        let json = serde_json::to_value(t.event(at)).unwrap();
+        let json = serde_json::to_value(event(&t, at)).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"Type": "Timer", "TriggerName": "every", "Time": "2019-02-21T11:49:00Z", "Message": "tick"})
         );
-    }
-
-    #[test]
-    fn seven_and_five_field_schedules() {
-        let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 30).unwrap();
-        let t = TimerTrigger::new("f", &config("*/10 * * * * * *")).unwrap();
-        let fires: Vec<String> = t
-            .next_fires(start, 3)
-            .into_iter()
-            .map(format_time)
-            .collect();
-        assert_eq!(
-            fires,
-            [
-                "2024-01-01T00:00:40Z",
-                "2024-01-01T00:00:50Z",
-                "2024-01-01T00:01:00Z"
-            ]
-        );
-        let t = TimerTrigger::new("f", &config("*/15 * * * *")).unwrap();
-        let fires: Vec<String> = t
-            .next_fires(start, 2)
-            .into_iter()
-            .map(format_time)
-            .collect();
-        assert_eq!(fires, ["2024-01-01T00:15:00Z", "2024-01-01T00:30:00Z"]);
     }
 
     #[test]
@@ -377,30 +225,13 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
         let next = t.next_fire(start).unwrap();
         assert_eq!(format_time(next), "2024-01-01T01:00:00Z");
-        assert_eq!(t.event(next).time, "2024-01-01T01:00:00Z");
+        assert_eq!(event(&t, next).time, "2024-01-01T01:00:00Z");
         let text = describe_schedule([&t], start, 2);
         assert!(text.contains("Asia/Shanghai"), "{text}");
         assert!(
             text.contains("2024-01-02T01:00:00Z (2024-01-02 09:00:00 CST)"),
             "{text}"
         );
-    }
-
-    #[test]
-    fn bad_configs_name_the_key() {
-        let mut c = config("0 0 9 * * * *");
-        c.timezone = Some("Mars/Olympus".into());
-        assert_eq!(TimerTrigger::new("f", &c).unwrap_err().key, "timezone");
-        assert_eq!(
-            TimerTrigger::new("f", &config("* * *")).unwrap_err().key,
-            "cron"
-        );
-        let mut c = config("* * * * *");
-        c.name = "9lives".into();
-        assert_eq!(TimerTrigger::new("f", &c).unwrap_err().key, "name");
-        let mut c = config("* * * * *");
-        c.message = Some("x".repeat(MAX_MESSAGE_BYTES + 1));
-        assert_eq!(TimerTrigger::new("f", &c).unwrap_err().key, "message");
     }
 
     #[test]

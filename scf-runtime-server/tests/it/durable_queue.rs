@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scf_runtime_server::durable::{
-    AsyncStatus, Backoff, Clock, DeadLetterFilter, DeliveryOutcome, DispatchConfig, DurableError,
-    DurableQueue, EventSource, EventState, GiveUp, ListQuery, NewEvent, QueueConfig, ReplayId,
-    RetryPolicy, ScaledClock,
+    AsyncStatus, Backoff, Clock, DeadLetterFilter, DeadLetterView, DeliveryOutcome, DispatchConfig,
+    DurableError, DurableQueue, EventSource, EventState, GiveUp, ListQuery, NewEvent, QueueConfig,
+    ReplayId, RetryPolicy, ScaledClock,
 };
 
 /// One delivery as the function saw it.
@@ -241,7 +241,7 @@ async fn function_errors_are_retried_twice_a_minute_apart_then_dead_lettered() {
         .dead_letters(&DeadLetterFilter::default(), 0, 10)
         .unwrap();
     assert_eq!(dlq.total, 1);
-    let dead = &dlq.items[0];
+    let dead = DeadLetterView::from(&dlq.items[0]);
     assert_eq!(
         (
             dead.request_id.as_str(),
@@ -368,7 +368,10 @@ async fn system_errors_stop_at_max_age_and_dead_letter() {
     let dead = queue
         .dead_letters(&DeadLetterFilter::default(), 0, 10)
         .unwrap();
-    assert_eq!(dead.items[0].reason, "the event reached its max age");
+    assert_eq!(
+        DeadLetterView::from(&dead.items[0]).reason,
+        "the event reached its max age"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

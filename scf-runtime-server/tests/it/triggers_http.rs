@@ -12,9 +12,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt as _, Full};
+use scf_runtime_server::config::{ApigwRoute, ApigwTriggerConfig};
 use scf_runtime_server::fault::{Fault, InvokeError};
 use scf_runtime_server::host::Invoker;
-use scf_runtime_server::triggers::{ApigwRoute, ApigwTriggerConfig, HttpTriggers};
+use scf_runtime_server::triggers::HttpTriggers;
 use scf_runtime_server::{Config, Host};
 use serde_json::{Value, json};
 

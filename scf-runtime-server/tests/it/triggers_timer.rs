@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use scf_runtime_server::config::{TimerTrigger, TimerTriggerConfig};
 use scf_runtime_server::fault::{Fault, InvokeError};
 use scf_runtime_server::host::Invoker;
-use scf_runtime_server::triggers::{TimerSet, TimerTrigger, TimerTriggerConfig};
+use scf_runtime_server::triggers::TimerSet;
 use serde_json::Value;
 
 /// Records every async invocation.

@@ -1,6 +1,7 @@
 //! A `ckafka` trigger table ([`CkafkaTriggerConfig`]) and its check into the settings a consumer
 //! runs with ([`TriggerSettings`]). Loading `scf.toml` runs the check (and refuses two triggers
-//! of one function with the same name), so a [`crate::Config`] holds only valid triggers.
+//! of one function with the same name), so a [`crate::Config`] holds only valid triggers. The
+//! keys, the event and the delivery are described in [`crate::kafka`].
 
 use std::collections::BTreeSet;
 use std::fmt;

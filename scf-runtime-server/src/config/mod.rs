@@ -4,6 +4,12 @@
 //! the table of the crate docs ([`crate`] "Configuration"). [`Config::load`] reads a file,
 //! [`Config::parse`] a string; any problem is a [`ConfigError`] naming the key and the file
 //! position (`scf.toml:12:13: functions.echo.memory_mb: …`).
+//!
+//! Trigger tables are checked here too, into the specifications the connectors run:
+//! [`apigw`] ([`ApigwRoute`], with path templates and methods from [`route`]), [`timer`]
+//! ([`TimerTrigger`]) and [`ckafka`] ([`TriggerSettings`]); a `function_url` trigger has no
+//! keys ([`FunctionUrlTriggerConfig`]). What the connectors do with them is in
+//! [`crate::triggers`] and [`crate::kafka`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,10 +21,14 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::kafka::{CkafkaTriggerConfig, TriggerSettings};
-use crate::triggers::{
-    ApigwRoute, ApigwTriggerConfig, FunctionUrlTriggerConfig, TimerTrigger, TimerTriggerConfig,
-};
+pub mod apigw;
+pub mod ckafka;
+pub mod route;
+pub mod timer;
+
+pub use apigw::{ApigwRoute, ApigwTriggerConfig};
+pub use ckafka::{CkafkaTriggerConfig, SettingsError, StartAt, TriggerSettings};
+pub use timer::{TimerConfigError, TimerTrigger, TimerTriggerConfig};
 
 /// The default listen address of `cargo scf serve`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
@@ -227,6 +237,11 @@ pub struct FunctionConfig {
     /// `[[functions.<name>.triggers]]`, in file order.
     pub triggers: Vec<FunctionTrigger>,
 }
+
+/// A `function_url` trigger as written in `scf.toml` (without `type`); it has no keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionUrlTriggerConfig {}
 
 /// One `[[functions.<name>.triggers]]` table, by its `type`, checked when the config was loaded.
 #[derive(Debug, Clone)]
