@@ -141,7 +141,7 @@ fn parse_env_pair(text: &str) -> Result<(String, String), String> {
 
 /// What one invocation answered.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InvokeOutcome {
+pub struct InvokeReport {
     /// The HTTP status (200 for a sync success, 202 for an accepted async event, else the SCF code).
     pub status: u16,
     /// The request id (`X-Scf-Request-Id`).
@@ -159,7 +159,7 @@ pub struct InvokeOutcome {
     pub cold_start: Option<bool>,
 }
 
-impl InvokeOutcome {
+impl InvokeReport {
     /// Whether the function (or, async, the queue) accepted and succeeded.
     pub fn is_success(&self) -> bool {
         self.status == 200 || self.status == 202
@@ -168,7 +168,7 @@ impl InvokeOutcome {
 
 /// Runs `cargo scf invoke` in the current directory, printing to stdout; a failed invocation is an
 /// error (after its details are printed), so the exit status tells scripts.
-pub fn run_invoke(args: &InvokeArgs) -> Result<InvokeOutcome, ToolError> {
+pub fn run_invoke(args: &InvokeArgs) -> Result<InvokeReport, ToolError> {
     let cwd = std::env::current_dir()
         .map_err(|e| ToolError::new(format!("cannot read the current directory: {e}")))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -203,12 +203,12 @@ pub async fn invoke_in(
     args: &InvokeArgs,
     cwd: &Path,
     out: &mut (dyn Write + Send),
-) -> Result<InvokeOutcome, ToolError> {
+) -> Result<InvokeReport, ToolError> {
     if args.list_events {
         for name in scf_events::fixtures::names() {
             let _ = writeln!(out, "{name}");
         }
-        return Ok(InvokeOutcome {
+        return Ok(InvokeReport {
             status: 200,
             request_id: None,
             body: Vec::new(),
@@ -409,7 +409,7 @@ async fn post(
     event: Vec<u8>,
     is_async: bool,
     timeout: Duration,
-) -> Result<InvokeOutcome, ToolError> {
+) -> Result<InvokeReport, ToolError> {
     let encoded: String =
         percent_encoding::utf8_percent_encode(function, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
@@ -442,7 +442,7 @@ async fn post(
             .ok()
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     });
-    Ok(InvokeOutcome {
+    Ok(InvokeReport {
         status: answer.status.as_u16(),
         request_id: header("x-scf-request-id"),
         body: answer.body.to_vec(),
@@ -457,7 +457,7 @@ async fn post(
 const LOG_LINES: usize = 20;
 
 /// The human-readable summary of one invocation.
-fn render(function: &str, source: &str, args: &InvokeArgs, outcome: &InvokeOutcome) -> String {
+fn render(function: &str, source: &str, args: &InvokeArgs, outcome: &InvokeReport) -> String {
     let body_text = String::from_utf8_lossy(&outcome.body);
     let pretty = serde_json::from_slice::<serde_json::Value>(&outcome.body)
         .ok()

@@ -106,7 +106,8 @@ mod invoke_type {
     }
 }
 
-/// A dead-lettered event as the dead-letter store shows it (PLATFORM.md §7.3).
+/// A dead-lettered event as the dead-letter store shows it (after SCF's
+/// [dead letter queue](https://www.tencentcloud.com/document/product/583/39704) message).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DeadLetterView {

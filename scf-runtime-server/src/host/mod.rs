@@ -667,7 +667,8 @@ impl Invoker for Host {
     }
 }
 
-/// The variables every event-function instance gets (RUNTIME-API.md §3), apart from
+/// The variables every event-function instance gets (those of SCF's
+/// [Custom Runtime](https://www.tencentcloud.com/document/product/583/38129)), apart from
 /// `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT` which name its own listener. A web-function
 /// instance gets the same without `SCF_RUNTIME`, plus `PORT`.
 pub fn instance_env(

@@ -1,6 +1,6 @@
 //! One web-function instance (`type = "web"`): the function's `scf_bootstrap` runs as an HTTP
-//! server, and each request the pool assigns is proxied to it (RUNTIME-API.md §2.2, PLATFORM.md
-//! §6). The function's pool places requests exactly as it places events, with
+//! server, and each request the pool assigns is proxied to it. The function's pool places requests
+//! exactly as it places events, with
 //! `max_concurrency` of them per instance instead of one.
 //!
 //! ```toml

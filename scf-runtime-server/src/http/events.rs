@@ -36,24 +36,24 @@ use crate::http::AppState;
 
 /// A failed route: HTTP status and message, answered as `{"code", "error", "message"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteError {
+pub struct EventsApiError {
     /// The HTTP status.
     pub status: StatusCode,
     /// What was wrong.
     pub message: String,
 }
 
-impl RouteError {
-    fn bad(message: impl Into<String>) -> RouteError {
-        RouteError {
+impl EventsApiError {
+    fn bad(message: impl Into<String>) -> EventsApiError {
+        EventsApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
         }
     }
 }
 
-impl From<DurableError> for RouteError {
-    fn from(e: DurableError) -> RouteError {
+impl From<DurableError> for EventsApiError {
+    fn from(e: DurableError) -> EventsApiError {
         let status = match &e {
             DurableError::NotFound { .. } => StatusCode::NOT_FOUND,
             DurableError::WrongState { .. } | DurableError::Duplicate { .. } => {
@@ -63,22 +63,22 @@ impl From<DurableError> for RouteError {
             DurableError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        RouteError {
+        EventsApiError {
             status,
             message: e.to_string(),
         }
     }
 }
 
-impl std::fmt::Display for RouteError {
+impl std::fmt::Display for EventsApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for RouteError {}
+impl std::error::Error for EventsApiError {}
 
-impl IntoResponse for RouteError {
+impl IntoResponse for EventsApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({
             "code": self.status.as_u16(),
@@ -89,8 +89,8 @@ impl IntoResponse for RouteError {
     }
 }
 
-fn queue_of(state: &AppState) -> Result<&DurableQueue, RouteError> {
-    state.host.async_queue().ok_or(RouteError {
+fn queue_of(state: &AppState) -> Result<&DurableQueue, EventsApiError> {
+    state.host.async_queue().ok_or(EventsApiError {
         status: StatusCode::SERVICE_UNAVAILABLE,
         message: "this server keeps no durable async queue".to_owned(),
     })
@@ -100,7 +100,7 @@ fn queue_of(state: &AppState) -> Result<&DurableQueue, RouteError> {
 pub(crate) async fn list(
     State(state): State<AppState>,
     Query(filter): Query<EventFilter>,
-) -> Result<Json<EventPage>, RouteError> {
+) -> Result<Json<EventPage>, EventsApiError> {
     Ok(Json(view::list_events(queue_of(&state)?, &filter)?))
 }
 
@@ -108,7 +108,7 @@ pub(crate) async fn list(
 pub(crate) async fn show(
     State(state): State<AppState>,
     Path(request_id): Path<String>,
-) -> Result<Json<EventView>, RouteError> {
+) -> Result<Json<EventView>, EventsApiError> {
     Ok(Json(view::show_event(queue_of(&state)?, &request_id)?))
 }
 
@@ -116,7 +116,7 @@ pub(crate) async fn show(
 pub(crate) async fn abort(
     State(state): State<AppState>,
     Path(request_id): Path<String>,
-) -> Result<Json<EventView>, RouteError> {
+) -> Result<Json<EventView>, EventsApiError> {
     Ok(Json(
         view::abort_event(queue_of(&state)?, &request_id).await?,
     ))
@@ -126,11 +126,11 @@ pub(crate) async fn abort(
 pub(crate) async fn dead_letters(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<DeadLetterPage>, RouteError> {
-    let number = |key: &str, default: usize| -> Result<usize, RouteError> {
+) -> Result<Json<DeadLetterPage>, EventsApiError> {
+    let number = |key: &str, default: usize| -> Result<usize, EventsApiError> {
         params.get(key).map_or(Ok(default), |v| {
             v.parse()
-                .map_err(|_| RouteError::bad(format!("{key} must be a number, not {v:?}")))
+                .map_err(|_| EventsApiError::bad(format!("{key} must be a number, not {v:?}")))
         })
     };
     Ok(Json(view::list_dead_letters(
@@ -145,7 +145,7 @@ pub(crate) async fn dead_letters(
 pub(crate) async fn replay(
     State(state): State<AppState>,
     Json(selection): Json<DlqSelection>,
-) -> Result<Json<Replayed>, RouteError> {
+) -> Result<Json<Replayed>, EventsApiError> {
     Ok(Json(view::replay(queue_of(&state)?, &selection).await?))
 }
 
@@ -153,6 +153,6 @@ pub(crate) async fn replay(
 pub(crate) async fn purge(
     State(state): State<AppState>,
     Json(selection): Json<DlqSelection>,
-) -> Result<Json<Purged>, RouteError> {
+) -> Result<Json<Purged>, EventsApiError> {
     Ok(Json(view::purge(queue_of(&state)?, &selection).await?))
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{InvokeArgs, InvokeOutcome};
+use super::{InvokeArgs, InvokeReport};
 use crate::cli::ToolError;
 use crate::config::{Code, Config, FunctionConfig, check_env};
 use crate::host::{Host, InvokeOptions};
@@ -30,7 +30,7 @@ pub(super) struct Local {
     /// The function's name.
     pub(super) function: String,
     /// How it went.
-    pub(super) outcome: InvokeOutcome,
+    pub(super) outcome: InvokeReport,
     /// The line saying where it ran.
     pub(super) line: String,
 }
@@ -131,7 +131,7 @@ pub(super) async fn run(
     };
     Ok(Local {
         function: name,
-        outcome: InvokeOutcome {
+        outcome: InvokeReport {
             status,
             request_id: Some(outcome.request_id),
             body,

@@ -1,5 +1,5 @@
 //! The Cloud API (`POST /` with `X-TC-Action`), so Tencent Cloud SDKs and CLI reach the server
-//! with their endpoint set to it (PLATFORM.md §1).
+//! with their endpoint set to it.
 //!
 //! | Action | Parameters | Answer |
 //! |---|---|---|

@@ -1,4 +1,6 @@
-//! TC3-HMAC-SHA256: verifying the signature of a Cloud API request (PLATFORM.md §2).
+//! TC3-HMAC-SHA256: verifying the signature of a Cloud API request, as TencentCloud API
+//! [Signature v3](https://www.tencentcloud.com/document/api/1227/61798) defines it (the same page
+//! is in every product's API documentation).
 //!
 //! The canonical request is rebuilt from the `SignedHeaders` list the client sent; the timestamp
 //! may differ from the server's clock by 300 s at most; signatures are compared in constant time;
