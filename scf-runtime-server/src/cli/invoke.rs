@@ -353,16 +353,29 @@ pub fn fixture_name(spec: &str) -> Result<String, ToolError> {
         .ok_or_else(|| unknown_event(spec, trigger))
 }
 
+/// The trigger a bundled fixture is for, as `--event` spells it: the longest trigger kind its
+/// name starts with (`function-url-get` is `function-url`, not `function`).
+fn fixture_trigger(name: &str) -> String {
+    let mut kinds: Vec<String> = scf_events::KINDS
+        .iter()
+        .map(|k| k.replace('_', "-"))
+        .collect();
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    kinds
+        .into_iter()
+        .find(|k| name.starts_with(&format!("{k}-")))
+        .unwrap_or_else(|| name.split('-').next().unwrap_or(name).to_owned())
+}
+
 fn unknown_event(spec: &str, trigger: &str) -> ToolError {
     let prefix = format!("{trigger}-");
     let same: Vec<&str> = scf_events::fixtures::names()
         .filter(|n| n.starts_with(&prefix))
         .collect();
     let listing = if same.is_empty() {
-        let mut triggers: Vec<&str> = scf_events::fixtures::names()
-            .filter_map(|n| n.split('-').next())
-            .collect();
-        triggers.dedup();
+        let triggers: std::collections::BTreeSet<String> =
+            scf_events::fixtures::names().map(fixture_trigger).collect();
+        let triggers: Vec<String> = triggers.into_iter().collect();
         format!("triggers with samples: {}", triggers.join(", "))
     } else {
         format!("samples for {trigger}: {}", same.join(", "))
@@ -470,6 +483,15 @@ fn render(function: &str, source: &str, args: &InvokeArgs, outcome: &InvokeRepor
     let id = outcome.request_id.as_deref().unwrap_or("-");
     if outcome.status == 202 {
         let _ = writeln!(s, "queued `{function}` ({source}): request {id}");
+        let remote = args
+            .remote
+            .as_deref()
+            .map(|r| format!(" --remote {r}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "follow it: cargo scf events show {id}{remote}   (all of `{function}`'s: cargo scf events list --function {function}{remote})"
+        );
         return s;
     }
     let mut facts = Vec::new();

@@ -192,6 +192,26 @@ fn invoke_prints_the_hosted_echo_result_logs_and_errors() {
         stdout.starts_with("queued `echo` (empty event): request "),
         "{stdout}"
     );
+    // It says how to follow the event, and that command shows it.
+    let id = stdout
+        .split("request ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim();
+    assert!(
+        stdout.contains(&format!("follow it: cargo scf events show {id}")),
+        "{stdout}"
+    );
+    let shown = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
+        .args(["events", "show", id, "--remote", &remote])
+        .output()
+        .unwrap();
+    let shown_out = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.status.success(), "{shown_out}");
+    assert!(shown_out.contains(id), "{shown_out}");
 
     // An unknown function: the server's error, with its code, and a failing exit status.
     let (output, stdout, stderr) = invoke(cwd.path(), &["echo-nope", "--data", "{}"]);
@@ -227,6 +247,9 @@ fn bad_input_and_no_server_are_clear_errors() {
     assert!(!output.status.success());
     assert!(stderr.contains("no bundled event `sqs`"), "{stderr}");
     assert!(stderr.contains("cos"), "{stderr}");
+    // Triggers are named as --event takes them.
+    assert!(stderr.contains("function-url"), "{stderr}");
+    assert!(!stderr.contains("function,"), "{stderr}");
 
     let (output, _, stderr) = invoke(
         cwd.path(),
