@@ -455,7 +455,14 @@ async fn refused_batches_are_retried_and_too_large_ones_are_cut() {
     assert_eq!(sink.refused.load(Ordering::SeqCst), 2);
     let offsets: Vec<i64> = sink.messages().iter().map(|m| m.2).collect();
     assert_eq!(offsets, (0..6).collect::<Vec<_>>(), "the same batch, once");
-    assert_eq!(queue.kafka_offset("busy/busy-trigger", 0).unwrap(), Some(6));
+    // The offset is stored once the accepted batch is handed over, just after the sink saw it.
+    assert!(
+        wait_until(LONG, || queue.kafka_offset("busy/busy-trigger", 0).unwrap()
+            == Some(6))
+        .await,
+        "the offset after the batch: {:?}",
+        queue.kafka_offset("busy/busy-trigger", 0)
+    );
     let text = logs.text();
     assert!(
         text.contains("was refused (432") && text.contains("busy-trigger"),
