@@ -193,6 +193,38 @@ fn a_missing_musl_std_is_installed_with_rustup_then_used() {
     assert!(output.status.success(), "{stdout}\n{tail}");
     assert!(stdout.contains("for musl, debug"), "{stdout}");
     assert!(stdout.contains("linking:      static"), "{stdout}");
+
+    // `cargo scf package` on the same machine: a release build for musl, verified and zipped.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-scf"));
+    cmd.args([
+        "package",
+        "-p",
+        "example-echo",
+        "--target-dir",
+        target_dir.to_str().unwrap(),
+    ])
+    .current_dir(workspace_root())
+    .env("RUSTUP_HOME", &home)
+    .env("RUSTUP_TOOLCHAIN", &toolchain)
+    .env_remove("CARGO")
+    .env_remove("RUSTC");
+    let output = cmd.output().expect("cargo scf runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: String = stderr.lines().rev().take(15).collect::<Vec<_>>().join("\n");
+    println!("{stdout}");
+    assert!(output.status.success(), "{stdout}\n{tail}");
+    let release = target_dir.join("x86_64-unknown-linux-musl/release/example-echo");
+    assert!(
+        stdout.contains(&format!("verify {}: ok", release.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("bootstrap: {} (musl, release)", release.display())),
+        "{stdout}"
+    );
+    let zip = target_dir.join("scf/example-echo/bootstrap.zip");
+    assert_eq!(stdout.lines().last(), zip.to_str(), "{stdout}");
 }
 
 /// The pinned zig toolchain, as PyPI ships it.
