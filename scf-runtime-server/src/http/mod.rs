@@ -20,6 +20,7 @@
 pub mod cloud;
 pub mod events;
 pub mod tc3;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/async/dlq/purge", post(crate::http::events::route_purge))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .merge(ui::routes())
         .route("/", axum::routing::any(root))
         .fallback(fallback)
         .layer(DefaultBodyLimit::disable())
