@@ -10,11 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-
-use crate::config::{FunctionConfig, FunctionTrigger};
-use crate::triggers::timer::{TimerTrigger, format_time};
 
 /// How many recent invocations each function keeps.
 pub const RECENT: usize = 100;
@@ -147,74 +143,6 @@ pub struct ActivityDetail {
     pub timeline: Vec<TimelinePoint>,
     /// Durations over the window.
     pub latency: Vec<LatencyBucket>,
-}
-
-/// One trigger of a function, as the dashboard shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct TriggerInfo {
-    /// `apigw`, `function_url`, `timer` or `ckafka`.
-    pub kind: &'static str,
-    /// What it listens to: the API path and methods, the URL path, the cron, the topic.
-    pub detail: String,
-    /// A timer's next fire time (RFC 3339, UTC).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_fire: Option<String>,
-}
-
-/// A trigger kept from the config, to describe it later.
-#[derive(Debug, Clone)]
-pub(crate) struct TriggerSummary {
-    kind: &'static str,
-    detail: String,
-    timer: Option<TimerTrigger>,
-}
-
-impl TriggerSummary {
-    /// The triggers of `function`, in `scf.toml` order.
-    pub(crate) fn of(function: &FunctionConfig) -> Vec<TriggerSummary> {
-        let summary = |kind, detail: String| TriggerSummary {
-            kind,
-            detail,
-            timer: None,
-        };
-        function
-            .triggers
-            .iter()
-            .map(|trigger| match trigger {
-                FunctionTrigger::Apigw(c) => {
-                    let methods = if c.methods.is_empty() {
-                        "ANY".to_owned()
-                    } else {
-                        c.methods.join(",")
-                    };
-                    summary("apigw", format!("{methods} {}", c.path))
-                }
-                FunctionTrigger::FunctionUrl(_) => summary(
-                    "function_url",
-                    crate::triggers::function_url::url_path(&function.name),
-                ),
-                FunctionTrigger::Timer(c) => TriggerSummary {
-                    kind: "timer",
-                    detail: format!("{} \"{}\"", c.name, c.cron),
-                    timer: TimerTrigger::new(&function.name, c).ok(),
-                },
-                FunctionTrigger::Ckafka(c) => summary("ckafka", c.topic.clone()),
-            })
-            .collect()
-    }
-
-    /// What the dashboard shows at `now`.
-    pub(crate) fn info(&self, now: DateTime<Utc>) -> TriggerInfo {
-        TriggerInfo {
-            kind: self.kind,
-            detail: self.detail.clone(),
-            next_fire: self
-                .timer
-                .as_ref()
-                .and_then(|t| t.next_fire(now))
-                .map(format_time),
-        }
-    }
 }
 
 fn unix_now() -> (u64, u64) {

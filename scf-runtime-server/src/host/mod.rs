@@ -34,12 +34,12 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::config::{Config, FunctionConfig, ServerConfig};
+use crate::config::{Config, FunctionConfig, FunctionTrigger, ServerConfig};
 use crate::durable::{
     AsyncEvent, DeliveryOutcome, DispatchConfig, Dispatcher, DurableQueue, EventSource, NewEvent,
 };
 use crate::fault::{Fault, InvokeError, MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
-use crate::host::activity::{ActivityDetail, ActivitySummary, Finished, TriggerInfo};
+use crate::host::activity::{ActivityDetail, ActivitySummary, Finished};
 use crate::host::lifecycle::{Completion, FunctionSpec, Invocation, Kind, WebRequest, Work};
 use crate::host::metrics::Metrics;
 use crate::host::pool::{Placed, Pool};
@@ -108,8 +108,8 @@ pub struct FunctionStatus {
     pub instances: Vec<InstanceStatus>,
 }
 
-/// One function as the dashboard lists it: its `/status` entry, its totals from the metrics,
-/// its recent activity and its triggers.
+/// One function as the dashboard lists it: its `/status` entry, its totals from the metrics and
+/// its recent activity.
 #[derive(Debug, Clone, Serialize)]
 pub struct FunctionOverview {
     /// As in `/status`.
@@ -121,8 +121,6 @@ pub struct FunctionOverview {
     pub cold_starts_total: u64,
     /// The last minutes.
     pub activity: ActivitySummary,
-    /// Its triggers, in `scf.toml` order.
-    pub triggers: Vec<TriggerInfo>,
 }
 
 #[derive(Debug)]
@@ -134,7 +132,7 @@ struct HostInner {
     async_pending: Arc<AtomicUsize>,
     async_limit: usize,
     durable: OnceLock<DurableQueue>,
-    triggers: BTreeMap<String, Vec<activity::TriggerSummary>>,
+    triggers: BTreeMap<String, Vec<FunctionTrigger>>,
     region: String,
     namespace: String,
 }
@@ -213,7 +211,7 @@ impl Host {
         let triggers = config
             .functions
             .iter()
-            .map(|f| (f.name.clone(), activity::TriggerSummary::of(f)))
+            .map(|f| (f.name.clone(), f.triggers.clone()))
             .collect();
         Ok(Host {
             inner: Arc::new(HostInner {
@@ -660,8 +658,7 @@ impl Host {
     }
 
     /// Every function with its instances (as [`status`](Self::status)), its totals from the
-    /// metrics, its recent activity and its triggers (a timer with its next fire time): what
-    /// the dashboard lists.
+    /// metrics and its recent activity: what the dashboard lists.
     pub fn overview(&self) -> Vec<FunctionOverview> {
         let metrics = &self.inner.shared.metrics;
         self.status()
@@ -670,7 +667,6 @@ impl Host {
                 invocations_total: metrics.invocations_total(&status.name),
                 cold_starts_total: metrics.cold_starts_total(&status.name),
                 activity: self.inner.pools[&status.name].activity.summary(),
-                triggers: self.triggers(&status.name),
                 status,
             })
             .collect()
@@ -683,13 +679,12 @@ impl Host {
         Some(self.inner.pools.get(function)?.activity.detail(seconds))
     }
 
-    /// `function`'s triggers, as the dashboard shows them.
-    pub fn triggers(&self, function: &str) -> Vec<TriggerInfo> {
-        let now = chrono::Utc::now();
+    /// `function`'s triggers as `scf.toml` declares them (empty for an unknown function).
+    pub fn triggers(&self, function: &str) -> &[FunctionTrigger] {
         self.inner
             .triggers
             .get(function)
-            .map(|t| t.iter().map(|t| t.info(now)).collect())
+            .map(Vec::as_slice)
             .unwrap_or_default()
     }
 

@@ -57,10 +57,12 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::config::FunctionTrigger;
 use crate::durable::{DurableQueue, StateCounts};
 use crate::host::{FunctionOverview, Host};
 use crate::http::AppState;
 use crate::http::events::{EventFilter, OpError, list_events};
+use crate::triggers::timer::{TimerTrigger, format_time};
 
 /// How often a stream samples the host.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(500);
@@ -110,9 +112,58 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
+/// One trigger of a function, as the dashboard shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TriggerInfo {
+    /// `apigw`, `function_url`, `timer` or `ckafka`.
+    pub kind: &'static str,
+    /// What it listens to: the methods and API path, the URL path, the timer's name and cron,
+    /// the topic.
+    pub detail: String,
+    /// A timer's next fire time (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_fire: Option<String>,
+}
+
+/// `trigger` of `function` as the dashboard shows it at `now`.
+pub fn trigger_info(
+    function: &str,
+    trigger: &FunctionTrigger,
+    now: chrono::DateTime<chrono::Utc>,
+) -> TriggerInfo {
+    let info = |kind, detail: String| TriggerInfo {
+        kind,
+        detail,
+        next_fire: None,
+    };
+    match trigger {
+        FunctionTrigger::Apigw(c) => {
+            let methods = if c.methods.is_empty() {
+                "ANY".to_owned()
+            } else {
+                c.methods.join(",")
+            };
+            info("apigw", format!("{methods} {}", c.path))
+        }
+        FunctionTrigger::FunctionUrl(_) => info(
+            "function_url",
+            crate::triggers::function_url::url_path(function),
+        ),
+        FunctionTrigger::Timer(c) => TriggerInfo {
+            kind: "timer",
+            detail: format!("{} \"{}\"", c.name, c.cron),
+            next_fire: TimerTrigger::new(function, c)
+                .ok()
+                .and_then(|t| t.next_fire(now))
+                .map(format_time),
+        },
+        FunctionTrigger::Ckafka(c) => info("ckafka", c.topic.clone()),
+    }
+}
+
 /// Every function, most active first (invocations per second, then the latest invocation,
 /// then the name).
-pub fn functions(host: &Host) -> Vec<FunctionOverview> {
+fn sorted(host: &Host) -> Vec<FunctionOverview> {
     let mut functions = host.overview();
     functions.sort_by(|a, b| {
         b.activity
@@ -124,8 +175,30 @@ pub fn functions(host: &Host) -> Vec<FunctionOverview> {
     functions
 }
 
+/// A function of the list: its overview and its triggers.
+fn function_json(host: &Host, function: &FunctionOverview) -> (Value, Vec<TriggerInfo>) {
+    let now = chrono::Utc::now();
+    let name = &function.status.name;
+    let triggers: Vec<TriggerInfo> = host
+        .triggers(name)
+        .iter()
+        .map(|t| trigger_info(name, t, now))
+        .collect();
+    let mut value = json!(function);
+    value["triggers"] = json!(triggers);
+    (value, triggers)
+}
+
+/// Every function as `/ui/api/functions` lists them, most active first.
+pub fn functions(host: &Host) -> Vec<Value> {
+    sorted(host)
+        .iter()
+        .map(|f| function_json(host, f).0)
+        .collect()
+}
+
 /// The fixtures that fit `function`'s triggers (a custom event always fits), then the others.
-fn fixtures_for(triggers: &[crate::host::activity::TriggerInfo]) -> (Vec<&'static str>, Value) {
+fn fixtures_for(triggers: &[TriggerInfo]) -> (Vec<&'static str>, Value) {
     let prefixes: Vec<&str> = triggers
         .iter()
         .map(|t| match t.kind {
@@ -161,9 +234,10 @@ pub fn function_detail(host: &Host, name: &str, seconds: u64) -> Option<Value> {
             value
         })
         .collect();
-    let (fixtures, suggested) = fixtures_for(&overview.triggers);
+    let (function, triggers) = function_json(host, &overview);
+    let (fixtures, suggested) = fixtures_for(&triggers);
     Some(json!({
-        "function": overview,
+        "function": function,
         "instances": instances,
         "recent": activity.recent,
         "timeline": activity.timeline,
@@ -261,8 +335,8 @@ impl Sampler {
         let detail = self.function.as_deref().and_then(|name| {
             let total = functions
                 .iter()
-                .find(|f| f.status.name == name)
-                .map(|f| f.invocations_total);
+                .find(|f| f["name"] == name)
+                .and_then(|f| f["invocations_total"].as_u64());
             let mut detail = function_detail(&self.host, name, 300)?;
             if total == self.sent_total {
                 detail["recent"] = Value::Null;

@@ -287,7 +287,9 @@ function renderLatency(buckets) {
   });
   chart.replaceChildren(svg("line", { x1: 0, y1: height - 0.5, x2: width, y2: height - 0.5, class: "base" }), ...bars);
   $("#latency-axis").replaceChildren(
-    ...buckets.map((b) => el("span", {}, b.le_ms === null ? "∞" : b.le_ms >= 1000 ? b.le_ms / 1000 + "s" : b.le_ms)),
+    ...buckets.map((b) =>
+      el("span", {}, b.le_ms === null ? "more" : "<" + (b.le_ms >= 1000 ? b.le_ms / 1000 + "s" : b.le_ms)),
+    ),
   );
 }
 
