@@ -1,6 +1,7 @@
 //! The dashboard (`/ui`) in headless Chromium, as a person sees it: two functions with their
 //! invocation counts, a failed invocation with its code and log line, a dead-lettered async event
-//! whose Replay button runs it again, and counts that move without a reload.
+//! whose Replay button runs it again, counts that move without a reload, and the Invoke form
+//! running a bundled event.
 //!
 //! The screenshot lands in the test's output folder; `SCF_UPDATE_DASHBOARD_PNG=1` also copies it
 //! to `docs/dashboard.png` (the README's picture).
@@ -227,6 +228,36 @@ async fn a_person_sees_functions_errors_dead_letters_and_live_counts() {
         .as_u64()
         .unwrap();
     assert!(after > before, "no snapshot arrived ({before} -> {after})");
+
+    // The Invoke form: a bundled timer event (orders has a timer), run, its answer shown.
+    browser
+        .js(
+            "const s = document.querySelector('#fixture'); s.value = 'timer-doc'; \
+             s.dispatchEvent(new Event('change')); return null;",
+        )
+        .await;
+    browser
+        .wait_for(
+            "the timer fixture in the form",
+            WAIT,
+            "return document.querySelector('#payload').value.includes('\"Type\": \"Timer\"');",
+        )
+        .await;
+    browser.click("#invoke-button").await;
+    let result = browser
+        .wait_for(
+            "the invocation's answer",
+            WAIT,
+            "const t = document.querySelector('#invoke-result').textContent; \
+             return t.includes('── log ──') ? t : null;",
+        )
+        .await;
+    let result = result.as_str().unwrap();
+    assert!(result.starts_with("HTTP 200"), "{result}");
+    assert!(result.contains("TriggerName"), "{result}");
+    browser
+        .wait_for("orders with 5 invocations", WAIT, &text_is(orders, "5"))
+        .await;
 
     let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     std::fs::write(&out, &snapshot).unwrap();

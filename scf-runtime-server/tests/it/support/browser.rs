@@ -79,6 +79,8 @@ impl Browser {
                 "--disable-component-update",
                 "--disable-sync",
                 "--disable-dev-shm-usage",
+                "--disable-crash-reporter",
+                "--disable-breakpad",
                 "--window-size=1400,1700",
                 "--remote-debugging-port=0",
             ])
