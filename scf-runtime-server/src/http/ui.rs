@@ -37,7 +37,8 @@
 //! [`crate::host::activity`]) whether or not anyone watches, and never waits for or allocates
 //! per dashboard client. Each client's stream samples a snapshot when its previous one has been
 //! written out, at most every 500 ms, so a slow or stuck browser holds at most one snapshot and
-//! skips samples instead of queueing them.
+//! skips samples instead of queueing them. Counting and listing async events reads the event
+//! store, so it runs on the blocking pool, not on the workers that run invocations.
 //!
 //! **Authentication.** The server has none yet; these are ordinary routes of its router, so the
 //! dashboard follows the server's authentication once it has one.
@@ -247,7 +248,8 @@ pub fn function_detail(host: &Host, name: &str, seconds: u64) -> Option<Value> {
     }))
 }
 
-/// Per function, its async events by state (empty when the server keeps no queue).
+/// Per function, its async events by state (empty when the server keeps no queue). It reads
+/// every kept event: call it off the async workers.
 pub fn event_counts(
     queue: Option<&DurableQueue>,
 ) -> Result<BTreeMap<String, StateCounts>, OpError> {
@@ -301,8 +303,17 @@ async fn route_events(
     let Some(queue) = state.host.async_queue() else {
         return Ok(Json(json!({"counts": {}, "total": 0, "events": []})));
     };
-    let mut page = list_events(queue, &filter)?;
-    page["counts"] = json!(event_counts(Some(queue))?);
+    let queue = queue.clone();
+    let page = tokio::task::spawn_blocking(move || -> Result<Value, OpError> {
+        let mut page = list_events(&queue, &filter)?;
+        page["counts"] = json!(event_counts(Some(&queue))?);
+        Ok(page)
+    })
+    .await
+    .map_err(|e| OpError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        message: e.to_string(),
+    })??;
     Ok(Json(page))
 }
 
@@ -323,11 +334,15 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn snapshot(&mut self) -> Value {
+    async fn snapshot(&mut self) -> Value {
         if self.samples.is_multiple_of(COUNTS_EVERY) {
-            self.counts = match event_counts(self.host.async_queue()) {
-                Ok(counts) => json!(counts),
-                Err(e) => json!({ "error": e.message }),
+            // A pass over the stored events: off the runtime's workers, which run invocations.
+            let queue = self.host.async_queue().cloned();
+            let counts = tokio::task::spawn_blocking(move || event_counts(queue.as_ref())).await;
+            self.counts = match counts {
+                Ok(Ok(counts)) => json!(counts),
+                Ok(Err(e)) => json!({ "error": e.message }),
+                Err(e) => json!({ "error": e.to_string() }),
             };
         }
         self.samples = self.samples.wrapping_add(1);
@@ -372,7 +387,7 @@ async fn route_stream(
     // written out: a client that does not read gets no more.
     let stream = futures_util::stream::unfold(sampler, |mut sampler| async move {
         sampler.tick.tick().await;
-        let data = sampler.snapshot().to_string();
+        let data = sampler.snapshot().await.to_string();
         Some((Ok(Event::default().event("snapshot").data(data)), sampler))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
