@@ -392,3 +392,58 @@ async fn route_stream(
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::triggers::apigw::ApigwTriggerConfig;
+    use crate::triggers::timer::TimerTriggerConfig;
+    use chrono::{TimeZone as _, Utc};
+
+    fn timer() -> FunctionTrigger {
+        FunctionTrigger::Timer(TimerTriggerConfig {
+            name: "nightly".to_owned(),
+            cron: "0 0 2 * * * *".to_owned(),
+            message: None,
+            timezone: None,
+        })
+    }
+
+    #[test]
+    fn a_timer_shows_its_cron_and_next_fire() {
+        let now = Utc.with_ymd_and_hms(2024, 1, 1, 12, 0, 0).unwrap();
+        let info = trigger_info("orders", &timer(), now);
+        assert_eq!(info.kind, "timer");
+        assert_eq!(info.detail, r#"nightly "0 0 2 * * * *""#);
+        assert_eq!(info.next_fire.as_deref(), Some("2024-01-02T02:00:00Z"));
+    }
+
+    #[test]
+    fn an_api_route_shows_its_methods_and_path() {
+        let config: ApigwTriggerConfig =
+            toml::from_str("path = \"/orders/{id}\"\nmethods = [\"GET\", \"POST\"]").unwrap();
+        let info = trigger_info("orders", &FunctionTrigger::Apigw(config), Utc::now());
+        assert_eq!(
+            (info.kind, info.detail.as_str()),
+            ("apigw", "GET,POST /orders/{id}")
+        );
+        assert_eq!(info.next_fire, None);
+    }
+
+    #[test]
+    fn the_fixtures_of_the_triggers_come_first() {
+        let info = trigger_info("orders", &timer(), Utc::now());
+        let (all, suggested) = fixtures_for(&[info]);
+        let suggested: Vec<&str> = suggested
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(suggested.contains(&"timer-doc"), "{suggested:?}");
+        assert!(suggested.contains(&"custom-object"), "{suggested:?}");
+        assert!(!suggested.contains(&"apigw-get"), "{suggested:?}");
+        assert_eq!(all[..suggested.len()], suggested[..]);
+        assert_eq!(all.len(), scf_events::fixtures::names().len());
+    }
+}
