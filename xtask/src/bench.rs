@@ -53,6 +53,10 @@ pub(crate) struct Options {
     /// [default: TARGET_DIR/bench-cache].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Also measure scf serve's warm latency and throughput with a dashboard open (a client
+    /// reading `/ui/api/stream`), against the same figures without it.
+    #[arg(long)]
+    dashboard: bool,
     /// Measure this SCF bootstrap instead of the echo we build (say, a build with other
     /// profile settings); it must answer every event with the event itself.
     #[arg(long, value_name = "PATH")]
@@ -261,6 +265,7 @@ pub(crate) fn run(options: Options) -> Result<bool> {
                 &cache,
                 host_cpus.as_deref(),
                 client_cpu,
+                options.dashboard,
             ));
             let lambda = runtime.block_on(lambda_host(
                 &mut run,
@@ -643,6 +648,7 @@ async fn scf_host(
     cache: &Path,
     host_cpus: Option<&str>,
     client_cpu: Option<usize>,
+    dashboard: bool,
 ) -> Result<Hosted, String> {
     let dir = cache.join("scf-serve");
     let _ = std::fs::remove_dir_all(&dir);
@@ -712,14 +718,92 @@ async fn scf_host(
     warm(
         run,
         &mut hosted,
-        target,
+        target.clone(),
         sizes,
         client_cpu,
         "cargo scf serve",
         &log,
     );
+    if dashboard {
+        step("scf serve: the same with a dashboard open (a client reading /ui/api/stream)");
+        match open_dashboard(server.addr).await {
+            Ok(reader) => {
+                let mut open = Hosted::default();
+                warm(
+                    run,
+                    &mut open,
+                    target,
+                    sizes,
+                    client_cpu,
+                    "scf serve with a dashboard open",
+                    &log,
+                );
+                reader.abort();
+                dashboard_rows(run, &hosted, &open);
+            }
+            Err(err) => {
+                run.fail("opening the dashboard stream", &err);
+            }
+        }
+    }
     let _ = server.process.terminate(Duration::from_secs(5)).await;
     Ok(hosted)
+}
+
+/// A dashboard left open on the warm function: a client of `/ui/api/stream` reading every
+/// snapshot until the returned task is aborted. Returns once the first snapshot arrived.
+async fn open_dashboard(addr: std::net::SocketAddr) -> Result<tokio::task::JoinHandle<()>> {
+    use http_body_util::BodyExt as _;
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .context("HTTP/1.1 handshake failed")?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let request = http::Request::get(format!("/ui/api/stream?function={WARM_FUNCTION}"))
+        .header(http::header::HOST, addr.to_string())
+        .body(http_body_util::Empty::<Bytes>::new())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .context("the stream request failed")?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "/ui/api/stream answered {}",
+        response.status()
+    );
+    let mut body = response.into_body();
+    tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .context("no snapshot within 5 s")?
+        .context("the stream ended")?
+        .context("reading the stream failed")?;
+    Ok(tokio::spawn(async move {
+        while let Some(Ok(_)) = body.frame().await {}
+    }))
+}
+
+/// The "dashboard open" rows: warm p50 and throughput with the stream open, against the same
+/// host without it (in the baseline column).
+fn dashboard_rows(run: &mut Run, closed: &Hosted, open: &Hosted) {
+    run.rows.push(Row::new(
+        "warm invoke p50, dashboard open (vs. closed)",
+        "µs",
+        open.warm_p50_us,
+        closed.warm_p50_us,
+        Some(Target::RatioAtMost(1.05)),
+    ));
+    run.rows.push(Row::new(
+        "throughput, dashboard open (vs. closed)",
+        "inv/s",
+        open.throughput,
+        closed.throughput,
+        Some(Target::RatioAtLeast(0.95)),
+    ));
 }
 
 /// Warm latency and throughput against one host.

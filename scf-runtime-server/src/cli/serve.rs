@@ -105,6 +105,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let names: Vec<&str> = config.functions.iter().map(|f| f.name.as_str()).collect();
     tracing::info!(target: "scf::serve", "hosting {} function(s): {}", names.len(), names.join(", "));
     println!("cargo scf serve listening on http://{addr}");
+    println!("dashboard: http://{addr}/ui");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app).with_graceful_shutdown({

@@ -74,7 +74,9 @@ pub use clock::{Clock, ScaledClock, SystemClock, format_scf_time, parse_scf_time
 pub use dispatcher::{DispatchConfig, Dispatcher};
 pub use error::DurableError;
 pub use policy::{Backoff, Decision, DeliveryOutcome, FailureCounts, GiveUp, RetryPolicy};
-pub use queue::{DeadLetterFilter, DurableQueue, ListQuery, Page, QueueConfig, ReplayId};
+pub use queue::{
+    DeadLetterFilter, DurableQueue, ListQuery, Page, QueueConfig, ReplayId, StateCounts,
+};
 pub use record::{
     AsyncEvent, DeadLetter, EventError, EventRecord, EventSource, NewEvent, OrderKey,
 };

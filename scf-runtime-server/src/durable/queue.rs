@@ -134,6 +134,23 @@ impl DeadLetterFilter {
     }
 }
 
+/// How many of one function's events are in each state (see [`DurableQueue::state_counts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StateCounts {
+    /// Accepted and waiting for their first delivery.
+    pub queued: usize,
+    /// Being delivered right now.
+    pub running: usize,
+    /// Failed at least once and waiting for a retry.
+    pub retrying: usize,
+    /// Finished successfully (until pruned after the retention).
+    pub succeeded: usize,
+    /// Given up on: the dead letters.
+    pub dead_lettered: usize,
+    /// Stopped by an operator.
+    pub aborted: usize,
+}
+
 /// The durable async event queue. Cheap to clone; every clone is the same queue.
 ///
 /// ```no_run
@@ -490,6 +507,27 @@ impl DurableQueue {
             }
         }
         Ok(Page { total, items })
+    }
+
+    /// Per function, how many of its kept events are in each state (one pass over the stored
+    /// events: meant for a dashboard refreshing every few seconds, not for the hot path).
+    pub fn state_counts(&self) -> Result<BTreeMap<String, StateCounts>, DurableError> {
+        let mut counts: BTreeMap<String, StateCounts> = BTreeMap::new();
+        let in_flight = self.index().in_flight.clone();
+        self.inner.store.scan_timeline(true, |record| {
+            let c = counts.entry(record.function.clone()).or_default();
+            match record.state {
+                _ if in_flight.contains(&record.request_id) => c.running += 1,
+                EventState::InFlight => c.running += 1,
+                EventState::Queued if record.attempts > 0 => c.retrying += 1,
+                EventState::Queued => c.queued += 1,
+                EventState::Finished => c.succeeded += 1,
+                EventState::Failed => c.dead_lettered += 1,
+                EventState::Aborted => c.aborted += 1,
+            }
+            true
+        })?;
+        Ok(counts)
     }
 
     /// Dead letters matching `filter`, oldest first, paged.

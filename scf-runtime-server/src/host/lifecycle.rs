@@ -134,6 +134,14 @@ pub(crate) enum Work {
 }
 
 impl Work {
+    /// The request id it carries.
+    pub(crate) fn request_id(&self) -> &str {
+        match self {
+            Work::Event(invocation) => &invocation.request_id,
+            Work::Web(request) => &request.request_id,
+        }
+    }
+
     /// Ends the work without running it.
     pub(crate) fn fail(self, error: InvokeError, log: String) {
         match self {

@@ -206,6 +206,16 @@ impl Metrics {
             .observe(d.as_secs_f64());
     }
 
+    /// `scf_invocations_total` of `function`.
+    pub(crate) fn invocations_total(&self, function: &str) -> u64 {
+        self.invocations.get_or_create(&Self::label(function)).get()
+    }
+
+    /// `scf_cold_starts_total` of `function`.
+    pub(crate) fn cold_starts_total(&self, function: &str) -> u64 {
+        self.cold_starts.get_or_create(&Self::label(function)).get()
+    }
+
     pub(crate) fn set_counts(&self, function: &str, counts: &PoolCounts) {
         for (state, n) in [
             ("starting", counts.starting),

@@ -7,6 +7,7 @@
 //! through a lifecycle trait the pool implements, and pools share the memory quota and the
 //! [`metrics`]. No module imports one above it.
 
+pub mod activity;
 pub(crate) mod instance;
 pub mod invoker;
 pub(crate) mod lifecycle;
@@ -33,11 +34,12 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::config::{Config, FunctionConfig, ServerConfig};
+use crate::config::{Config, FunctionConfig, FunctionTrigger, ServerConfig};
 use crate::durable::{
     AsyncEvent, DeliveryOutcome, DispatchConfig, Dispatcher, DurableQueue, EventSource, NewEvent,
 };
 use crate::fault::{Fault, InvokeError, MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
+use crate::host::activity::{ActivityDetail, ActivitySummary, Finished};
 use crate::host::lifecycle::{Completion, FunctionSpec, Invocation, Kind, WebRequest, Work};
 use crate::host::metrics::Metrics;
 use crate::host::pool::{Placed, Pool};
@@ -106,6 +108,21 @@ pub struct FunctionStatus {
     pub instances: Vec<InstanceStatus>,
 }
 
+/// One function as the dashboard lists it: its `/status` entry, its totals from the metrics and
+/// its recent activity.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionOverview {
+    /// As in `/status`.
+    #[serde(flatten)]
+    pub status: FunctionStatus,
+    /// `scf_invocations_total`.
+    pub invocations_total: u64,
+    /// `scf_cold_starts_total`.
+    pub cold_starts_total: u64,
+    /// The last minutes.
+    pub activity: ActivitySummary,
+}
+
 #[derive(Debug)]
 struct HostInner {
     shared: Arc<Shared>,
@@ -115,6 +132,7 @@ struct HostInner {
     async_pending: Arc<AtomicUsize>,
     async_limit: usize,
     durable: OnceLock<DurableQueue>,
+    triggers: BTreeMap<String, Vec<FunctionTrigger>>,
     region: String,
     namespace: String,
 }
@@ -190,6 +208,11 @@ impl Host {
             })
             .collect();
         let _ = shared.pools.set(kicks);
+        let triggers = config
+            .functions
+            .iter()
+            .map(|f| (f.name.clone(), f.triggers.clone()))
+            .collect();
         Ok(Host {
             inner: Arc::new(HostInner {
                 shared,
@@ -199,6 +222,7 @@ impl Host {
                 async_pending: Arc::new(AtomicUsize::new(0)),
                 async_limit: config.server.async_queue_length,
                 durable: OnceLock::new(),
+                triggers,
                 region: config.server.region.clone(),
                 namespace: config.server.namespace.clone(),
             }),
@@ -319,11 +343,11 @@ impl Host {
                 let error = Fault::InvalidParameter.error(format!(
                     "{function} is an event function: it takes events, not HTTP requests"
                 ));
-                self.count_refusal(function, &error);
+                self.refused(function, request_id, &error);
                 return Err(error);
             }
             Err(error) => {
-                self.count_refusal(function, &error);
+                self.refused(function, request_id, &error);
                 return Err(error);
             }
         };
@@ -338,10 +362,26 @@ impl Host {
             done,
         }));
         let result = self.place(&pool, work, rx, Err).await;
-        match &result {
-            Ok(_) => metrics.duration(function, started.elapsed()),
-            Err(e) => metrics.error(function, e.code()),
-        }
+        let elapsed = started.elapsed();
+        let (status_code, error) = match &result {
+            Ok(response) => {
+                metrics.duration(function, elapsed);
+                (response.status().as_u16(), "")
+            }
+            Err(e) => {
+                metrics.error(function, e.code());
+                (e.code(), e.message.as_str())
+            }
+        };
+        pool.activity.record(Finished {
+            request_id,
+            status_code,
+            error,
+            duration: elapsed,
+            mem_bytes: 0,
+            cold_start: false,
+            log: "",
+        });
         result
     }
 
@@ -366,7 +406,7 @@ impl Host {
         let pool = match self.admit(function, &payload, options.is_async) {
             Ok(pool) => pool.clone(),
             Err(error) => {
-                self.count_refusal(function, &error);
+                self.refused(function, &request_id, &error);
                 return InvokeOutcome::refused(request_id, error);
             }
         };
@@ -393,6 +433,19 @@ impl Host {
         if completion.cold_start.is_some() {
             metrics.cold_start(function);
         }
+        let (status_code, error) = match &completion.result {
+            Ok(_) => (200, ""),
+            Err(e) => (e.code(), e.message.as_str()),
+        };
+        pool.activity.record(Finished {
+            request_id: &request_id,
+            status_code,
+            error,
+            duration: completion.duration,
+            mem_bytes: completion.mem_peak,
+            cold_start: completion.cold_start.is_some(),
+            log: &completion.log,
+        });
         InvokeOutcome {
             request_id,
             result: completion.result,
@@ -451,7 +504,7 @@ impl Host {
         };
         let metrics = &self.inner.shared.metrics;
         if let Err(error) = self.admit(function, &payload, source.async_sized()) {
-            self.count_refusal(function, &error);
+            self.refused(function, "", &error);
             return Err(error);
         }
         if let Some(queue) = self.inner.durable.get() {
@@ -464,8 +517,7 @@ impl Host {
                 }
                 Err(e) => {
                     let error = InvokeError::from(e);
-                    metrics.invocation(function);
-                    metrics.error(function, error.code());
+                    self.refused(function, "", &error);
                     Err(error)
                 }
             };
@@ -477,8 +529,7 @@ impl Host {
                 "{} async invocations are already waiting (server.async_queue_length)",
                 self.inner.async_limit
             ));
-            metrics.invocation(function);
-            metrics.error(function, error.code());
+            self.refused(function, "", &error);
             return Err(error);
         }
         metrics.async_accepted(function);
@@ -559,9 +610,24 @@ impl Host {
     /// seen while reading it), for known functions only (so unknown names cannot grow the
     /// metrics without bound).
     pub fn count_refusal(&self, function: &str, error: &InvokeError) {
-        if self.inner.pools.contains_key(function) {
+        self.refused(function, "", error);
+    }
+
+    /// Counts a refused invocation (known functions only) in the metrics and the function's
+    /// recent activity.
+    fn refused(&self, function: &str, request_id: &str, error: &InvokeError) {
+        if let Some(pool) = self.inner.pools.get(function) {
             self.inner.shared.metrics.invocation(function);
             self.inner.shared.metrics.error(function, error.code());
+            pool.activity.record(Finished {
+                request_id,
+                status_code: error.code(),
+                error: &error.message,
+                duration: Duration::ZERO,
+                mem_bytes: 0,
+                cold_start: false,
+                log: "",
+            });
         }
     }
 
@@ -589,6 +655,37 @@ impl Host {
                 instances: pool.instances(),
             })
             .collect()
+    }
+
+    /// Every function with its instances (as [`status`](Self::status)), its totals from the
+    /// metrics and its recent activity: what the dashboard lists.
+    pub fn overview(&self) -> Vec<FunctionOverview> {
+        let metrics = &self.inner.shared.metrics;
+        self.status()
+            .into_iter()
+            .map(|status| FunctionOverview {
+                invocations_total: metrics.invocations_total(&status.name),
+                cold_starts_total: metrics.cold_starts_total(&status.name),
+                activity: self.inner.pools[&status.name].activity.summary(),
+                status,
+            })
+            .collect()
+    }
+
+    /// `function`'s last invocations (newest first), and its timeline and latency histogram over
+    /// the last `seconds` (at most [`activity::TIMELINE_SECONDS`]); `None` for an unknown
+    /// function.
+    pub fn activity(&self, function: &str, seconds: u64) -> Option<ActivityDetail> {
+        Some(self.inner.pools.get(function)?.activity.detail(seconds))
+    }
+
+    /// `function`'s triggers as `scf.toml` declares them (empty for an unknown function).
+    pub fn triggers(&self, function: &str) -> &[FunctionTrigger] {
+        self.inner
+            .triggers
+            .get(function)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// Rolls every function (event and web) over to its executable as it is on disk now (after a rebuild):

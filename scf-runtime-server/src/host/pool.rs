@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::fault::Fault;
 use crate::fault::InvokeError;
+use crate::host::activity::Activity;
 use crate::host::lifecycle::{
     FunctionSpec, Gone, InstanceHandle, Kind, Lifecycle, State, StopReason, Work,
 };
@@ -60,6 +61,8 @@ struct Slot {
     served: u64,
     /// The pool's generation when it was started (see [`Pool::recycle`]).
     generation: u64,
+    /// The request id of the work it took last while it has work (its buffer is reused).
+    current: String,
 }
 
 impl Slot {
@@ -134,12 +137,17 @@ pub struct InstanceStatus {
     pub age_ms: u64,
     /// Milliseconds since it last finished an invocation (or started).
     pub idle_ms: u64,
+    /// The request id of the work it took last, while it runs work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// One function's instances.
 #[derive(Debug)]
 pub(crate) struct Pool {
     pub(crate) spec: Arc<FunctionSpec>,
+    /// What the function did lately (the dashboard's view).
+    pub(crate) activity: Activity,
     shared: Arc<Shared>,
     state: Mutex<PoolState>,
     me: Weak<Pool>,
@@ -149,6 +157,7 @@ impl Pool {
     pub(crate) fn new(spec: Arc<FunctionSpec>, shared: Arc<Shared>) -> Arc<Pool> {
         Arc::new_cyclic(|me| Pool {
             spec,
+            activity: Activity::new(),
             shared,
             state: Mutex::new(PoolState::default()),
             me: me.clone(),
@@ -241,6 +250,8 @@ impl Pool {
                 st.available.pop();
                 continue;
             };
+            slot.current.clear();
+            slot.current.push_str(work.request_id());
             match slot.handle.assign(work) {
                 Ok(()) => {
                     slot.in_flight += 1;
@@ -292,6 +303,8 @@ impl Pool {
             let Some(waiter) = st.waiters.pop_front() else {
                 break;
             };
+            slot.current.clear();
+            slot.current.push_str(waiter.work.request_id());
             match slot.handle.assign(waiter.work) {
                 Ok(()) => slot.in_flight += 1,
                 Err(back) => {
@@ -383,6 +396,7 @@ impl Pool {
                             last_used: now,
                             served: 0,
                             generation: st.generation,
+                            current: String::new(),
                         },
                     );
                 }
@@ -545,6 +559,7 @@ impl Pool {
                 invocations: s.served,
                 age_ms: now.duration_since(s.started).as_millis() as u64,
                 idle_ms: now.duration_since(s.last_used).as_millis() as u64,
+                request_id: (s.in_flight > 0 && !s.current.is_empty()).then(|| s.current.clone()),
             })
             .collect()
     }
@@ -563,6 +578,9 @@ impl Lifecycle for Pool {
         if let Some(slot) = st.slots.get_mut(&id) {
             slot.served += 1;
             slot.in_flight = slot.in_flight.saturating_sub(1);
+            if slot.in_flight == 0 {
+                slot.current.clear();
+            }
         }
         self.make_available(&mut st, id);
     }

@@ -13,6 +13,7 @@ pub mod cloud;
 pub mod events;
 pub mod invoke;
 mod metrics;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/async/dlq/purge", post(events::purge))
         .route("/metrics", get(metrics::metrics))
         .route("/status", get(status))
+        .merge(ui::routes())
         .route("/", axum::routing::any(root))
         .fallback(fallback)
         .layer(DefaultBodyLimit::disable())

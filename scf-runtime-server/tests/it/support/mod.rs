@@ -1,5 +1,6 @@
 //! What the test modules share.
 
+pub(crate) mod browser;
 pub(crate) mod host;
 pub(crate) mod kafka;
 pub(crate) mod ports;
