@@ -53,7 +53,7 @@ pub(crate) struct Options {
     /// [default: TARGET_DIR/bench-cache].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
-    /// Also measure scf serve's warm latency and throughput with a dashboard open (a client
+    /// Also measure cargo scf serve's warm latency and throughput with a dashboard open (a client
     /// reading `/ui/api/stream`), against the same figures without it.
     #[arg(long)]
     dashboard: bool,
@@ -725,7 +725,7 @@ async fn scf_host(
         &log,
     );
     if dashboard {
-        step("scf serve: the same with a dashboard open (a client reading /ui/api/stream)");
+        step("cargo scf serve: the same with a dashboard open (a client reading /ui/api/stream)");
         match open_dashboard(server.addr).await {
             Ok(reader) => {
                 let mut open = Hosted::default();
@@ -735,7 +735,7 @@ async fn scf_host(
                     target,
                     sizes,
                     client_cpu,
-                    "scf serve with a dashboard open",
+                    "cargo scf serve with a dashboard open",
                     &log,
                 );
                 reader.abort();

@@ -1,4 +1,4 @@
-// The scf serve dashboard: renders the snapshots of /ui/api/stream (Server-Sent Events) and
+// The cargo scf serve dashboard: renders the snapshots of /ui/api/stream (Server-Sent Events) and
 // acts through the server's own routes. No framework, no build step.
 "use strict";
 
