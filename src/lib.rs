@@ -46,8 +46,8 @@
 pub use scf_events as events;
 pub use scf_macros::function;
 pub use scf_runtime::{
-    Config, ConfigError, Context, ContextBuilder, Credentials, Error, Invocation, Runtime,
-    RuntimeError, ServiceFn, config, context, error, run, service_fn, testing, tracing,
+    BoxError, Config, ConfigError, Context, ContextBuilder, Credentials, Error, Invocation,
+    Runtime, RuntimeError, ServiceFn, config, context, error, run, service_fn, testing, tracing,
 };
 
 #[doc(hidden)]

@@ -90,14 +90,14 @@ fn init(path: &Path, krate: &Path) -> TokenStream {
     }
 }
 
-/// Converts `__scf_error` (in scope) into `scf::Error`, keeping a `std::error::Error`'s source
-/// chain and otherwise going through `Into<scf::Error>`; a failing bound is reported at
-/// `span`.
+/// Converts `__scf_error` (in scope) into `scf::Error`: a `std::error::Error` keeps its type
+/// name and source chain, an `scf::Error` stays as it is, any other `Display` type keeps its
+/// type name and text; a failing bound is reported at `span`.
 fn error_conversion(span: Span, krate: &Path) -> TokenStream {
     let private = private_at(krate, span);
     quote_spanned! {span=> {
         #[allow(unused_imports)]
-        use #private::{OtherErrorKind as _, StdErrorKind as _};
+        use #private::{OtherErrorKind as _, ScfErrorKind as _, StdErrorKind as _};
         (&__scf_error).__scf_error_kind().convert(__scf_error)
     }}
 }

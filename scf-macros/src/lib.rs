@@ -48,7 +48,8 @@ use proc_macro::TokenStream;
 /// The handler returns `Result<R, Er>` (or an alias such as `anyhow::Result<R>`) or a plain
 /// `R`, where `R: serde::Serialize` and `Er` is `scf::Error`, any `std::error::Error` (its
 /// type name becomes the platform's `errorType` and its `source()` chain the
-/// `stackTrace`), or anything `Display`.
+/// `stackTrace`), a `Box<dyn std::error::Error + Send + Sync>` (its chain kept), or anything
+/// else `Display` (its type name and text).
 ///
 /// # Options
 ///

@@ -5,19 +5,64 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// A boxed `std::error::Error`, as tower's `BoxError`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// An error returned by a handler, reported to the platform as
 /// `{"errorType", "errorMessage", "stackTrace"}`.
 ///
-/// Anything `Display`-able converts into it with `?` or `.into()`, keeping the concrete
-/// type's short name as `errorType` (`MyError`, never `Box<dyn Error>`; plain strings
-/// become `Error`). [`Error::from_std`] also keeps a `std::error::Error`'s `source()`
-/// chain as `stackTrace`.
+/// # What converts into it
 ///
-/// This type is deliberately not `Display` itself (that is what lets every `Display`
-/// type convert into it); read it with [`message`](Self::message) and
-/// [`error_type`](Self::error_type), or print it with `{:?}`.
+/// | From | How | `errorType` | `stackTrace` |
+/// |---|---|---|---|
+/// | any `std::error::Error + Send + Sync + 'static` | `?`, `.into()`, [`Error::from`] | the concrete type's short name (`MyError`, never `Box<dyn Error>`) | its `source()` chain |
+/// | a message (`&str`, `String`, `format_args!`, any `Display`) | [`Error::msg`] | `Error` | empty |
+/// | a type and a message | [`Error::new`] | as given | empty |
+/// | a `Box<dyn Error + Send + Sync>` | [`Error::from_boxed`] | `Error` (or the original's, if it was an `scf::Error`) | its `source()` chain |
+///
+/// A converted `std::error::Error` is kept for [`downcast_ref`](Self::downcast_ref).
+///
+/// Strings do not convert with `?`: like `anyhow::Error`, this type converts from every
+/// `std::error::Error`, and the compiler will not allow a second conversion from `String`
+/// or `&str` beside it (the standard library may one day make them errors). Wrap them with
+/// [`Error::msg`]:
 ///
 /// ```
+/// use scf_runtime::Error;
+///
+/// fn price(sku: &str) -> Result<u64, Error> {
+///     let cents: u64 = sku.strip_prefix("sku-").ok_or_else(|| Error::msg("no sku- prefix"))?.parse()?;
+///     if cents == 0 {
+///         return Err(Error::msg(format_args!("{sku} is free")));
+///     }
+///     Ok(cents)
+/// }
+///
+/// assert_eq!(price("sku-250").unwrap(), 250);
+/// assert_eq!(price("250").unwrap_err().to_string(), "no sku- prefix");
+/// let err = price("sku-x").unwrap_err();
+/// assert_eq!(err.error_type(), "ParseIntError");
+/// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+/// ```
+///
+/// `#[scf::function]` handlers may return any `Display` error type as well; the macro
+/// converts it with its type name as `errorType`.
+///
+/// # Printing it, and handing it on
+///
+/// `{}` shows the message; `{:#}` appends the causes (`message: cause: cause`); `{:?}`
+/// shows `errorType: message` and one `caused by:` line per cause.
+///
+/// Like `anyhow::Error`, it does not implement `std::error::Error` itself (that is what
+/// lets every `std::error::Error` convert into it). Where one is expected, `?` and
+/// `.into()` turn it into a `Box<dyn std::error::Error + Send + Sync>` (or without
+/// `Send + Sync`), and [`as_ref`](AsRef::as_ref) lends it as a
+/// `&(dyn std::error::Error + Send + Sync)`; both display the message and expose the same
+/// `source()` chain, and [`Error::from_boxed`] turns the box back into the same `Error`.
+///
+/// ```
+/// use scf_runtime::Error;
+///
 /// #[derive(Debug)]
 /// struct NotFound;
 /// impl std::fmt::Display for NotFound {
@@ -27,19 +72,25 @@ use serde::{Deserialize, Serialize};
 /// }
 /// impl std::error::Error for NotFound {}
 ///
-/// let err = scf_runtime::Error::from(NotFound);
+/// let err = Error::from(NotFound);
 /// assert_eq!(err.error_type(), "NotFound");
-/// assert_eq!(err.message(), "no such user");
+/// assert_eq!(err.to_string(), "no such user");
+///
+/// fn elsewhere() -> Result<(), Box<dyn std::error::Error>> {
+///     Err(Error::from(NotFound))?
+/// }
+/// assert_eq!(elsewhere().unwrap_err().to_string(), "no such user");
 /// ```
 pub struct Error {
     inner: Box<Inner>,
 }
 
+/// The error's state; also what [`Error`] lends or boxes as a `std::error::Error`.
 struct Inner {
     error_type: Cow<'static, str>,
     message: String,
     chain: Vec<String>,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    source: Option<BoxError>,
 }
 
 impl Error {
@@ -48,7 +99,14 @@ impl Error {
         Self::from_parts(error_type.into(), message.to_string(), Vec::new(), None)
     }
 
-    /// An error with `errorType` `Error` and the given message.
+    /// An error with `errorType` `Error` and the given message: the way to return a
+    /// `&str`, a `String` or a `format_args!` as an error.
+    ///
+    /// ```
+    /// let err = scf_runtime::Error::msg(format_args!("order {} not found", 7));
+    /// assert_eq!(err.error_type(), "Error");
+    /// assert_eq!(err.to_string(), "order 7 not found");
+    /// ```
     pub fn msg(message: impl fmt::Display) -> Self {
         Self::new("Error", message)
     }
@@ -57,7 +115,7 @@ impl Error {
         error_type: Cow<'static, str>,
         message: String,
         chain: Vec<String>,
-        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+        source: Option<BoxError>,
     ) -> Self {
         Self {
             inner: Box::new(Inner {
@@ -67,6 +125,61 @@ impl Error {
                 source,
             }),
         }
+    }
+
+    /// Converts a `std::error::Error`, keeping its concrete type name as `errorType`, its
+    /// `source()` chain as `stackTrace`, and the error itself for
+    /// [`downcast_ref`](Self::downcast_ref). The same as [`Error::from`] and `?`.
+    pub fn from_std<E>(err: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::from_source(short_type_name(std::any::type_name::<E>()), Box::new(err))
+    }
+
+    /// Converts a boxed error, keeping its `source()` chain as `stackTrace` and the error
+    /// for [`downcast_ref`](Self::downcast_ref). The box's concrete type is unknown, so
+    /// `errorType` is `Error`, unless the box holds an `Error` converted with `.into()`,
+    /// which comes back unchanged.
+    ///
+    /// ```
+    /// use scf_runtime::{BoxError, Error};
+    ///
+    /// let boxed: BoxError = Error::new("Declined", "card declined").into();
+    /// let err = Error::from_boxed(boxed);
+    /// assert_eq!(err.error_type(), "Declined");
+    ///
+    /// let boxed: BoxError = "timed out".into();
+    /// assert_eq!(Error::from_boxed(boxed).to_string(), "timed out");
+    /// ```
+    pub fn from_boxed(err: BoxError) -> Self {
+        Self::from_source("Error", err)
+    }
+
+    /// Converts anything `Into<BoxError>` (a `std::error::Error`, a box, a string, an
+    /// `Error`), naming it after `E`; what a service's error goes through.
+    pub(crate) fn from_into_boxed<E: Into<BoxError>>(err: E) -> Self {
+        Self::from_source(short_type_name(std::any::type_name::<E>()), err.into())
+    }
+
+    /// Converts a type that is only `Display`, naming it after `T`.
+    pub(crate) fn from_display<T: fmt::Display>(value: T) -> Self {
+        Self::new(short_type_name(std::any::type_name::<T>()), value)
+    }
+
+    fn from_source(error_type: &'static str, err: BoxError) -> Self {
+        let err = match err.downcast::<Inner>() {
+            Ok(inner) => return Self { inner },
+            Err(err) => err,
+        };
+        let message = err.to_string();
+        let mut chain = Vec::new();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            chain.push(cause.to_string());
+            source = cause.source();
+        }
+        Self::from_parts(Cow::Borrowed(error_type), message, chain, Some(err))
     }
 
     /// The `errorType` reported to the platform.
@@ -115,6 +228,30 @@ impl Error {
     }
 }
 
+/// `?` and `.into()` from every `std::error::Error`: see [`Error::from_std`].
+impl<E> From<E> for Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(err: E) -> Self {
+        Self::from_std(err)
+    }
+}
+
+/// The message; with `{:#}`, followed by each cause (`message: cause: cause`).
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())?;
+        if f.alternate() {
+            for cause in self.chain() {
+                write!(f, ": {cause}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `errorType: message`, then one `caused by:` line per cause.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.error_type(), self.message())?;
@@ -122,6 +259,53 @@ impl fmt::Debug for Error {
             write!(f, "\n  caused by: {cause}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.message)?;
+        for cause in &self.chain {
+            write!(f, "\n  caused by: {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The message, with the original error's causes as `source()`.
+impl std::error::Error for Inner {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref()?.source()
+    }
+}
+
+impl From<Error> for Box<dyn std::error::Error + Send + Sync + 'static> {
+    fn from(err: Error) -> Self {
+        err.inner
+    }
+}
+
+impl From<Error> for Box<dyn std::error::Error + 'static> {
+    fn from(err: Error) -> Self {
+        err.inner
+    }
+}
+
+impl AsRef<dyn std::error::Error + Send + Sync + 'static> for Error {
+    fn as_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.inner
+    }
+}
+
+impl AsRef<dyn std::error::Error + 'static> for Error {
+    fn as_ref(&self) -> &(dyn std::error::Error + 'static) {
+        &*self.inner
     }
 }
 
@@ -139,46 +323,6 @@ pub(crate) fn short_type_name(full: &'static str) -> &'static str {
     match name.rsplit("::").next().unwrap_or(name).trim() {
         "str" | "String" | "Cow" | "Arguments" | "" => "Error",
         short => short,
-    }
-}
-
-/// Anything `Display`-able converts, with `errorType` = its concrete type's short name.
-///
-/// Use [`Error::from_std`] to also keep the `source()` chain of a
-/// `std::error::Error` (`#[scf::function]` handlers do this automatically).
-impl<T: fmt::Display> From<T> for Error {
-    fn from(value: T) -> Self {
-        Self::from_parts(
-            Cow::Borrowed(short_type_name(std::any::type_name::<T>())),
-            value.to_string(),
-            Vec::new(),
-            None,
-        )
-    }
-}
-
-impl Error {
-    /// Converts a `std::error::Error`, keeping its concrete type name as `errorType`, its
-    /// `source()` chain as `stackTrace`, and the error itself for
-    /// [`downcast_ref`](Self::downcast_ref).
-    pub fn from_std<E>(err: E) -> Self
-    where
-        E: std::error::Error + Send + Sync + 'static,
-    {
-        let error_type = short_type_name(std::any::type_name::<E>());
-        let message = err.to_string();
-        let mut chain = Vec::new();
-        let mut source = err.source();
-        while let Some(cause) = source {
-            chain.push(cause.to_string());
-            source = cause.source();
-        }
-        Self::from_parts(
-            Cow::Borrowed(error_type),
-            message,
-            chain,
-            Some(Box::new(err)),
-        )
     }
 }
 
@@ -253,25 +397,128 @@ mod tests {
     fn generics_are_stripped() {
         let err = Error::from(Generic(vec![1u8]));
         assert_eq!(err.error_type(), "Generic");
+        assert_eq!(Error::from_display(Generic(0)).error_type(), "Generic");
     }
 
     #[test]
-    fn display_types_convert_with_their_name() {
-        let err = Error::from(Outer(std::io::Error::other("x")));
-        assert_eq!(err.error_type(), "Outer");
-        assert_eq!(err.message(), "loading the profile failed");
-        let err = Error::from(String::from("owned"));
+    fn display_only_types_convert_with_their_name() {
+        let err = Error::from_display(Generic(1u8));
+        assert_eq!(err.error_type(), "Generic");
+        assert_eq!(err.message(), "generic 1");
+        let err = Error::from_display(String::from("owned"));
         assert_eq!(err.error_type(), "Error");
-        let boxed: Box<dyn std::error::Error + Send + Sync> = "boxed".into();
-        assert_eq!(Error::from(boxed).error_type(), "Error");
+        assert_eq!(err.message(), "owned");
     }
 
     #[test]
     fn strings_have_a_plain_type_and_no_stack() {
-        let err = Error::from("bad things");
+        let err = Error::msg("bad things");
         assert_eq!(err.error_type(), "Error");
         let json = String::from_utf8(err.to_diagnostic().to_json()).unwrap();
         assert_eq!(json, r#"{"errorType":"Error","errorMessage":"bad things"}"#);
+    }
+
+    #[test]
+    fn display_is_the_message_and_alternate_adds_the_causes() {
+        let err = Error::from(Outer(std::io::Error::other("disk on fire")));
+        assert_eq!(err.to_string(), "loading the profile failed");
+        assert_eq!(format!("{err}"), "loading the profile failed");
+        assert_eq!(
+            format!("{err:#}"),
+            "loading the profile failed: disk on fire"
+        );
+        assert_eq!(
+            format!("{err:?}"),
+            "Outer: loading the profile failed\n  caused by: disk on fire"
+        );
+        let plain = Error::new("Declined", "card declined");
+        assert_eq!(
+            format!("{plain} / {plain:#}"),
+            "card declined / card declined"
+        );
+    }
+
+    #[test]
+    fn question_mark_keeps_type_chain_and_original() {
+        fn read() -> Result<(), Error> {
+            Err(Outer(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "profile.toml",
+            )))?;
+            Ok(())
+        }
+        fn open() -> Result<(), Error> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "profile.toml",
+            ))?;
+            Ok(())
+        }
+        let err = read().unwrap_err();
+        assert_eq!(err.error_type(), "Outer");
+        assert_eq!(err.chain(), ["profile.toml"]);
+        let outer = err.downcast_ref::<Outer>().expect("the original is kept");
+        assert_eq!(outer.0.kind(), std::io::ErrorKind::NotFound);
+
+        let err = open().unwrap_err();
+        assert_eq!(err.error_type(), "Error", "std::io::Error's short name");
+        assert_eq!(err.message(), "profile.toml");
+        assert_eq!(
+            err.downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind),
+            Some(std::io::ErrorKind::NotFound)
+        );
+        assert!(err.downcast_ref::<Outer>().is_none());
+    }
+
+    #[test]
+    fn boxed_it_is_a_std_error_with_the_same_text_and_causes() {
+        let err = Error::from(Outer(std::io::Error::other("disk on fire")));
+        let boxed: Box<dyn std::error::Error + Send + Sync> = err.into();
+        assert_eq!(boxed.to_string(), "loading the profile failed");
+        assert_eq!(boxed.source().unwrap().to_string(), "disk on fire");
+        assert!(boxed.source().unwrap().source().is_none());
+
+        // Back again, unchanged.
+        let err = Error::from_boxed(boxed).with_error_type("Renamed");
+        let boxed: Box<dyn std::error::Error> = err.into();
+        fn back(err: Box<dyn std::error::Error>) -> String {
+            format!("{err}")
+        }
+        assert_eq!(back(boxed), "loading the profile failed");
+
+        let err = Error::from(Outer(std::io::Error::other("x"))).with_error_type("Renamed");
+        let again = Error::from_boxed(err.into());
+        assert_eq!(again.error_type(), "Renamed");
+        assert_eq!(again.chain(), ["x"]);
+        assert!(again.downcast_ref::<Outer>().is_some());
+
+        fn main_like() -> Result<(), Box<dyn std::error::Error>> {
+            Err(Error::msg("from main"))?;
+            Ok(())
+        }
+        assert_eq!(main_like().unwrap_err().to_string(), "from main");
+
+        let err = Error::from(Outer(std::io::Error::other("cause")));
+        let std_err: &(dyn std::error::Error + Send + Sync) = err.as_ref();
+        assert_eq!(std_err.to_string(), err.to_string());
+        assert_eq!(std_err.source().unwrap().to_string(), "cause");
+    }
+
+    #[test]
+    fn boxes_and_strings_keep_their_chain_under_a_plain_type() {
+        let boxed: BoxError = Box::new(Outer(std::io::Error::other("inner")));
+        let err = Error::from_boxed(boxed);
+        assert_eq!(err.error_type(), "Error");
+        assert_eq!(err.chain(), ["inner"]);
+        assert!(err.downcast_ref::<Outer>().is_some());
+
+        let err = Error::from_into_boxed(Outer(std::io::Error::other("inner")));
+        assert_eq!(err.error_type(), "Outer");
+        let err = Error::from_into_boxed("just text");
+        assert_eq!((err.error_type(), err.message()), ("Error", "just text"));
+        let err = Error::from_into_boxed(Error::new("Kept", "as is"));
+        assert_eq!((err.error_type(), err.message()), ("Kept", "as is"));
     }
 
     #[test]

@@ -60,6 +60,6 @@ pub mod tracing;
 
 pub use config::{Config, ConfigError, Credentials};
 pub use context::{Context, ContextBuilder};
-pub use error::{Diagnostic, Error};
+pub use error::{BoxError, Diagnostic, Error};
 pub use runtime::{Runtime, RuntimeError, RuntimeErrorKind, run};
 pub use service::{Invocation, ServiceFn, service_fn};

@@ -177,7 +177,9 @@ where
     service
 }
 
-/// The error type's check: it must convert into [`Error`].
+/// The error type's check: it must convert into [`Error`]. Every `Display` type does
+/// (with its type name as `errorType`); `std::error::Error`s and [`Error`] itself are
+/// picked earlier by [`StdErrorKind`] and [`ScfErrorKind`], which keep more.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned as a handler error",
     label = "`{Self}` does not convert into `scf::Error`",
@@ -190,9 +192,9 @@ pub trait HandlerError {
 }
 
 #[diagnostic::do_not_recommend]
-impl<E: Into<Error>> HandlerError for E {
+impl<E: std::fmt::Display> HandlerError for E {
     fn into_scf_error(self) -> Error {
-        self.into()
+        Error::from_display(self)
     }
 }
 
@@ -200,7 +202,11 @@ impl<E: Into<Error>> HandlerError for E {
 #[derive(Debug, Clone, Copy)]
 pub struct StdTag;
 
-/// Chosen for every other error: goes through `Into<scf::Error>`.
+/// Chosen for [`Error`] itself (kept as it is) and for a boxed error (its chain kept).
+#[derive(Debug, Clone, Copy)]
+pub struct ScfTag;
+
+/// Chosen for every other error: goes through [`HandlerError`] (its `Display` text).
 #[derive(Debug, Clone, Copy)]
 pub struct OtherTag;
 
@@ -214,8 +220,15 @@ impl StdTag {
     }
 }
 
+impl ScfTag {
+    /// The error unchanged, or [`Error::from_boxed`].
+    pub fn convert<E: Into<crate::error::BoxError>>(self, error: E) -> Error {
+        Error::from_into_boxed(error)
+    }
+}
+
 impl OtherTag {
-    /// `error.into()`, with the [`HandlerError`] check.
+    /// [`HandlerError::into_scf_error`], with its check.
     pub fn convert<E: HandlerError>(self, error: E) -> Error {
         error.into_scf_error()
     }
@@ -233,7 +246,21 @@ pub trait StdErrorKind {
 
 impl<E: std::error::Error + Send + Sync + 'static> StdErrorKind for E {}
 
-/// The fallback of [`StdErrorKind`].
+/// Picked, at the same step as [`StdErrorKind`], for [`Error`] and
+/// `Box<dyn std::error::Error + Send + Sync>`, neither of which is a
+/// `std::error::Error`.
+pub trait ScfErrorKind {
+    /// The tag.
+    fn __scf_error_kind(&self) -> ScfTag {
+        ScfTag
+    }
+}
+
+impl ScfErrorKind for Error {}
+
+impl ScfErrorKind for crate::error::BoxError {}
+
+/// The fallback of [`StdErrorKind`] and [`ScfErrorKind`].
 pub trait OtherErrorKind {
     /// The tag.
     fn __scf_error_kind(&self) -> OtherTag {
@@ -404,5 +431,28 @@ mod tests {
         let converted = (&text).__scf_error_kind().convert(text);
         assert_eq!(converted.error_type(), "Error");
         assert_eq!(converted.message(), "plain text");
+
+        // Only `Display`: the type's name and the text.
+        struct Refused;
+        impl std::fmt::Display for Refused {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("refused")
+            }
+        }
+        let converted = (&Refused).__scf_error_kind().convert(Refused);
+        assert_eq!(
+            (converted.error_type(), converted.message()),
+            ("Refused", "refused")
+        );
+
+        // `scf::Error` as it is, and a boxed error with its chain.
+        let err = Error::from(Outer(std::io::Error::other("disk"))).with_error_type("Mine");
+        let converted = (&err).__scf_error_kind().convert(err);
+        assert_eq!(converted.error_type(), "Mine");
+        assert_eq!(converted.chain(), ["disk"]);
+        let boxed: crate::error::BoxError = Box::new(Outer(std::io::Error::other("disk")));
+        let converted = (&boxed).__scf_error_kind().convert(boxed);
+        assert_eq!(converted.error_type(), "Error");
+        assert_eq!(converted.chain(), ["disk"]);
     }
 }

@@ -18,7 +18,7 @@ use tracing::Instrument;
 use crate::client::{Client, Endpoint};
 use crate::config::Config;
 use crate::context::Context;
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 use crate::panic_report;
 pub use crate::runtime_error::{RuntimeError, RuntimeErrorKind};
 use crate::service::Invocation;
@@ -28,10 +28,14 @@ use crate::service::Invocation;
 /// Reads [`Config::from_env`], tells the platform the instance is ready, then serves
 /// events forever. Returns only when the runtime API is unreachable (after retries) or
 /// on SIGTERM (`Ok`).
+///
+/// The service's error is anything `Into<`[`BoxError`]`>`, as in tower: an [`Error`], any
+/// `std::error::Error + Send + Sync` (reported under its type's short name, with its
+/// source chain), a boxed error, or a string (reported as `Error`).
 pub async fn run<S, E, R>(service: S) -> Result<(), RuntimeError>
 where
     S: Service<Invocation<E>, Response = R>,
-    S::Error: Into<Error>,
+    S::Error: Into<BoxError>,
     E: DeserializeOwned,
     R: Serialize,
 {
@@ -77,7 +81,7 @@ impl<S, E> fmt::Debug for Runtime<S, E> {
 impl<S, E, R> Runtime<S, E>
 where
     S: Service<Invocation<E>, Response = R>,
-    S::Error: Into<Error>,
+    S::Error: Into<BoxError>,
     E: DeserializeOwned,
     R: Serialize,
 {
@@ -232,7 +236,7 @@ where
             .await;
         match ready {
             Ok(Ok(())) => {}
-            Ok(Err(err)) => return Err(err.into()),
+            Ok(Err(err)) => return Err(Error::from_into_boxed(err)),
             Err(panic) => return Err(panic_error(&panic)),
         }
         let future =
@@ -260,7 +264,7 @@ where
             }
         };
         match result {
-            Ok(result) => result.map_err(Into::into),
+            Ok(result) => result.map_err(Error::from_into_boxed),
             Err(panic) => Err(panic_error(&panic)),
         }
     }

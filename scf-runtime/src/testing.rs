@@ -50,7 +50,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::BoxError;
 use crate::runtime::Runtime;
 use crate::service::Invocation;
 
@@ -401,7 +401,7 @@ impl MockApi {
 pub async fn invoke<S, E, R>(service: S, event: impl Into<Bytes>) -> Outcome
 where
     S: tower::Service<Invocation<E>, Response = R>,
-    S::Error: Into<Error>,
+    S::Error: Into<BoxError>,
     E: DeserializeOwned,
     R: Serialize,
 {

@@ -99,3 +99,47 @@ async fn with_main_false_the_handler_runs_under_the_runtime_by_hand() {
     .await;
     assert_eq!(outcome.error_type().as_deref(), Some("TooLarge"));
 }
+
+/// The conversion `#[scf::function]` emits for a handler's error, written out as it is
+/// generated (`scf::__private` names, the same trait imports), on types of this crate.
+macro_rules! generated_conversion {
+    ($error:expr) => {{
+        #[allow(unused_imports)]
+        use scf::__private::{OtherErrorKind as _, ScfErrorKind as _, StdErrorKind as _};
+        let __scf_error = $error;
+        #[allow(clippy::needless_borrow)]
+        (&__scf_error).__scf_error_kind().convert(__scf_error)
+    }};
+}
+
+/// Only `Display`, not a `std::error::Error`.
+struct OutOfStock(&'static str);
+
+impl std::fmt::Display for OutOfStock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is out of stock", self.0)
+    }
+}
+
+#[test]
+fn handler_errors_convert_as_the_macro_does() {
+    let err = generated_conversion!(OutOfStock("tea"));
+    assert_eq!(err.error_type(), "OutOfStock");
+    assert_eq!(err.to_string(), "tea is out of stock");
+
+    let err = generated_conversion!(TooLarge(5000));
+    assert_eq!(err.error_type(), "TooLarge");
+    assert!(err.downcast_ref::<TooLarge>().is_some());
+
+    let io = std::io::Error::other("disk full");
+    let err = generated_conversion!(scf::Error::from(io).with_error_type("Storage"));
+    assert_eq!((err.error_type(), err.message()), ("Storage", "disk full"));
+
+    let boxed: scf::BoxError = Box::new(TooLarge(7));
+    let err = generated_conversion!(boxed);
+    assert_eq!(err.error_type(), "Error");
+    assert!(err.downcast_ref::<TooLarge>().is_some());
+
+    let err = generated_conversion!(String::from("plain"));
+    assert_eq!((err.error_type(), err.message()), ("Error", "plain"));
+}

@@ -47,11 +47,12 @@ impl std::error::Error for PaymentDeclined {
 async fn handler(request: Request, _ctx: Context) -> Result<&'static str, Error> {
     match request {
         Request::Ok => Ok("fine"),
-        Request::Declined { card } => Err(Error::from_std(PaymentDeclined {
+        Request::Declined { card } => Err(PaymentDeclined {
             card,
             cause: std::io::Error::other("issuer unavailable"),
-        })),
-        Request::Message => Err("the message only".into()),
+        }
+        .into()),
+        Request::Message => Err(Error::msg("the message only")),
         Request::Panic => panic!("the handler gave up"),
     }
 }
@@ -73,5 +74,20 @@ mod tests {
         assert_eq!(err.error_type(), "PaymentDeclined");
         assert_eq!(err.message(), "card 4242 was declined");
         assert_eq!(err.chain(), ["issuer unavailable"]);
+        assert!(err.downcast_ref::<PaymentDeclined>().is_some());
+        assert_eq!(err.to_string(), "card 4242 was declined");
+        assert_eq!(
+            format!("{err:#}"),
+            "card 4242 was declined: issuer unavailable"
+        );
+    }
+
+    #[tokio::test]
+    async fn messages_are_plain_errors() {
+        let request = serde_json::from_str(r#"{"action":"message"}"#).unwrap();
+        let err = handler(request, Context::default()).await.unwrap_err();
+        assert_eq!(err.error_type(), "Error");
+        assert_eq!(err.to_string(), "the message only");
+        assert!(err.chain().is_empty());
     }
 }

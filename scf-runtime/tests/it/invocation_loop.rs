@@ -17,7 +17,7 @@ async fn echo(event: Value, _ctx: Context) -> Result<Value, Error> {
 async fn drive<S, E, R>(mock: &MockApi, service: S, events: &[&str]) -> Vec<Outcome>
 where
     S: tower::Service<Invocation<E>, Response = R>,
-    S::Error: Into<Error>,
+    S::Error: Into<scf_runtime::BoxError>,
     E: serde::de::DeserializeOwned,
     R: Serialize,
 {
@@ -89,6 +89,32 @@ async fn boxed_errors_are_not_named_box() {
     let outcomes = drive(&mock, service, &["{}"]).await;
     assert_eq!(outcomes[0].error_type().as_deref(), Some("Error"));
     assert_eq!(outcomes[0].error_message().as_deref(), Some("boom"));
+}
+
+#[tokio::test]
+async fn string_errors_and_scf_errors_in_a_box_keep_what_they_say() {
+    let mock = MockApi::start().await;
+    let service = service_fn(|n: u32, _: Context| async move {
+        match n {
+            0 => Err::<Value, String>("a plain string".to_string()),
+            _ => Ok(json!(n)),
+        }
+    });
+    let outcomes = drive(&mock, service, &["0"]).await;
+    assert_eq!(
+        outcomes[0].json(),
+        json!({"errorType": "Error", "errorMessage": "a plain string"})
+    );
+
+    let service = service_fn(|_: Value, _: Context| async {
+        let err: scf_runtime::BoxError = Error::new("Declined", "card declined").into();
+        Err::<Value, _>(err)
+    });
+    let outcomes = drive(&mock, service, &["{}"]).await;
+    assert_eq!(
+        outcomes[0].json(),
+        json!({"errorType": "Declined", "errorMessage": "card declined"})
+    );
 }
 
 #[derive(Debug, Deserialize, Serialize)]
