@@ -127,6 +127,7 @@ impl Fault {
         InvokeError {
             fault: self,
             message: message.into(),
+            function_error: None,
         }
     }
 
@@ -156,8 +157,12 @@ impl Fault {
 pub struct InvokeError {
     /// What went wrong; [`Fault::code`] is the SCF status code.
     pub fault: Fault,
-    /// What happened, for people.
+    /// What happened, for people. For a function error (430) it is the text the function posted,
+    /// as the platform's `ERROR RequestId:… Result:…` line and the Cloud API's `ErrMsg` show it.
     pub message: String,
+    /// For a function error (430) whose posted body is JSON: that body, parsed (usually
+    /// `{"errorType","errorMessage","stackTrace"}`); boxed, so the error stays small.
+    pub function_error: Option<Box<serde_json::Value>>,
 }
 
 impl InvokeError {
@@ -171,9 +176,44 @@ impl InvokeError {
         self.fault.name()
     }
 
-    /// The error as the JSON body the server uses everywhere: `{"code","error","message"}`.
+    /// A function error (430) from the body the function posted to `/runtime/invocation/error`:
+    /// the text as [`message`](Self::message), and the body parsed as
+    /// [`function_error`](Self::function_error) when it is JSON.
+    pub fn from_function(body: &[u8]) -> InvokeError {
+        InvokeError {
+            fault: Fault::UserError,
+            message: String::from_utf8_lossy(body).into_owned(),
+            function_error: serde_json::from_slice(body).ok().map(Box::new),
+        }
+    }
+
+    /// The message for people: the function error's `errorMessage` (or the posted JSON string)
+    /// when there is one, else [`message`](Self::message).
+    pub fn summary(&self) -> &str {
+        match self.function_error.as_deref() {
+            Some(serde_json::Value::String(text)) => text,
+            Some(serde_json::Value::Object(object)) => object
+                .get("errorMessage")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(&self.message),
+            _ => &self.message,
+        }
+    }
+
+    /// The error as the JSON body the server uses everywhere: `{"code","error","message"}`, plus
+    /// `function_error` (the function's own error, as JSON) for a function error whose posted
+    /// body is JSON:
+    /// `{"code":430,"error":"UserCodeException","message":"card declined","function_error":{"errorType":"PaymentDeclined","errorMessage":"card declined"}}`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "code": self.code(), "error": self.name(), "message": self.message })
+        let mut body = serde_json::json!({
+            "code": self.code(),
+            "error": self.name(),
+            "message": self.summary(),
+        });
+        if let Some(function_error) = &self.function_error {
+            body["function_error"] = (**function_error).clone();
+        }
+        body
     }
 }
 
@@ -213,5 +253,31 @@ mod tests {
             err.to_string(),
             "433 TimeLimitReached: took longer than 3 s"
         );
+    }
+
+    #[test]
+    fn a_function_error_keeps_its_object() {
+        let posted = br#"{"errorType":"PaymentDeclined","errorMessage":"card declined","stackTrace":["at pay"]}"#;
+        let err = InvokeError::from_function(posted);
+        assert_eq!(err.message, String::from_utf8_lossy(posted));
+        assert_eq!(
+            err.to_json(),
+            serde_json::json!({
+                "code": 430,
+                "error": "UserCodeException",
+                "message": "card declined",
+                "function_error": {"errorType": "PaymentDeclined", "errorMessage": "card declined", "stackTrace": ["at pay"]},
+            })
+        );
+        let err = InvokeError::from_function(b"it broke");
+        assert_eq!(
+            err.to_json(),
+            serde_json::json!({"code": 430, "error": "UserCodeException", "message": "it broke"})
+        );
+        let err = InvokeError::from_function(br#""quoted""#);
+        assert_eq!(err.to_json()["message"], "quoted");
+        let err = InvokeError::from_function(br#"{"code":7}"#);
+        assert_eq!(err.to_json()["message"], r#"{"code":7}"#);
+        assert_eq!(err.to_json()["function_error"]["code"], 7);
     }
 }

@@ -472,10 +472,7 @@ impl Supervisor {
                 ))),
                 StatusCode::PAYLOAD_TOO_LARGE,
             ),
-            Some(body) if error => (
-                Err(Fault::UserError.error(String::from_utf8_lossy(&body).into_owned())),
-                StatusCode::OK,
-            ),
+            Some(body) if error => (Err(InvokeError::from_function(&body)), StatusCode::OK),
             Some(body) => (Ok(body), StatusCode::OK),
         };
         self.finish(result);

@@ -7,8 +7,9 @@
 //!
 //! A sync success answers `200` with the function's result body as it was posted. A failure
 //! answers `{"code": <SCF status>, "error": <name>, "message": …}` with the SCF status as the
-//! HTTP status (e.g. `433`). Every answer carries `X-Scf-Request-Id`; executed invocations also
-//! `X-Scf-Duration-Ms` (execution time) and `X-Scf-Mem-Usage` (peak bytes).
+//! HTTP status (e.g. `433`); a function error (430) whose posted
+//! body is JSON adds it as `function_error` ([`InvokeError::to_json`]). Every answer carries
+//! `X-Scf-Request-Id`; executed invocations also `X-Scf-Duration-Ms` (execution time) and `X-Scf-Mem-Usage` (peak bytes).
 
 use axum::body::Body;
 use axum::extract::{Path, State};

@@ -107,13 +107,39 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
         .wait_for_line(&["second line", &format!("request_id=\"{id}\"")])
         .await;
 
-    // A function error: 430 with the posted body, and the ERROR line.
+    // A function error: 430 with the posted text as the message, and the ERROR line.
     let r = server.invoke("py", r#"{"error": "it broke"}"#).await;
     assert_eq!(r.status, 430);
-    assert_eq!(r.json()["message"], "it broke");
+    assert_eq!(
+        r.json(),
+        json!({"code": 430, "error": "UserCodeException", "message": "it broke"})
+    );
     let id = r.request_id();
     server
         .wait_for_line(&[&format!("ERROR RequestId:{id} Result:it broke")])
+        .await;
+    // A function error object comes back as JSON, its errorMessage as the message; the ERROR
+    // line keeps the posted text.
+    let posted = r#"{"errorType":"PaymentDeclined","errorMessage":"card declined","stackTrace":["pay (pay.py:3)"]}"#;
+    let r = server
+        .invoke("py", json!({ "error": posted }).to_string())
+        .await;
+    assert_eq!(r.status, 430);
+    let body = r.json();
+    assert_eq!(body["code"], 430, "{body}");
+    assert_eq!(body["error"], "UserCodeException", "{body}");
+    assert_eq!(body["message"], "card declined", "{body}");
+    assert_eq!(
+        body["function_error"]["errorType"], "PaymentDeclined",
+        "{body}"
+    );
+    assert_eq!(
+        body["function_error"]["stackTrace"][0], "pay (pay.py:3)",
+        "{body}"
+    );
+    let id = r.request_id();
+    server
+        .wait_for_line(&[&format!("ERROR RequestId:{id} Result:{posted}")])
         .await;
 
     // The exact environment: the platform's variables, the function's own, nothing inherited.
@@ -214,6 +240,15 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
         .await;
     assert_eq!(v["Response"]["Result"]["InvokeResult"], -1, "{v}");
     assert_eq!(v["Response"]["Result"]["ErrMsg"], "bad");
+    // The Cloud API's ErrMsg is the posted text, a JSON error object included.
+    let posted = r#"{"errorType":"Oops","errorMessage":"bad"}"#;
+    let v = server
+        .cloud(
+            "Invoke",
+            json!({"FunctionName": "py", "ClientContext": json!({ "error": posted }).to_string()}),
+        )
+        .await;
+    assert_eq!(v["Response"]["Result"]["ErrMsg"], posted, "{v}");
     for (params, code) in [
         (json!({"FunctionName": "nope"}), "ResourceNotFound.Function"),
         (json!({}), "MissingParameter"),
@@ -280,16 +315,17 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
 
     // The metrics count exactly what was sent.
     let m = server.metrics().await;
-    // py ran 8 events (echo, empty, print, error, env, Cloud Invoke, InvokeFunction, Cloud error)
-    // and refused 2 that were not JSON; the other Cloud API refusals never reach the host.
+    // py ran 10 events (echo, empty, print, error, error object, env, Cloud Invoke,
+    // InvokeFunction, Cloud error, Cloud error object) and refused 2 that were not JSON; the
+    // other Cloud API refusals never reach the host.
     assert_eq!(
         metric(&m, "scf_invocations_total{function=\"py\"}"),
-        Some(10.0),
+        Some(12.0),
         "{m}"
     );
     assert_eq!(
         metric(&m, "scf_errors_total{function=\"py\",code=\"430\"}"),
-        Some(2.0),
+        Some(4.0),
         "{m}"
     );
     assert_eq!(
@@ -314,7 +350,7 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
     );
     assert_eq!(
         metric(&m, "scf_duration_seconds_count{function=\"py\"}"),
-        Some(8.0),
+        Some(10.0),
         "{m}"
     );
     assert_eq!(
