@@ -18,6 +18,9 @@
 //! | [`Fault::PortBindingFailed`] | 446 | PortBindingFailed | a web function did not listen on its port within `init_timeout_s` |
 //! | [`Fault::InitTimeout`] | 450 | InitContainerTimeout | no ready within `init_timeout_s`; the process group is killed |
 //! | [`Fault::Internal`] | 500 | InternalError | a fault of the host itself |
+//!
+//! An answer whose HTTP status is one of these codes carries the name as its reason phrase
+//! (`HTTP/1.1 433 TimeLimitReached`), set by [`Fault::set_status`].
 
 use std::fmt;
 
@@ -129,6 +132,18 @@ impl Fault {
             message: message.into(),
             function_error: None,
         }
+    }
+
+    /// Gives `response` the SCF code as its HTTP status and the SCF name as its reason phrase
+    /// (`430 UserCodeException`): the one place an answer takes a fault's code as its status.
+    pub fn set_status<B>(self, response: &mut http::Response<B>) {
+        *response.status_mut() = http::StatusCode::from_u16(self.code())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        response
+            .extensions_mut()
+            .insert(hyper::ext::ReasonPhrase::from_static(
+                self.name().as_bytes(),
+            ));
     }
 
     /// Whether the fault is decided before any instance runs the event (the Cloud API reports
@@ -279,5 +294,14 @@ mod tests {
         let err = InvokeError::from_function(br#"{"code":7}"#);
         assert_eq!(err.to_json()["message"], r#"{"code":7}"#);
         assert_eq!(err.to_json()["function_error"]["code"], 7);
+    }
+
+    #[test]
+    fn answers_carry_the_scf_name_as_reason() {
+        let mut response = http::Response::new(());
+        Fault::Timeout.set_status(&mut response);
+        assert_eq!(response.status(), 433);
+        let reason = response.extensions().get::<hyper::ext::ReasonPhrase>();
+        assert_eq!(reason.map(|r| r.as_bytes()), Some(&b"TimeLimitReached"[..]));
     }
 }

@@ -6,8 +6,8 @@
 //! | `X-Scf-Log-Type: Tail` | sync only: the last 4 KB of the invocation's log, base64, in `X-Scf-Log` |
 //!
 //! A sync success answers `200` with the function's result body as it was posted. A failure
-//! answers `{"code": <SCF status>, "error": <name>, "message": …}` with the SCF status as the
-//! HTTP status (e.g. `433`); a function error (430) whose posted
+//! answers `{"code": <SCF status>, "error": <name>, "message": …}` with the SCF status and name
+//! as the HTTP status line (e.g. `433 TimeLimitReached`); a function error (430) whose posted
 //! body is JSON adds it as `function_error` ([`InvokeError::to_json`]). Every answer carries
 //! `X-Scf-Request-Id`; executed invocations also `X-Scf-Duration-Ms` (execution time) and `X-Scf-Mem-Usage` (peak bytes).
 
@@ -36,8 +36,8 @@ fn content_length(headers: &HeaderMap) -> Option<usize> {
 
 /// The JSON error answer of the invoke API.
 pub fn error_response(error: &InvokeError, request_id: &str) -> Response {
-    let status = StatusCode::from_u16(error.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, axum::Json(error.to_json())).into_response();
+    let mut response = axum::Json(error.to_json()).into_response();
+    error.fault.set_status(&mut response);
     set_header(response.headers_mut(), REQUEST_ID_HEADER, request_id);
     set_header(response.headers_mut(), "x-scf-error-type", error.name());
     response

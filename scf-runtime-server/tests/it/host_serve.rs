@@ -33,6 +33,24 @@ fn env_with(extra: &str) -> String {
     format!("env = {{ PATH = \"{}\", {extra} }}", python_path_env())
 }
 
+/// The status line of the raw answer to invoking `function` with `event`.
+async fn status_line(addr: std::net::SocketAddr, function: &str, event: &str) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /functions/{function}/invocations HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}",
+        event.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer within 10 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
 async fn pid_of(server: &Server, function: &str) -> u64 {
     let r = server.invoke(function, r#"{"pid": true}"#).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -484,6 +502,10 @@ async fn timeout_kills_the_group_and_refuses_the_late_post() {
     // The next invocation runs on a fresh instance.
     let next = pid_of(&server, "slow").await;
     assert_ne!(next, pid);
+
+    // The status line names the SCF code.
+    let head = status_line(server.addr, "slow", r#"{"sleep": 2}"#).await;
+    assert_eq!(head, "HTTP/1.1 433 TimeLimitReached");
 
     // A second result post is refused with 409 and the first one stands.
     let twice = server.dir.path().join("twice.txt");
