@@ -9,7 +9,8 @@
 //! answers `{"code": <SCF status>, "error": <name>, "message": …}` with the SCF status and name
 //! as the HTTP status line (e.g. `433 TimeLimitReached`); a function error (430) whose posted
 //! body is JSON adds it as `function_error` ([`InvokeError::to_json`]). Every answer carries
-//! `X-Scf-Request-Id`; executed invocations also `X-Scf-Duration-Ms` (execution time) and `X-Scf-Mem-Usage` (peak bytes).
+//! `X-Scf-Request-Id`; executed invocations also `X-Scf-Duration-Ms` (execution time in whole
+//! ms rounded up, the figure of the `Report` line) and `X-Scf-Mem-Usage` (peak bytes).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -19,7 +20,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::fault::{Fault, InvokeError};
 use crate::fault::{MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
-use crate::host::InvokeOptions;
+use crate::host::{InvokeOptions, logs};
 use crate::http::{AppState, DRAIN_MAX_BYTES, read_limited};
 
 /// `X-Scf-Request-Id`.
@@ -134,7 +135,7 @@ pub(crate) async fn invoke_api(
     set_header(
         h,
         "x-scf-duration-ms",
-        &format!("{:.3}", outcome.duration.as_secs_f64() * 1000.0),
+        &logs::duration_ms(outcome.duration).to_string(),
     );
     set_header(h, "x-scf-mem-usage", &outcome.mem_usage.to_string());
     if tail {

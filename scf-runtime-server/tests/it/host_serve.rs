@@ -120,7 +120,15 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
         "{tail}"
     );
     assert_eq!(lines[lines.len() - 2], format!("END RequestId:{id}"));
-    assert!(lines[lines.len() - 1].starts_with(&format!("Report RequestId:{id} Duration:")));
+    let report = lines[lines.len() - 1];
+    assert!(report.starts_with(&format!("Report RequestId:{id} Duration:")));
+    // One duration figure: the header's is the Report line's, whole milliseconds.
+    let header_ms = r.headers["x-scf-duration-ms"].to_str().unwrap();
+    assert!(
+        report.contains(&format!(" Duration:{header_ms}ms ")),
+        "X-Scf-Duration-Ms {header_ms} vs {report}"
+    );
+    assert!(header_ms.parse::<u64>().unwrap() >= 1, "{header_ms}");
     server
         .wait_for_line(&["second line", &format!("request_id=\"{id}\"")])
         .await;
