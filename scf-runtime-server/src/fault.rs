@@ -232,6 +232,18 @@ impl InvokeError {
     }
 }
 
+/// The server's error body for an HTTP error that is no invocation fault (no route, a body over
+/// the limit, …), in the shape of [`InvokeError::to_json`]: `{"code": <HTTP status>, "error":
+/// <its reason without spaces, e.g. NotFound>, "message"}`.
+pub fn http_error_json(status: http::StatusCode, message: &str) -> serde_json::Value {
+    let name: String = status
+        .canonical_reason()
+        .unwrap_or("Error")
+        .split([' ', '-'])
+        .collect();
+    serde_json::json!({ "code": status.as_u16(), "error": name, "message": message })
+}
+
 impl fmt::Display for InvokeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.code(), self.name(), self.message)
@@ -294,6 +306,14 @@ mod tests {
         let err = InvokeError::from_function(br#"{"code":7}"#);
         assert_eq!(err.to_json()["message"], r#"{"code":7}"#);
         assert_eq!(err.to_json()["function_error"]["code"], 7);
+    }
+
+    #[test]
+    fn http_errors_have_the_same_shape() {
+        assert_eq!(
+            http_error_json(http::StatusCode::PAYLOAD_TOO_LARGE, "big"),
+            serde_json::json!({"code": 413, "error": "PayloadTooLarge", "message": "big"})
+        );
     }
 
     #[test]

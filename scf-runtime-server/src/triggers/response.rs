@@ -14,7 +14,7 @@
 //!
 //! Every error body has the server's one shape, `{"code","error","message"}` (see
 //! [`InvokeError::to_json`]): the SCF code and name for a function's fault, the HTTP status and
-//! its reason (without spaces) for the gateway's own answers. The one exception is the malformed
+//! its reason (without spaces, [`http_error_json`]) for the gateway's own answers. The one exception is the malformed
 //! integrated response, whose body is the platform's. Every answer the gateway itself writes
 //! carries `Content-Type: application/json` and `X-Api-RequestId`.
 
@@ -24,7 +24,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use serde_json::Value;
 
-use crate::fault::InvokeError;
+use crate::fault::{InvokeError, http_error_json};
 
 /// The gateway's documented body for a malformed integrated response.
 pub const MALFORMED_BODY: &str = r#"{"errno":403,"error":"Invalid scf response format. please check your scf response format."}"#;
@@ -153,12 +153,7 @@ fn json_response(status: StatusCode, body: String, request_id: &str) -> Response
 
 /// A gateway answer of its own: `{"code": <status>, "error": <reason, e.g. NotFound>, "message"}`.
 pub fn gateway_error(status: StatusCode, message: &str, request_id: &str) -> Response<Bytes> {
-    let name: String = status
-        .canonical_reason()
-        .unwrap_or("Error")
-        .split([' ', '-'])
-        .collect();
-    let body = serde_json::json!({ "code": status.as_u16(), "error": name, "message": message });
+    let body = http_error_json(status, message);
     json_response(status, body.to_string(), request_id)
 }
 
