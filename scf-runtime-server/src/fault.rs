@@ -18,6 +18,9 @@
 //! | [`Fault::PortBindingFailed`] | 446 | PortBindingFailed | a web function did not listen on its port within `init_timeout_s` |
 //! | [`Fault::InitTimeout`] | 450 | InitContainerTimeout | no ready within `init_timeout_s`; the process group is killed |
 //! | [`Fault::Internal`] | 500 | InternalError | a fault of the host itself |
+//!
+//! An answer whose HTTP status is one of these codes carries the name as its reason phrase
+//! (`HTTP/1.1 433 TimeLimitReached`), set by [`Fault::set_status`].
 
 use std::fmt;
 
@@ -127,7 +130,20 @@ impl Fault {
         InvokeError {
             fault: self,
             message: message.into(),
+            function_error: None,
         }
+    }
+
+    /// Gives `response` the SCF code as its HTTP status and the SCF name as its reason phrase
+    /// (`430 UserCodeException`): the one place an answer takes a fault's code as its status.
+    pub fn set_status<B>(self, response: &mut http::Response<B>) {
+        *response.status_mut() = http::StatusCode::from_u16(self.code())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        response
+            .extensions_mut()
+            .insert(hyper::ext::ReasonPhrase::from_static(
+                self.name().as_bytes(),
+            ));
     }
 
     /// Whether the fault is decided before any instance runs the event (the Cloud API reports
@@ -156,8 +172,12 @@ impl Fault {
 pub struct InvokeError {
     /// What went wrong; [`Fault::code`] is the SCF status code.
     pub fault: Fault,
-    /// What happened, for people.
+    /// What happened, for people. For a function error (430) it is the text the function posted,
+    /// as the platform's `ERROR RequestId:… Result:…` line and the Cloud API's `ErrMsg` show it.
     pub message: String,
+    /// For a function error (430) whose posted body is JSON: that body, parsed (usually
+    /// `{"errorType","errorMessage","stackTrace"}`); boxed, so the error stays small.
+    pub function_error: Option<Box<serde_json::Value>>,
 }
 
 impl InvokeError {
@@ -171,10 +191,57 @@ impl InvokeError {
         self.fault.name()
     }
 
-    /// The error as the JSON body the server uses everywhere: `{"code","error","message"}`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "code": self.code(), "error": self.name(), "message": self.message })
+    /// A function error (430) from the body the function posted to `/runtime/invocation/error`:
+    /// the text as [`message`](Self::message), and the body parsed as
+    /// [`function_error`](Self::function_error) when it is JSON.
+    pub fn from_function(body: &[u8]) -> InvokeError {
+        InvokeError {
+            fault: Fault::UserError,
+            message: String::from_utf8_lossy(body).into_owned(),
+            function_error: serde_json::from_slice(body).ok().map(Box::new),
+        }
     }
+
+    /// The message for people: the function error's `errorMessage` (or the posted JSON string)
+    /// when there is one, else [`message`](Self::message).
+    pub fn summary(&self) -> &str {
+        match self.function_error.as_deref() {
+            Some(serde_json::Value::String(text)) => text,
+            Some(serde_json::Value::Object(object)) => object
+                .get("errorMessage")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(&self.message),
+            _ => &self.message,
+        }
+    }
+
+    /// The error as the JSON body the server uses everywhere: `{"code","error","message"}`, plus
+    /// `function_error` (the function's own error, as JSON) for a function error whose posted
+    /// body is JSON:
+    /// `{"code":430,"error":"UserCodeException","message":"card declined","function_error":{"errorType":"PaymentDeclined","errorMessage":"card declined"}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "code": self.code(),
+            "error": self.name(),
+            "message": self.summary(),
+        });
+        if let Some(function_error) = &self.function_error {
+            body["function_error"] = (**function_error).clone();
+        }
+        body
+    }
+}
+
+/// The server's error body for an HTTP error that is no invocation fault (no route, a body over
+/// the limit, …), in the shape of [`InvokeError::to_json`]: `{"code": <HTTP status>, "error":
+/// <its reason without spaces, e.g. NotFound>, "message"}`.
+pub fn http_error_json(status: http::StatusCode, message: &str) -> serde_json::Value {
+    let name: String = status
+        .canonical_reason()
+        .unwrap_or("Error")
+        .split([' ', '-'])
+        .collect();
+    serde_json::json!({ "code": status.as_u16(), "error": name, "message": message })
 }
 
 impl fmt::Display for InvokeError {
@@ -213,5 +280,48 @@ mod tests {
             err.to_string(),
             "433 TimeLimitReached: took longer than 3 s"
         );
+    }
+
+    #[test]
+    fn a_function_error_keeps_its_object() {
+        let posted = br#"{"errorType":"PaymentDeclined","errorMessage":"card declined","stackTrace":["at pay"]}"#;
+        let err = InvokeError::from_function(posted);
+        assert_eq!(err.message, String::from_utf8_lossy(posted));
+        assert_eq!(
+            err.to_json(),
+            serde_json::json!({
+                "code": 430,
+                "error": "UserCodeException",
+                "message": "card declined",
+                "function_error": {"errorType": "PaymentDeclined", "errorMessage": "card declined", "stackTrace": ["at pay"]},
+            })
+        );
+        let err = InvokeError::from_function(b"it broke");
+        assert_eq!(
+            err.to_json(),
+            serde_json::json!({"code": 430, "error": "UserCodeException", "message": "it broke"})
+        );
+        let err = InvokeError::from_function(br#""quoted""#);
+        assert_eq!(err.to_json()["message"], "quoted");
+        let err = InvokeError::from_function(br#"{"code":7}"#);
+        assert_eq!(err.to_json()["message"], r#"{"code":7}"#);
+        assert_eq!(err.to_json()["function_error"]["code"], 7);
+    }
+
+    #[test]
+    fn http_errors_have_the_same_shape() {
+        assert_eq!(
+            http_error_json(http::StatusCode::PAYLOAD_TOO_LARGE, "big"),
+            serde_json::json!({"code": 413, "error": "PayloadTooLarge", "message": "big"})
+        );
+    }
+
+    #[test]
+    fn answers_carry_the_scf_name_as_reason() {
+        let mut response = http::Response::new(());
+        Fault::Timeout.set_status(&mut response);
+        assert_eq!(response.status(), 433);
+        let reason = response.extensions().get::<hyper::ext::ReasonPhrase>();
+        assert_eq!(reason.map(|r| r.as_bytes()), Some(&b"TimeLimitReached"[..]));
     }
 }

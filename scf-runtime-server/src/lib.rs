@@ -82,6 +82,11 @@
 //! `Report RequestId:<id> Duration:<ms>ms Memory:<MB>MB MemUsage:<MB>MB` (measured peak RSS).
 //! `cargo scf serve` writes them to stdout (`RUST_LOG` filters).
 //!
+//! An invocation has one duration figure: the time from the event's dispatch to its result in
+//! whole milliseconds rounded up, as SCF bills it. The `Report` line's `Duration:`, the invoke
+//! API's `X-Scf-Duration-Ms`, `cargo scf invoke`'s "… ms" and the Cloud API's `BillDuration` all
+//! show that same number (the Cloud API's `Duration` keeps Tencent's fractional milliseconds).
+//!
 //! # Using the invoke path from code
 //!
 //! [`Host`] is the invoke path: [`Host::invoke`] (sync, returns an [`InvokeOutcome`]),

@@ -42,7 +42,8 @@ impl Invoker for OneInstance {
             .await
             .map_err(|_| Fault::Timeout.error("no answer within 10 s"))?;
         if outcome.is_error() {
-            return Err(Fault::UserError.error(outcome.error_message().unwrap_or_default()));
+            // As the host does with a posted error.
+            return Err(InvokeError::from_function(outcome.body()));
         }
         Ok(outcome.body().clone())
     }
@@ -206,6 +207,7 @@ async fn the_router_answers_api_gateway_and_function_url_requests() {
         error["message"].as_str().unwrap().contains("panic"),
         "{error}"
     );
+    assert_eq!(error["function_error"]["errorType"], "Panic", "{error}");
 
     // Too big for a synchronous event: refused before the function sees it.
     let big = vec![b'a'; 6 * 1024 * 1024 + 1];

@@ -150,8 +150,8 @@ pub struct InvokeReport {
     pub body: Vec<u8>,
     /// The tail of the invocation's log.
     pub log: Option<String>,
-    /// Execution time in ms.
-    pub duration_ms: Option<f64>,
+    /// Execution time in whole ms rounded up (`X-Scf-Duration-Ms`, the `Report` line's figure).
+    pub duration_ms: Option<u64>,
     /// Peak memory in bytes.
     pub mem_usage: Option<u64>,
     /// Whether a new instance was started for it (known for one-shot runs, which always start
@@ -495,8 +495,8 @@ fn render(function: &str, source: &str, args: &InvokeArgs, outcome: &InvokeRepor
         return s;
     }
     let mut facts = Vec::new();
-    if let Some(ms) = outcome.duration_ms.filter(|ms| *ms > 0.0) {
-        facts.push(format!("{ms:.1} ms"));
+    if let Some(ms) = outcome.duration_ms.filter(|ms| *ms > 0) {
+        facts.push(format!("{ms} ms"));
     }
     if let Some(mem) = outcome.mem_usage.filter(|m| *m > 0) {
         facts.push(format!("peak memory {}", human_size(mem)));

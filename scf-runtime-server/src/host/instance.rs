@@ -432,7 +432,12 @@ impl Supervisor {
         if let Some((init, mem)) = cold_start {
             running.log.append(&self.init_log);
             self.init_log = LogBuf::default();
-            let line = logs::init_report_line(&request_id, ceil_ms(init), self.spec.memory_mb, mem);
+            let line = logs::init_report_line(
+                &request_id,
+                logs::duration_ms(init),
+                self.spec.memory_mb,
+                mem,
+            );
             logs::emit(&self.spec.name, self.id, Some(&request_id), &line);
             running.log.push(&line);
         }
@@ -472,10 +477,7 @@ impl Supervisor {
                 ))),
                 StatusCode::PAYLOAD_TOO_LARGE,
             ),
-            Some(body) if error => (
-                Err(Fault::UserError.error(String::from_utf8_lossy(&body).into_owned())),
-                StatusCode::OK,
-            ),
+            Some(body) if error => (Err(InvokeError::from_function(&body)), StatusCode::OK),
             Some(body) => (Ok(body), StatusCode::OK),
         };
         self.finish(result);
@@ -525,7 +527,7 @@ impl Supervisor {
         emit(
             logs::report_line(
                 &request_id,
-                ceil_ms(duration),
+                logs::duration_ms(duration),
                 self.spec.memory_mb,
                 running.mem_peak,
             ),
@@ -673,11 +675,6 @@ impl Supervisor {
             }
         }
     }
-}
-
-fn ceil_ms(d: Duration) -> u64 {
-    let ms = d.as_micros().div_ceil(1000);
-    u64::try_from(ms).unwrap_or(u64::MAX)
 }
 
 fn misuse(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {

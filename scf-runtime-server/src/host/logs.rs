@@ -3,6 +3,7 @@
 //! the request id; the platform's own lines (`START`, `END`, `Report`, …) use the same target.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use tokio::net::unix::pipe;
 
@@ -159,6 +160,13 @@ pub(crate) fn emit(function: &str, instance: u64, request_id: Option<&str>, line
     );
 }
 
+/// An invocation's duration as every figure shows it (the `Report` line's `Duration:`, the invoke
+/// API's `X-Scf-Duration-Ms`, `cargo scf invoke`, the Cloud API's `BillDuration`): whole
+/// milliseconds rounded up, as SCF bills them.
+pub(crate) fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
+}
+
 /// `Report RequestId:<id> Duration:<ms>ms Memory:<MB>MB MemUsage:<MB>MB`.
 pub(crate) fn report_line(
     request_id: &str,
@@ -212,6 +220,14 @@ mod tests {
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].len(), MAX_LINE_BYTES);
         assert_eq!(s.finish().unwrap().len(), 10);
+    }
+
+    #[test]
+    fn durations_are_whole_milliseconds_rounded_up() {
+        assert_eq!(duration_ms(Duration::ZERO), 0);
+        assert_eq!(duration_ms(Duration::from_micros(221)), 1);
+        assert_eq!(duration_ms(Duration::from_micros(1000)), 1);
+        assert_eq!(duration_ms(Duration::from_micros(1001)), 2);
     }
 
     #[test]

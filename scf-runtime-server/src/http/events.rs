@@ -80,11 +80,7 @@ impl std::error::Error for EventsApiError {}
 
 impl IntoResponse for EventsApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "code": self.status.as_u16(),
-            "error": self.status.canonical_reason().unwrap_or("Error"),
-            "message": self.message,
-        });
+        let body = crate::fault::http_error_json(self.status, &self.message);
         (self.status, Json(body)).into_response()
     }
 }

@@ -6,9 +6,11 @@
 //! | `X-Scf-Log-Type: Tail` | sync only: the last 4 KB of the invocation's log, base64, in `X-Scf-Log` |
 //!
 //! A sync success answers `200` with the function's result body as it was posted. A failure
-//! answers `{"code": <SCF status>, "error": <name>, "message": …}` with the SCF status as the
-//! HTTP status (e.g. `433`). Every answer carries `X-Scf-Request-Id`; executed invocations also
-//! `X-Scf-Duration-Ms` (execution time) and `X-Scf-Mem-Usage` (peak bytes).
+//! answers `{"code": <SCF status>, "error": <name>, "message": …}` with the SCF status and name
+//! as the HTTP status line (e.g. `433 TimeLimitReached`); a function error (430) whose posted
+//! body is JSON adds it as `function_error` ([`InvokeError::to_json`]). Every answer carries
+//! `X-Scf-Request-Id`; executed invocations also `X-Scf-Duration-Ms` (execution time in whole
+//! ms rounded up, the figure of the `Report` line) and `X-Scf-Mem-Usage` (peak bytes).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -18,7 +20,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::fault::{Fault, InvokeError};
 use crate::fault::{MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
-use crate::host::InvokeOptions;
+use crate::host::{InvokeOptions, logs};
 use crate::http::{AppState, DRAIN_MAX_BYTES, read_limited};
 
 /// `X-Scf-Request-Id`.
@@ -35,8 +37,8 @@ fn content_length(headers: &HeaderMap) -> Option<usize> {
 
 /// The JSON error answer of the invoke API.
 pub fn error_response(error: &InvokeError, request_id: &str) -> Response {
-    let status = StatusCode::from_u16(error.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, axum::Json(error.to_json())).into_response();
+    let mut response = axum::Json(error.to_json()).into_response();
+    error.fault.set_status(&mut response);
     set_header(response.headers_mut(), REQUEST_ID_HEADER, request_id);
     set_header(response.headers_mut(), "x-scf-error-type", error.name());
     response
@@ -133,7 +135,7 @@ pub(crate) async fn invoke_api(
     set_header(
         h,
         "x-scf-duration-ms",
-        &format!("{:.3}", outcome.duration.as_secs_f64() * 1000.0),
+        &logs::duration_ms(outcome.duration).to_string(),
     );
     set_header(h, "x-scf-mem-usage", &outcome.mem_usage.to_string());
     if tail {

@@ -116,11 +116,10 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
         }
         _ => (
             StatusCode::NOT_FOUND,
-            axum::Json(serde_json::json!({
-                "code": 404,
-                "error": "NotFound",
-                "message": format!("nothing is served at {}", request.uri().path()),
-            })),
+            axum::Json(crate::fault::http_error_json(
+                StatusCode::NOT_FOUND,
+                &format!("nothing is served at {}", request.uri().path()),
+            )),
         )
             .into_response(),
     }

@@ -4,16 +4,19 @@
 //! | Case | HTTP status | Body |
 //! |---|---|---|
 //! | Valid integrated response | its `statusCode` | its `body`, base64-decoded when flagged; an array header value gives one header line per element |
-//! | Malformed integrated response | 502 (project decision) | `{"errno":403,"error":"Invalid scf response format. please check your scf response format."}` (the gateway's documented body) |
+//! | Malformed integrated response | 502 (project decision) | `{"errno":403,"error":"Invalid scf response format. please check your scf response format."}` (the gateway's documented body, kept word for word) |
 //! | Integrated response off | 200 | the result as-is |
 //! | Function timeout (433) | 200 (documented gateway behaviour) | `{"code":433,"error":"TimeLimitReached","message":…}` |
-//! | Gateway timeout (trigger `timeout_s`) | 504 (project decision) | `{"errno":504,"error":…}` |
-//! | Other function errors (430, 432, 439, …) | 502 (project decision) | `{"code":<SCF status>,"error":<name>,"message":…}` |
-//! | Request body over the limit | 413 (project decision) | `{"errno":413,"error":…}` |
-//! | No route for the path / method | 404 / 405 (project decision) | `{"errno":404 \| 405,"error":…}` |
+//! | Gateway timeout (trigger `timeout_s`) | 504 (project decision) | `{"code":504,"error":"GatewayTimeout","message":…}` |
+//! | Other function errors (430, 432, 439, …) | 502 (project decision) | `{"code":<SCF status>,"error":<name>,"message":…}` (a 430 adds `function_error`, the function's own error object) |
+//! | Request body over the limit | 413 (project decision) | `{"code":413,"error":"PayloadTooLarge","message":…}` |
+//! | No route for the path / method | 404 / 405 (project decision) | `{"code":404 \| 405,"error":"NotFound" \| "MethodNotAllowed","message":…}` |
 //!
-//! Every answer the gateway itself writes carries `Content-Type: application/json` and
-//! `X-Api-RequestId`.
+//! Every error body has the server's one shape, `{"code","error","message"}` (see
+//! [`InvokeError::to_json`]): the SCF code and name for a function's fault, the HTTP status and
+//! its reason (without spaces, [`http_error_json`]) for the gateway's own answers. The one exception is the malformed
+//! integrated response, whose body is the platform's. Every answer the gateway itself writes
+//! carries `Content-Type: application/json` and `X-Api-RequestId`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -21,7 +24,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use serde_json::Value;
 
-use crate::fault::InvokeError;
+use crate::fault::{InvokeError, http_error_json};
 
 /// The gateway's documented body for a malformed integrated response.
 pub const MALFORMED_BODY: &str = r#"{"errno":403,"error":"Invalid scf response format. please check your scf response format."}"#;
@@ -148,10 +151,10 @@ fn json_response(status: StatusCode, body: String, request_id: &str) -> Response
     response
 }
 
-/// A gateway answer in its own `{"errno","error"}` form.
-pub fn gateway_error(status: StatusCode, error: &str, request_id: &str) -> Response<Bytes> {
-    let body = serde_json::json!({ "errno": status.as_u16(), "error": error }).to_string();
-    json_response(status, body, request_id)
+/// A gateway answer of its own: `{"code": <status>, "error": <reason, e.g. NotFound>, "message"}`.
+pub fn gateway_error(status: StatusCode, message: &str, request_id: &str) -> Response<Bytes> {
+    let body = http_error_json(status, message);
+    json_response(status, body.to_string(), request_id)
 }
 
 /// The answer for a malformed integrated response: 502 with the gateway's documented body.
@@ -245,14 +248,25 @@ mod tests {
         assert_eq!(r.status(), 502);
         assert_eq!(r.body(), MALFORMED_BODY);
         assert_eq!(r.headers()["x-api-requestid"], "rid");
-        let r = function_error_response(&Fault::UserError.error("boom"), "rid");
+        let r = function_error_response(
+            &InvokeError::from_function(br#"{"errorType":"Oops","errorMessage":"boom"}"#),
+            "rid",
+        );
         assert_eq!(r.status(), 502);
         let body: Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["code"], 430);
         assert_eq!(body["message"], "boom");
+        assert_eq!(body["function_error"]["errorType"], "Oops");
         let r = function_error_response(&Fault::Timeout.error("slow"), "rid");
         assert_eq!(r.status(), 200);
         let r = gateway_error(StatusCode::NOT_FOUND, "no api", "rid");
-        assert_eq!(r.body(), r#"{"errno":404,"error":"no api"}"#);
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"code": 404, "error": "NotFound", "message": "no api"})
+        );
+        let r = gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "big", "rid");
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "PayloadTooLarge");
     }
 }

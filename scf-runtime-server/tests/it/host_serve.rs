@@ -33,6 +33,24 @@ fn env_with(extra: &str) -> String {
     format!("env = {{ PATH = \"{}\", {extra} }}", python_path_env())
 }
 
+/// The status line of the raw answer to invoking `function` with `event`.
+async fn status_line(addr: std::net::SocketAddr, function: &str, event: &str) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /functions/{function}/invocations HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}",
+        event.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer within 10 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
 async fn pid_of(server: &Server, function: &str) -> u64 {
     let r = server.invoke(function, r#"{"pid": true}"#).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -102,18 +120,52 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
         "{tail}"
     );
     assert_eq!(lines[lines.len() - 2], format!("END RequestId:{id}"));
-    assert!(lines[lines.len() - 1].starts_with(&format!("Report RequestId:{id} Duration:")));
+    let report = lines[lines.len() - 1];
+    assert!(report.starts_with(&format!("Report RequestId:{id} Duration:")));
+    // One duration figure: the header's is the Report line's, whole milliseconds.
+    let header_ms = r.headers["x-scf-duration-ms"].to_str().unwrap();
+    assert!(
+        report.contains(&format!(" Duration:{header_ms}ms ")),
+        "X-Scf-Duration-Ms {header_ms} vs {report}"
+    );
+    assert!(header_ms.parse::<u64>().unwrap() >= 1, "{header_ms}");
     server
         .wait_for_line(&["second line", &format!("request_id=\"{id}\"")])
         .await;
 
-    // A function error: 430 with the posted body, and the ERROR line.
+    // A function error: 430 with the posted text as the message, and the ERROR line.
     let r = server.invoke("py", r#"{"error": "it broke"}"#).await;
     assert_eq!(r.status, 430);
-    assert_eq!(r.json()["message"], "it broke");
+    assert_eq!(
+        r.json(),
+        json!({"code": 430, "error": "UserCodeException", "message": "it broke"})
+    );
     let id = r.request_id();
     server
         .wait_for_line(&[&format!("ERROR RequestId:{id} Result:it broke")])
+        .await;
+    // A function error object comes back as JSON, its errorMessage as the message; the ERROR
+    // line keeps the posted text.
+    let posted = r#"{"errorType":"PaymentDeclined","errorMessage":"card declined","stackTrace":["pay (pay.py:3)"]}"#;
+    let r = server
+        .invoke("py", json!({ "error": posted }).to_string())
+        .await;
+    assert_eq!(r.status, 430);
+    let body = r.json();
+    assert_eq!(body["code"], 430, "{body}");
+    assert_eq!(body["error"], "UserCodeException", "{body}");
+    assert_eq!(body["message"], "card declined", "{body}");
+    assert_eq!(
+        body["function_error"]["errorType"], "PaymentDeclined",
+        "{body}"
+    );
+    assert_eq!(
+        body["function_error"]["stackTrace"][0], "pay (pay.py:3)",
+        "{body}"
+    );
+    let id = r.request_id();
+    server
+        .wait_for_line(&[&format!("ERROR RequestId:{id} Result:{posted}")])
         .await;
 
     // The exact environment: the platform's variables, the function's own, nothing inherited.
@@ -214,6 +266,15 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
         .await;
     assert_eq!(v["Response"]["Result"]["InvokeResult"], -1, "{v}");
     assert_eq!(v["Response"]["Result"]["ErrMsg"], "bad");
+    // The Cloud API's ErrMsg is the posted text, a JSON error object included.
+    let posted = r#"{"errorType":"Oops","errorMessage":"bad"}"#;
+    let v = server
+        .cloud(
+            "Invoke",
+            json!({"FunctionName": "py", "ClientContext": json!({ "error": posted }).to_string()}),
+        )
+        .await;
+    assert_eq!(v["Response"]["Result"]["ErrMsg"], posted, "{v}");
     for (params, code) in [
         (json!({"FunctionName": "nope"}), "ResourceNotFound.Function"),
         (json!({}), "MissingParameter"),
@@ -280,16 +341,17 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
 
     // The metrics count exactly what was sent.
     let m = server.metrics().await;
-    // py ran 8 events (echo, empty, print, error, env, Cloud Invoke, InvokeFunction, Cloud error)
-    // and refused 2 that were not JSON; the other Cloud API refusals never reach the host.
+    // py ran 10 events (echo, empty, print, error, error object, env, Cloud Invoke,
+    // InvokeFunction, Cloud error, Cloud error object) and refused 2 that were not JSON; the
+    // other Cloud API refusals never reach the host.
     assert_eq!(
         metric(&m, "scf_invocations_total{function=\"py\"}"),
-        Some(10.0),
+        Some(12.0),
         "{m}"
     );
     assert_eq!(
         metric(&m, "scf_errors_total{function=\"py\",code=\"430\"}"),
-        Some(2.0),
+        Some(4.0),
         "{m}"
     );
     assert_eq!(
@@ -314,7 +376,7 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
     );
     assert_eq!(
         metric(&m, "scf_duration_seconds_count{function=\"py\"}"),
-        Some(8.0),
+        Some(10.0),
         "{m}"
     );
     assert_eq!(
@@ -448,6 +510,10 @@ async fn timeout_kills_the_group_and_refuses_the_late_post() {
     // The next invocation runs on a fresh instance.
     let next = pid_of(&server, "slow").await;
     assert_ne!(next, pid);
+
+    // The status line names the SCF code.
+    let head = status_line(server.addr, "slow", r#"{"sleep": 2}"#).await;
+    assert_eq!(head, "HTTP/1.1 433 TimeLimitReached");
 
     // A second result post is refused with 409 and the first one stands.
     let twice = server.dir.path().join("twice.txt");

@@ -151,7 +151,7 @@ fn invoke_prints_the_hosted_echo_result_logs_and_errors() {
         stdout.starts_with("ok `echo` (fixture cos-put): request "),
         "{stdout}"
     );
-    assert!(stdout.contains(" ms"), "the duration is shown: {stdout}");
+    assert_one_duration(&stdout);
     assert!(stdout.contains("result:"), "{stdout}");
     assert!(stdout.contains("\"Records\": ["), "pretty JSON: {stdout}");
     assert!(
@@ -315,6 +315,26 @@ fn number_after(text: &str, prefix: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// Asserts the duration `cargo scf invoke` printed (`…, 3 ms, …` on its first line) is the one
+/// of the `Report` line in the log it printed.
+fn assert_one_duration(stdout: &str) {
+    let first = stdout.lines().next().unwrap_or_default();
+    let printed = first
+        .split(", ")
+        .find_map(|fact| fact.strip_suffix(" ms"))
+        .unwrap_or_else(|| panic!("no duration on the first line: {stdout}"));
+    let printed: u64 = printed.parse().expect("whole milliseconds");
+    let report = stdout
+        .lines()
+        .find(|line| line.contains("| Report RequestId:"))
+        .unwrap_or_else(|| panic!("no Report line in the log: {stdout}"));
+    assert_eq!(
+        number_after(report, " Duration:"),
+        Some(printed),
+        "the printed duration is the Report line's: {stdout}"
+    );
+}
+
 /// Asserts process `pid` is gone (allowing a loaded machine time to reap it).
 fn assert_gone(pid: u64) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -349,7 +369,7 @@ fn without_a_server_the_config_function_runs_once_locally() {
     println!("{stdout}\n{stderr}");
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.starts_with("ok `py` (--data): request "), "{stdout}");
-    assert!(stdout.contains(" ms"), "the duration: {stdout}");
+    assert_one_duration(&stdout);
     assert!(stdout.contains("peak memory "), "{stdout}");
     assert!(stdout.contains("cold start"), "{stdout}");
     assert!(stdout.contains("result:"), "{stdout}");

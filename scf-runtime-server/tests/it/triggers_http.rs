@@ -223,7 +223,17 @@ async fn http_triggers_over_real_sockets() {
     assert_eq!(event["queryStringParameters"], json!({"lang": "en"}));
     assert_eq!(event["requestContext"]["sourceIp"], "127.0.0.1");
     assert_eq!(event["requestContext"]["httpMethod"], "ANY");
-    assert_eq!(send(addr, get("/users")).await.status, 404);
+    // The gateway's own errors have the server's error shape: code, error, message; no errno.
+    let r = send(addr, get("/users")).await;
+    assert_eq!(r.status, 404);
+    let body = serde_json::from_slice::<Value>(&r.body).unwrap();
+    assert_eq!(body["code"], 404, "{body}");
+    assert_eq!(body["error"], "NotFound", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("/users"),
+        "{body}"
+    );
+    assert!(body.get("errno").is_none(), "{body}");
     assert_eq!(
         send(addr, request("PUT", "/users/7", "text/plain", ""))
             .await

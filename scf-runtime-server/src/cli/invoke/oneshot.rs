@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::{InvokeArgs, InvokeReport};
 use crate::cli::ToolError;
 use crate::config::{Code, Config, FunctionConfig, check_env};
-use crate::host::{Host, InvokeOptions};
+use crate::host::{Host, InvokeOptions, logs};
 
 /// Why the function runs here rather than on a server.
 #[derive(Debug, Clone)]
@@ -136,7 +136,7 @@ pub(super) async fn run(
             request_id: Some(outcome.request_id),
             body,
             log: Some(outcome.log),
-            duration_ms: Some(outcome.duration.as_secs_f64() * 1000.0),
+            duration_ms: Some(logs::duration_ms(outcome.duration)),
             mem_usage: Some(outcome.mem_usage),
             cold_start: Some(outcome.cold_start),
         },

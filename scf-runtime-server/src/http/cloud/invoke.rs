@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ApiError, Params};
 use crate::fault::Fault;
-use crate::host::{Host, InvokeOptions};
+use crate::host::{Host, InvokeOptions, logs};
 
 /// `Invoke`: `InvocationType` may queue the event; the event is `ClientContext`.
 pub(super) async fn invoke(
@@ -107,7 +107,7 @@ async fn run(
         json!({
             "FunctionRequestId": outcome.request_id,
             "Duration": (duration_ms * 1000.0).round() / 1000.0,
-            "BillDuration": duration_ms.ceil() as u64,
+            "BillDuration": logs::duration_ms(outcome.duration),
             "MemUsage": outcome.mem_usage,
             "RetMsg": ret,
             "ErrMsg": err,
