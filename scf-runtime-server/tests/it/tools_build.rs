@@ -133,11 +133,30 @@ fn rustup_home_without_musl() -> Result<(PathBuf, String), String> {
     if !status.success() {
         return Err(format!("copying {} failed", toolchain.display()));
     }
-    let musl = copy
-        .join("toolchains")
-        .join(&name)
-        .join("lib/rustlib/x86_64-unknown-linux-musl");
-    let _ = std::fs::remove_dir_all(musl);
+    // Where this machine has the musl std, the copy loses it the way a user would remove it.
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .env("RUSTUP_HOME", &copy)
+        .env("RUSTUP_TOOLCHAIN", &name)
+        .output()
+        .map_err(|e| format!("rustup cannot be run: {e}"))?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == "x86_64-unknown-linux-musl")
+    {
+        let removed = Command::new("rustup")
+            .args(["target", "remove", "x86_64-unknown-linux-musl"])
+            .env("RUSTUP_HOME", &copy)
+            .env("RUSTUP_TOOLCHAIN", &name)
+            .output()
+            .map_err(|e| format!("rustup cannot be run: {e}"))?;
+        if !removed.status.success() {
+            return Err(format!(
+                "rustup could not remove the musl std from the private copy: {}",
+                String::from_utf8_lossy(&removed.stderr).trim()
+            ));
+        }
+    }
     Ok((copy, name))
 }
 
