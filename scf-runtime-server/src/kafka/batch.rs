@@ -10,9 +10,12 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use scf_events::ckafka::{CkafkaMessage, CkafkaRecord};
 
-/// Largest batch event, bytes: the platform's limit for a synchronous event (6 MB), as CKafka is
-/// a synchronous trigger there. A single message larger than this still goes out, alone.
-pub const MAX_BATCH_BYTES: usize = 6 * 1024 * 1024;
+use crate::fault::MAX_SYNC_EVENT_BYTES;
+
+/// Largest batch event, bytes: the platform's limit for a synchronous event
+/// ([`MAX_SYNC_EVENT_BYTES`], 6 MB), as CKafka is a synchronous trigger there. A single message
+/// larger than this still goes out, alone.
+pub const MAX_BATCH_BYTES: usize = MAX_SYNC_EVENT_BYTES;
 
 /// `msgKey` of a message without a key: the literal text the platform sends.
 pub const NO_KEY: &str = "None";
