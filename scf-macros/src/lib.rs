@@ -1,4 +1,4 @@
-//! The `#[scf::function]` attribute macro. Use it through the `scf` crate, which
+//! The `#[scf::function]` attribute macro. Use it through the `scf-rs` package (crate `scf`), which
 //! re-exports it as `scf::function` and provides the support code it generates calls to.
 //!
 //! The macro works in three steps, one module each: `parse` reads the

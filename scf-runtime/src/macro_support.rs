@@ -45,9 +45,9 @@ pub struct MultiThreadFeature;
 
 /// Implemented for [`MultiThreadFeature`] when the `multi-thread` feature is on.
 #[diagnostic::on_unimplemented(
-    message = "`flavor = \"multi_thread\"` needs the `multi-thread` feature of `scf`",
+    message = "`flavor = \"multi_thread\"` needs the `multi-thread` feature of `scf-rs`",
     label = "tokio's multi-thread scheduler is not compiled in",
-    note = "enable it in Cargo.toml: `scf = {{ version = \"0.1\", features = [\"multi-thread\"] }}`, \
+    note = "enable it in Cargo.toml: `scf-rs = {{ version = \"0.1\", features = [\"multi-thread\"] }}`, \
             or remove `flavor` to use the default current-thread runtime"
 )]
 pub trait MultiThreadEnabled {}
@@ -75,7 +75,7 @@ fn multi_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 fn multi_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     // Unreachable in practice: `Flavor::multi_thread` does not compile without the feature.
     Err(std::io::Error::other(
-        "the multi-thread scheduler needs the `multi-thread` feature of `scf`",
+        "the multi-thread scheduler needs the `multi-thread` feature of `scf-rs`",
     ))
 }
 

@@ -76,7 +76,7 @@ fn every_trigger_template_passes_its_own_tests() {
     }
 
     // One workspace over the generated projects, pinned to this workspace's lock file, so the
-    // `scf` crate and its dependencies compile once for all of them.
+    // `scf-rs` crate and its dependencies compile once for all of them.
     let members: Vec<String> = TRIGGERS.iter().map(|t| format!("\"fn-{t}\"")).collect();
     std::fs::write(
         dir.path().join("Cargo.toml"),
