@@ -173,34 +173,35 @@ fn a_missing_musl_std_is_installed_with_rustup_then_used() {
         }
     };
     let target_dir = nested_target_dir();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-scf"));
-    cmd.args([
-        "build",
-        "-p",
-        "example-echo",
-        "--target-dir",
-        target_dir.to_str().unwrap(),
-    ])
-    .current_dir(workspace_root())
-    // The rustup proxies resolve `cargo` and `rustc` in the private home.
-    .env("RUSTUP_HOME", &home)
-    .env("RUSTUP_TOOLCHAIN", &toolchain)
-    .env_remove("CARGO")
-    .env_remove("RUSTC");
-    let output = cmd.output().expect("scf runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let tail: String = stderr.lines().rev().take(15).collect::<Vec<_>>().join("\n");
-    println!("{stdout}");
+    // `cargo scf <command> -p example-echo` with the rustup proxies resolving `cargo` and
+    // `rustc` in the private home.
+    let run = |command: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
+            .args([command, "-p", "example-echo", "--target-dir"])
+            .arg(&target_dir)
+            .current_dir(workspace_root())
+            .env("RUSTUP_HOME", &home)
+            .env("RUSTUP_TOOLCHAIN", &toolchain)
+            .env_remove("CARGO")
+            .env_remove("RUSTC")
+            .output()
+            .expect("cargo scf runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: String = stderr.lines().rev().take(15).collect::<Vec<_>>().join("\n");
+        println!("{stdout}");
+        (output.status.success(), stdout, tail)
+    };
+    let (ok, stdout, tail) = run("build");
     assert!(
         stdout.contains("the x86_64-unknown-linux-musl std is missing: running `rustup target add x86_64-unknown-linux-musl`"),
         "{stdout}\n{tail}"
     );
     if !stdout.contains("installed the x86_64-unknown-linux-musl std") {
         // rustup could not download it (no network): the error says what to do instead.
-        assert!(!output.status.success(), "{stdout}");
+        assert!(!ok, "{stdout}");
         assert!(
-            stderr.contains("pip install ziglang cargo-zigbuild"),
+            tail.contains("pip install ziglang cargo-zigbuild"),
             "{tail}"
         );
         skipped(
@@ -209,30 +210,13 @@ fn a_missing_musl_std_is_installed_with_rustup_then_used() {
         );
         return;
     }
-    assert!(output.status.success(), "{stdout}\n{tail}");
+    assert!(ok, "{stdout}\n{tail}");
     assert!(stdout.contains("for musl, debug"), "{stdout}");
     assert!(stdout.contains("linking:      static"), "{stdout}");
 
     // `cargo scf package` on the same machine: a release build for musl, verified and zipped.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-scf"));
-    cmd.args([
-        "package",
-        "-p",
-        "example-echo",
-        "--target-dir",
-        target_dir.to_str().unwrap(),
-    ])
-    .current_dir(workspace_root())
-    .env("RUSTUP_HOME", &home)
-    .env("RUSTUP_TOOLCHAIN", &toolchain)
-    .env_remove("CARGO")
-    .env_remove("RUSTC");
-    let output = cmd.output().expect("cargo scf runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let tail: String = stderr.lines().rev().take(15).collect::<Vec<_>>().join("\n");
-    println!("{stdout}");
-    assert!(output.status.success(), "{stdout}\n{tail}");
+    let (ok, stdout, tail) = run("package");
+    assert!(ok, "{stdout}\n{tail}");
     let release = target_dir.join("x86_64-unknown-linux-musl/release/example-echo");
     assert!(
         stdout.contains(&format!("verify {}: ok", release.display())),

@@ -3,6 +3,7 @@
 //! an API gateway route and a function URL, and event routes answered by a scripted invoker
 //! (malformed replies, function errors, timeouts).
 
+use crate::support::host::send;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, StatusCode};
-use http_body_util::{BodyExt as _, Full};
+use http::Request;
+use http_body_util::Full;
 use scf_runtime_server::config::{ApigwRoute, ApigwTriggerConfig};
 use scf_runtime_server::fault::{Fault, InvokeError};
 use scf_runtime_server::host::Invoker;
@@ -98,33 +99,6 @@ async fn serve(triggers: HttpTriggers<Scripted>) -> SocketAddr {
         }
     });
     addr
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> Answer {
-    let exchange = async {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
-        let response = sender.send_request(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        Answer {
-            status: parts.status,
-            headers: parts.headers,
-            body: body.collect().await.unwrap().to_bytes(),
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), exchange)
-        .await
-        .expect("an answer within 30 s")
 }
 
 fn request(

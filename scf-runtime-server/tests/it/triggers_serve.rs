@@ -3,6 +3,7 @@
 //! bootstrap that reflects its event or answers junk, a timer every second, and a Python web
 //! function taking 50 concurrent requests with a per-instance concurrency of 10.
 
+use crate::support::host::send;
 use crate::support::ports;
 
 use std::collections::HashMap;
@@ -14,8 +15,8 @@ use std::time::{Duration, Instant};
 use ports::free_port;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, StatusCode};
-use http_body_util::{BodyExt as _, Full};
+use http::Request;
+use http_body_util::Full;
 use serde_json::{Value, json};
 
 /// `cargo scf serve`, killed by PID when dropped.
@@ -148,40 +149,6 @@ type = "function_url"
         std::thread::sleep(Duration::from_millis(50));
     }
     server
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-}
-
-async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> Answer {
-    let exchange = async {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
-        let response = sender.send_request(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        Answer {
-            status: parts.status,
-            headers: parts.headers,
-            body: body.collect().await.unwrap().to_bytes(),
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), exchange)
-        .await
-        .expect("answer within 30 s")
 }
 
 fn get(path: &str) -> Request<Full<Bytes>> {
