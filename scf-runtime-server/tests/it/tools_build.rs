@@ -175,9 +175,10 @@ fn a_missing_musl_std_is_installed_with_rustup_then_used() {
     let target_dir = nested_target_dir();
     // `cargo scf <command> -p example-echo` with the rustup proxies resolving `cargo` and
     // `rustc` in the private home.
-    let run = |command: &str| {
+    let run = |command: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_cargo-scf"))
-            .args([command, "-p", "example-echo", "--target-dir"])
+            .args(command)
+            .args(["-p", "example-echo", "--target-dir"])
             .arg(&target_dir)
             .current_dir(workspace_root())
             .env("RUSTUP_HOME", &home)
@@ -192,7 +193,7 @@ fn a_missing_musl_std_is_installed_with_rustup_then_used() {
         println!("{stdout}");
         (output.status.success(), stdout, tail)
     };
-    let (ok, stdout, tail) = run("build");
+    let (ok, stdout, tail) = run(&["build", "--release"]);
     assert!(
         stdout.contains("the x86_64-unknown-linux-musl std is missing: running `rustup target add x86_64-unknown-linux-musl`"),
         "{stdout}\n{tail}"
@@ -211,11 +212,11 @@ fn a_missing_musl_std_is_installed_with_rustup_then_used() {
         return;
     }
     assert!(ok, "{stdout}\n{tail}");
-    assert!(stdout.contains("for musl, debug"), "{stdout}");
+    assert!(stdout.contains("for musl, release"), "{stdout}");
     assert!(stdout.contains("linking:      static"), "{stdout}");
 
-    // `cargo scf package` on the same machine: a release build for musl, verified and zipped.
-    let (ok, stdout, tail) = run("package");
+    // `cargo scf package` on the same machine: the release build for musl, verified and zipped.
+    let (ok, stdout, tail) = run(&["package"]);
     assert!(ok, "{stdout}\n{tail}");
     let release = target_dir.join("x86_64-unknown-linux-musl/release/example-echo");
     assert!(
