@@ -36,7 +36,8 @@ pub struct InvocationRecord {
     pub status_code: u16,
     /// The error message (empty on success).
     pub error: String,
-    /// Execution time, milliseconds (zero when nothing ran).
+    /// Execution time in whole milliseconds, rounded up as in the Report line (zero when nothing
+    /// ran).
     pub duration_ms: f64,
     /// Peak resident memory of the instance during the invocation, bytes.
     pub mem_bytes: u64,
@@ -221,7 +222,8 @@ impl Activity {
         record.status_code = done.status_code;
         record.error.clear();
         record.error.push_str(tail(done.error, LOG_EXCERPT_BYTES));
-        record.duration_ms = done.duration.as_secs_f64() * 1000.0;
+        // The figure of the Report line and the X-Scf-Duration-Ms header: whole ms, rounded up.
+        record.duration_ms = super::logs::duration_ms(done.duration) as f64;
         record.mem_bytes = done.mem_bytes;
         record.cold_start = done.cold_start;
         record.log.clear();
