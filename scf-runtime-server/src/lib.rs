@@ -96,6 +96,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod durable;
 pub mod fault;
 pub mod host;

@@ -191,10 +191,12 @@ async fn deliver_one<F, Fut>(
     };
     let outcome = deliver(event).await;
     let end = clock.now_ms();
-    let decision = queue
-        .config()
-        .policy
-        .decide(&outcome, &record.failures, record.created_ms, end);
+    let decision = queue.policy_of(&record.function).decide(
+        &outcome,
+        &record.failures,
+        record.created_ms,
+        end,
+    );
     record.failures = record.failures.after(&outcome);
     if let Some((code, message)) = outcome.error() {
         record.last_error = Some(EventError {

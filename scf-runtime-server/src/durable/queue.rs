@@ -176,6 +176,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     index: Mutex<Index>,
     pub(crate) wake: Notify,
+    /// Functions with retry settings of their own (`UpdateFunctionEventInvokeConfig`).
+    policies: std::sync::RwLock<HashMap<String, RetryPolicy>>,
 }
 
 /// The schedule: per function, due events by (due time, arrival), and counts.
@@ -348,6 +350,7 @@ impl DurableQueue {
                 clock,
                 index: Mutex::new(index),
                 wake: Notify::new(),
+                policies: std::sync::RwLock::new(HashMap::new()),
             }),
         })
     }
@@ -360,6 +363,31 @@ impl DurableQueue {
     /// The queue's configuration.
     pub fn config(&self) -> &QueueConfig {
         &self.inner.config
+    }
+
+    /// Gives `function` retry settings of its own (`None`: the queue's again). Events already
+    /// accepted follow them from their next failure on.
+    pub fn set_function_policy(&self, function: &str, policy: Option<RetryPolicy>) {
+        let mut policies = self
+            .inner
+            .policies
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        match policy {
+            Some(p) => policies.insert(function.to_owned(), p),
+            None => policies.remove(function),
+        };
+    }
+
+    /// The retry settings `function`'s events follow.
+    pub fn policy_of(&self, function: &str) -> RetryPolicy {
+        self.inner
+            .policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(function)
+            .cloned()
+            .unwrap_or_else(|| self.inner.config.policy.clone())
     }
 
     /// The queue's clock.
@@ -395,7 +423,7 @@ impl DurableQueue {
         let record = EventRecord {
             request_id: request_id.clone(),
             function: event.function.clone(),
-            qualifier: "$LATEST".into(),
+            qualifier: event.qualifier,
             source: event.source,
             state: EventState::Queued,
             attempts: 0,

@@ -160,6 +160,8 @@ pub struct NewEvent {
     pub request_id: Option<String>,
     /// Deliver in order with the other events of this stream (see [`OrderKey`]).
     pub order: Option<OrderKey>,
+    /// The version or alias to run (`$LATEST` by default), resolved at each delivery.
+    pub qualifier: String,
 }
 
 impl NewEvent {
@@ -175,6 +177,7 @@ impl NewEvent {
             source,
             request_id: None,
             order: None,
+            qualifier: "$LATEST".to_owned(),
         }
     }
 

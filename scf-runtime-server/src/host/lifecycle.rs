@@ -24,6 +24,8 @@ pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub(crate) struct FunctionSpec {
     pub(crate) name: String,
+    /// `$LATEST` or a published version number.
+    pub(crate) version: String,
     pub(crate) kind: Kind,
     pub(crate) executable: PathBuf,
     pub(crate) code_root: PathBuf,

@@ -56,6 +56,17 @@ pub struct PoolCounts {
     pub queued: usize,
 }
 
+impl PoolCounts {
+    /// Adds `other`'s counts (several pools of one function: its versions).
+    pub fn add(&mut self, other: &PoolCounts) {
+        self.starting += other.starting;
+        self.idle += other.idle;
+        self.busy += other.busy;
+        self.stopping += other.stopping;
+        self.queued += other.queued;
+    }
+}
+
 fn histogram() -> Histogram {
     // 1 ms .. about 65 s.
     Histogram::new(exponential_buckets(0.001, 2.0, 17))

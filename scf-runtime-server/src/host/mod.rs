@@ -24,10 +24,10 @@ pub use lifecycle::State as InstanceState;
 pub use metrics::PoolCounts;
 pub use pool::InstanceStatus;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -43,7 +43,53 @@ use crate::host::activity::{ActivityDetail, ActivitySummary, Finished};
 use crate::host::lifecycle::{Completion, FunctionSpec, Invocation, Kind, WebRequest, Work};
 use crate::host::metrics::Metrics;
 use crate::host::pool::{Placed, Pool};
-use crate::host::shared::{Kick, Shared};
+use crate::host::shared::Shared;
+
+/// The qualifier of a function's latest code.
+pub const LATEST: &str = "$LATEST";
+
+/// Async deliveries at once for a function deployed through the Cloud API after the server
+/// started (functions of `scf.toml` get their `max_instances`).
+pub const DEPLOYED_ASYNC_CONCURRENCY: usize = 16;
+
+/// The pool of `function` at `version`: `name` for [`LATEST`], `name:N` for version N.
+fn pool_key(function: &str, version: &str) -> String {
+    if version == LATEST {
+        function.to_owned()
+    } else {
+        format!("{function}:{version}")
+    }
+}
+
+/// Where an alias sends invocations: to `version`, except the shares of `weights` (a fraction
+/// from 0 to 1 per additional version) which go to those versions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AliasRoute {
+    /// The alias's main version.
+    pub version: String,
+    /// Additional versions and the fraction of invocations each gets.
+    pub weights: Vec<(String, f64)>,
+}
+
+impl AliasRoute {
+    /// The version for a draw `u` uniform in [0, 1).
+    pub fn pick(&self, u: f64) -> String {
+        let mut edge = 0.0;
+        for (version, weight) in &self.weights {
+            edge += weight;
+            if u < edge {
+                return version.clone();
+            }
+        }
+        self.version.clone()
+    }
+}
+
+/// A uniform draw in [0, 1) from the same generator as request ids.
+fn rand_unit() -> f64 {
+    let (bits, _) = uuid::Uuid::new_v4().as_u64_pair();
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
 
 /// How to run one invocation.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +99,9 @@ pub struct InvokeOptions {
     pub request_id: Option<String>,
     /// The event came in asynchronously: the 128 KB limit applies instead of 6 MB.
     pub is_async: bool,
+    /// The version or alias to run (`None`, `""` and `$LATEST` mean the latest code; see
+    /// [`Host::set_aliases`]).
+    pub qualifier: Option<String>,
 }
 
 /// How one invocation ended.
@@ -126,7 +175,11 @@ pub struct FunctionOverview {
 #[derive(Debug)]
 struct HostInner {
     shared: Arc<Shared>,
-    pools: BTreeMap<String, Arc<Pool>>,
+    /// One pool per function (`name`, its `$LATEST`) and per published version (`name:N`).
+    pools: RwLock<BTreeMap<String, Arc<Pool>>>,
+    /// Each function's aliases.
+    aliases: RwLock<HashMap<String, Arc<BTreeMap<String, AliasRoute>>>>,
+    server: ServerConfig,
     closing: AtomicBool,
     in_flight: AtomicUsize,
     async_pending: Arc<AtomicUsize>,
@@ -190,24 +243,16 @@ impl Host {
             quota_mb: config.server.quota_mb,
             used_mb: Mutex::new(0),
             next_instance: AtomicU64::new(0),
-            pools: OnceLock::new(),
+            pools: Mutex::new(Vec::new()),
         });
         let mut pools = BTreeMap::new();
         for function in &config.functions {
-            let spec = function_spec(function, &config.server)?;
+            let spec = function_spec(function, &config.server, LATEST)?;
             pools.insert(
                 function.name.clone(),
                 Pool::new(Arc::new(spec), shared.clone()),
             );
         }
-        let kicks = pools
-            .iter()
-            .map(|(name, pool)| {
-                let pool: Weak<dyn Kick> = Arc::downgrade(pool) as Weak<dyn Kick>;
-                (name.clone(), pool)
-            })
-            .collect();
-        let _ = shared.pools.set(kicks);
         let triggers = config
             .functions
             .iter()
@@ -216,7 +261,9 @@ impl Host {
         Ok(Host {
             inner: Arc::new(HostInner {
                 shared,
-                pools,
+                pools: RwLock::new(pools),
+                aliases: RwLock::new(HashMap::new()),
+                server: config.server.clone(),
                 closing: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
                 async_pending: Arc::new(AtomicUsize::new(0)),
@@ -231,18 +278,134 @@ impl Host {
 
     /// Starts each function's idle reaper and its `min_instances` (event and web).
     pub fn start(&self) {
-        for pool in self.inner.pools.values() {
+        for pool in self.pools() {
             pool.start();
         }
     }
 
-    /// The event functions' names.
-    pub fn functions(&self) -> impl Iterator<Item = &str> {
-        self.inner
-            .pools
+    /// The event functions' names (their latest code; published versions not listed).
+    pub fn functions(&self) -> Vec<String> {
+        self.read_pools()
             .iter()
-            .filter(|(_, pool)| !pool.spec.is_web())
-            .map(|(name, _)| name.as_str())
+            .filter(|(key, pool)| !pool.spec.is_web() && !key.contains(':'))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Whether `function` (its latest code) is hosted.
+    pub fn has_function(&self, function: &str) -> bool {
+        self.read_pools().contains_key(function)
+    }
+
+    fn read_pools(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Pool>>> {
+        self.inner.pools.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A snapshot of every pool.
+    fn pools(&self) -> Vec<Arc<Pool>> {
+        self.read_pools().values().cloned().collect()
+    }
+
+    /// Hosts `function` (its `$LATEST` when `version` is [`LATEST`], else that published
+    /// version) with `executable` under `code_root`: a new pool starts one instance and, once it is ready,
+    /// takes over from the pool it replaces (queued work moves over, running work finishes on
+    /// the old instances). Nothing changes when the new instance fails to start: the error (an
+    /// SCF code such as 405 or 450) and its log are returned. Call inside the tokio runtime.
+    pub async fn deploy(
+        &self,
+        function: &FunctionConfig,
+        version: &str,
+    ) -> Result<(), (InvokeError, String)> {
+        let spec = function_spec(function, &self.inner.server, version)
+            .map_err(|e| (Fault::HandlerNotFound.error(e.to_string()), String::new()))?;
+        let key = pool_key(&function.name, version);
+        let pool = Pool::new(Arc::new(spec), self.inner.shared.clone());
+        pool.start();
+        let probed = pool.probe().await.unwrap_or_else(|_| {
+            Err((
+                Fault::Internal.error("the instance ended without reporting its start"),
+                String::new(),
+            ))
+        });
+        if let Err(failure) = probed {
+            pool.close();
+            return Err(failure);
+        }
+        if self.inner.closing.load(Ordering::Acquire) {
+            pool.close();
+            return Err((
+                Fault::ShuttingDown.error("the server is shutting down"),
+                String::new(),
+            ));
+        }
+        let old = {
+            let mut pools = self.inner.pools.write().unwrap_or_else(|e| e.into_inner());
+            pools.insert(key, pool.clone())
+        };
+        if let Some(old) = old {
+            old.retire(&pool);
+        }
+        Ok(())
+    }
+
+    /// Stops hosting `function` at `version` ([`LATEST`] or a published version): its queue fails
+    /// and its instances stop. Returns whether it was hosted.
+    pub fn undeploy(&self, function: &str, version: &str) -> bool {
+        let removed = {
+            let mut pools = self.inner.pools.write().unwrap_or_else(|e| e.into_inner());
+            pools.remove(&pool_key(function, version))
+        };
+        if version == LATEST {
+            let mut aliases = self.inner.aliases.write().unwrap_or_else(|e| e.into_inner());
+            aliases.remove(function);
+        }
+        match removed {
+            Some(pool) => {
+                pool.close();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replaces `function`'s aliases: an invocation with an alias as its qualifier runs the
+    /// alias's version, or one of its additional versions in their proportions.
+    pub fn set_aliases(&self, function: &str, aliases: BTreeMap<String, AliasRoute>) {
+        let mut all = self.inner.aliases.write().unwrap_or_else(|e| e.into_inner());
+        if aliases.is_empty() {
+            all.remove(function);
+        } else {
+            all.insert(function.to_owned(), Arc::new(aliases));
+        }
+    }
+
+    /// The version `qualifier` stands for right now (an alias picks one of its versions by
+    /// weight): [`LATEST`], a version number, or `None` when `function` has no such version or
+    /// alias.
+    pub fn resolve(&self, function: &str, qualifier: Option<&str>) -> Option<String> {
+        let qualifier = qualifier.map(str::trim).unwrap_or("");
+        let version = if qualifier.is_empty() || qualifier == LATEST {
+            LATEST.to_owned()
+        } else if qualifier.bytes().all(|b| b.is_ascii_digit()) {
+            qualifier.to_owned()
+        } else {
+            let aliases = self
+                .inner
+                .aliases
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(function)
+                .cloned();
+            match aliases.as_ref().and_then(|a| a.get(qualifier)) {
+                Some(route) => route.pick(rand_unit()),
+                // SCF's `$DEFAULT` alias points at `$LATEST` until it is changed.
+                None if qualifier == "$DEFAULT" => LATEST.to_owned(),
+                None => return None,
+            }
+        };
+        self.read_pools()
+            .contains_key(&pool_key(function, &version))
+            .then_some(version)
     }
 
     /// The region functions run in (`TENCENTCLOUD_REGION`).
@@ -259,10 +422,11 @@ impl Host {
     fn admit(
         &self,
         function: &str,
+        qualifier: Option<&str>,
         payload: &[u8],
         is_async: bool,
-    ) -> Result<&Arc<Pool>, InvokeError> {
-        let pool = self.pool(function)?;
+    ) -> Result<Arc<Pool>, InvokeError> {
+        let pool = self.pool(function, qualifier)?;
         if pool.spec.is_web() {
             return Err(Fault::InvalidParameter.error(format!(
                 "{function} is a web function: it takes HTTP requests through its triggers, not events"
@@ -286,13 +450,30 @@ impl Host {
         Ok(pool)
     }
 
-    fn pool(&self, function: &str) -> Result<&Arc<Pool>, InvokeError> {
+    fn pool(&self, function: &str, qualifier: Option<&str>) -> Result<Arc<Pool>, InvokeError> {
         if self.inner.closing.load(Ordering::Acquire) {
             return Err(Fault::ShuttingDown.error("the server is shutting down"));
         }
-        self.inner.pools.get(function).ok_or_else(|| {
-            Fault::FunctionNotFound.error(format!("function {function} does not exist"))
-        })
+        let plain = qualifier.is_none_or(|q| q.is_empty() || q == LATEST);
+        if plain && let Some(pool) = self.read_pools().get(function) {
+            return Ok(pool.clone());
+        }
+        if !self.has_function(function) {
+            return Err(Fault::FunctionNotFound.error(format!("function {function} does not exist")));
+        }
+        let q = qualifier.unwrap_or(LATEST);
+        let version = self.resolve(function, Some(q)).ok_or_else(|| {
+            Fault::FunctionNotFound.error(format!(
+                "function {function} has no version or alias {q}"
+            ))
+        })?;
+        self.read_pools()
+            .get(&pool_key(function, &version))
+            .cloned()
+            .ok_or_else(|| {
+                Fault::FunctionNotFound
+                    .error(format!("function {function} has no version {version}"))
+            })
     }
 
     /// Places `work` on `pool` and waits for what `rx` brings, failing it with 432 when it waited
@@ -307,7 +488,15 @@ impl Host {
         let vanished = || {
             refused(Fault::Internal.error("the instance ended without reporting the invocation"))
         };
-        match pool.submit(work) {
+        let submitted = match pool.submit(work) {
+            // Replaced by a new deployment between lookup and submit: its successor takes it.
+            Err((work, _)) if pool.is_retired() => match self.successor_of(pool) {
+                Some(next) => next.submit(work),
+                None => Err((work, Fault::FunctionNotFound.error("the function was removed"))),
+            },
+            other => other,
+        };
+        match submitted {
             Err((_, error)) => refused(error),
             Ok(Placed::Assigned) => rx.await.unwrap_or_else(|_| vanished()),
             Ok(Placed::Queued(ticket)) => {
@@ -325,6 +514,12 @@ impl Host {
         }
     }
 
+    /// The pool now hosting what `pool` hosted (after a redeploy).
+    fn successor_of(&self, pool: &Pool) -> Option<Arc<Pool>> {
+        let key = pool_key(&pool.spec.name, &pool.spec.version);
+        self.read_pools().get(&key).cloned()
+    }
+
     /// Proxies one HTTP request (body already read, at most
     /// [`MAX_SYNC_EVENT_BYTES`]) to an instance of web function `function`, with the `X-Scf-*`
     /// headers set for `request_id`, and returns its answer. Scheduling is the event functions'
@@ -337,8 +532,8 @@ impl Host {
         request_id: &str,
     ) -> Result<http::Response<Bytes>, InvokeError> {
         let metrics = &self.inner.shared.metrics;
-        let pool = match self.pool(function) {
-            Ok(pool) if pool.spec.is_web() => pool.clone(),
+        let pool = match self.pool(function, None) {
+            Ok(pool) if pool.spec.is_web() => pool,
             Ok(_) => {
                 let error = Fault::InvalidParameter.error(format!(
                     "{function} is an event function: it takes events, not HTTP requests"
@@ -403,8 +598,13 @@ impl Host {
             payload
         };
         let metrics = &self.inner.shared.metrics;
-        let pool = match self.admit(function, &payload, options.is_async) {
-            Ok(pool) => pool.clone(),
+        let pool = match self.admit(
+            function,
+            options.qualifier.as_deref(),
+            &payload,
+            options.is_async,
+        ) {
+            Ok(pool) => pool,
             Err(error) => {
                 self.refused(function, &request_id, &error);
                 return InvokeOutcome::refused(request_id, error);
@@ -487,6 +687,19 @@ impl Host {
             .await
     }
 
+    /// [`invoke_async_from`](Self::invoke_async_from) of `function` at `qualifier` (a version
+    /// or alias, resolved at each delivery): the Cloud API's `Invoke` with a `Qualifier`.
+    pub async fn invoke_async_qualified(
+        &self,
+        function: &str,
+        qualifier: &str,
+        payload: Bytes,
+        source: EventSource,
+    ) -> Result<String, InvokeError> {
+        self.accept_async(function, Some(qualifier), payload, source, None)
+            .await
+    }
+
     /// [`invoke_async_from`](Self::invoke_async_from) for an event of an ordered stream (a
     /// CKafka partition): with the durable queue, events of one stream run one at a time in
     /// position order (see [`OrderKey`](crate::durable::OrderKey)).
@@ -497,19 +710,34 @@ impl Host {
         source: EventSource,
         order: Option<crate::durable::OrderKey>,
     ) -> Result<String, InvokeError> {
+        self.accept_async(function, None, payload, source, order)
+            .await
+    }
+
+    async fn accept_async(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: Bytes,
+        source: EventSource,
+        order: Option<crate::durable::OrderKey>,
+    ) -> Result<String, InvokeError> {
         let payload = if payload.iter().all(u8::is_ascii_whitespace) {
             Bytes::from_static(b"{}")
         } else {
             payload
         };
         let metrics = &self.inner.shared.metrics;
-        if let Err(error) = self.admit(function, &payload, source.async_sized()) {
+        if let Err(error) = self.admit(function, qualifier, &payload, source.async_sized()) {
             self.refused(function, "", &error);
             return Err(error);
         }
         if let Some(queue) = self.inner.durable.get() {
             let mut event = NewEvent::new(function, payload, source);
             event.order = order;
+            if let Some(q) = qualifier.filter(|q| !q.is_empty()) {
+                event.qualifier = q.to_owned();
+            }
             return match queue.enqueue(event).await {
                 Ok(request_id) => {
                     metrics.async_accepted(function);
@@ -539,6 +767,7 @@ impl Host {
         let options = InvokeOptions {
             request_id: Some(request_id.clone()),
             is_async: true,
+            qualifier: qualifier.map(str::to_owned),
         };
         tokio::spawn(async move {
             let outcome = host.invoke(&function, payload, options).await;
@@ -554,23 +783,24 @@ impl Host {
     /// accepts events into `queue`, and the returned [`Dispatcher`] delivers them (and the events
     /// a previous run left queued or in flight) through [`invoke`](Self::invoke) with the same
     /// request id on every attempt. Each function gets at most `max_instances` deliveries at
-    /// once, so async events never crowd out its sync invocations' queue.
+    /// once, so async events never crowd out its sync invocations' queue; functions deployed
+    /// later through the Cloud API get [`DEPLOYED_ASYNC_CONCURRENCY`].
     ///
     /// Call once, inside the tokio runtime; stop the dispatcher before [`shutdown`](Self::shutdown)
     /// so deliveries in flight can finish (those that cannot are delivered again after a restart).
     pub fn start_async_queue(&self, queue: DurableQueue) -> Dispatcher {
-        let per_function: std::collections::HashMap<String, usize> = self
-            .inner
-            .pools
+        let per_function: HashMap<String, usize> = self
+            .read_pools()
             .iter()
-            .filter(|(_, pool)| !pool.spec.is_web())
+            .filter(|(key, pool)| !pool.spec.is_web() && !key.contains(':'))
             .map(|(name, pool)| (name.clone(), pool.spec.max_instances.max(1)))
             .collect();
-        let concurrency = per_function.values().sum::<usize>().clamp(1, 4096);
+        let concurrency = (per_function.values().sum::<usize>() + DEPLOYED_ASYNC_CONCURRENCY)
+            .clamp(1, 4096);
         let config = DispatchConfig {
             concurrency,
             per_function,
-            default_per_function: 1,
+            default_per_function: DEPLOYED_ASYNC_CONCURRENCY,
             ..DispatchConfig::default()
         };
         if self.inner.durable.set(queue.clone()).is_err() {
@@ -594,6 +824,7 @@ impl Host {
         let options = InvokeOptions {
             request_id: Some(event.record.request_id.clone()),
             is_async: event.record.source.async_sized(),
+            qualifier: Some(event.record.qualifier.clone()),
         };
         let outcome = self.invoke(&function, event.payload, options).await;
         match outcome.result {
@@ -616,7 +847,8 @@ impl Host {
     /// Counts a refused invocation (known functions only) in the metrics and the function's
     /// recent activity.
     fn refused(&self, function: &str, request_id: &str, error: &InvokeError) {
-        if let Some(pool) = self.inner.pools.get(function) {
+        let pool = self.read_pools().get(function).cloned();
+        if let Some(pool) = pool {
             self.inner.shared.metrics.invocation(function);
             self.inner.shared.metrics.error(function, error.code());
             pool.activity.record(Finished {
@@ -633,16 +865,20 @@ impl Host {
 
     /// Prometheus text of every metric.
     pub fn metrics_text(&self) -> String {
-        for (name, pool) in &self.inner.pools {
-            self.inner.shared.metrics.set_counts(name, &pool.counts());
+        let mut counts: BTreeMap<&str, PoolCounts> = BTreeMap::new();
+        let pools = self.pools();
+        for pool in &pools {
+            counts.entry(&pool.spec.name).or_default().add(&pool.counts());
+        }
+        for (name, counts) in counts {
+            self.inner.shared.metrics.set_counts(name, &counts);
         }
         self.inner.shared.metrics.encode()
     }
 
     /// Every function (event and web) with its instances, by name.
     pub fn status(&self) -> Vec<FunctionStatus> {
-        self.inner
-            .pools
+        self.read_pools()
             .iter()
             .map(|(name, pool)| FunctionStatus {
                 name: name.clone(),
@@ -666,7 +902,11 @@ impl Host {
             .map(|status| FunctionOverview {
                 invocations_total: metrics.invocations_total(&status.name),
                 cold_starts_total: metrics.cold_starts_total(&status.name),
-                activity: self.inner.pools[&status.name].activity.summary(),
+                activity: self
+                    .read_pools()
+                    .get(&status.name)
+                    .map(|p| p.activity.summary())
+                    .unwrap_or_default(),
                 status,
             })
             .collect()
@@ -676,7 +916,8 @@ impl Host {
     /// the last `seconds` (at most [`activity::TIMELINE_SECONDS`]); `None` for an unknown
     /// function.
     pub fn activity(&self, function: &str, seconds: u64) -> Option<ActivityDetail> {
-        Some(self.inner.pools.get(function)?.activity.detail(seconds))
+        let pool = self.read_pools().get(function)?.clone();
+        Some(pool.activity.detail(seconds))
     }
 
     /// `function`'s triggers as `scf.toml` declares them (empty for an unknown function).
@@ -694,7 +935,7 @@ impl Host {
     /// request ends). `cargo scf serve` does this on SIGHUP. Returns
     /// how many instances are being replaced.
     pub fn recycle(&self) -> usize {
-        self.inner.pools.values().map(|p| p.recycle()).sum()
+        self.pools().iter().map(|p| p.recycle()).sum()
     }
 
     /// Stops taking new invocations (they get 438); running and queued ones go on.
@@ -710,11 +951,12 @@ impl Host {
         while self.inner.in_flight.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        for pool in self.inner.pools.values() {
+        let pools = self.pools();
+        for pool in &pools {
             pool.close();
         }
         let deadline = Instant::now() + lifecycle::STOP_GRACE + Duration::from_secs(2);
-        while self.inner.pools.values().any(|p| p.instance_count() > 0) && Instant::now() < deadline
+        while pools.iter().any(|p| p.instance_count() > 0) && Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -722,7 +964,7 @@ impl Host {
 
     /// Invocations and web requests running or waiting right now.
     pub fn in_flight(&self) -> usize {
-        self.inner.pools.values().map(|p| p.in_flight()).sum()
+        self.pools().iter().map(|p| p.in_flight()).sum()
     }
 }
 
@@ -818,6 +1060,7 @@ pub fn instance_env(
 fn function_spec(
     function: &FunctionConfig,
     server: &ServerConfig,
+    version: &str,
 ) -> Result<FunctionSpec, UnbuiltFunction> {
     let executable = function
         .executable()
@@ -829,11 +1072,14 @@ fn function_spec(
         .map(Path::to_owned)
         .unwrap_or_else(|| ".".into());
     let mut env = instance_env(function, server, &executable);
+    if let Some(v) = env.iter_mut().find(|(k, _)| k == "SCF_FUNCTIONVERSION") {
+        v.1 = version.to_owned();
+    }
     let kind = if function.is_web() {
         env.retain(|(k, _)| k != "SCF_RUNTIME");
         let meta = web::FunctionMeta {
             name: function.name.clone(),
-            version: "$LATEST".to_owned(),
+            version: version.to_owned(),
             namespace: server.namespace.clone(),
             region: server.region.clone(),
             appid: server.appid.clone(),
@@ -850,6 +1096,7 @@ fn function_spec(
         env,
         kind,
         name: function.name.clone(),
+        version: version.to_owned(),
         code_root,
         executable,
         memory_mb: function.memory_mb,

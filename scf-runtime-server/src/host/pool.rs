@@ -23,6 +23,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use tokio::sync::oneshot;
 use std::time::{Duration, Instant};
 
 use crate::fault::Fault;
@@ -98,7 +100,14 @@ struct PoolState {
     closed: bool,
     /// Bumped by [`Pool::recycle`]: instances of an older generation are not given new work.
     generation: u64,
+    /// Waiting for one instance to be ready (see [`Pool::probe`]).
+    probes: Vec<oneshot::Sender<Result<(), StartFailure>>>,
+    /// The pool that took over from this one (see [`Pool::retire`]).
+    successor: Option<Weak<Pool>>,
 }
+
+/// Why an instance could not start: the error its work would get, and its log.
+pub(crate) type StartFailure = (InvokeError, String);
 
 impl PoolState {
     fn starting(&self) -> usize {
@@ -155,13 +164,70 @@ pub(crate) struct Pool {
 
 impl Pool {
     pub(crate) fn new(spec: Arc<FunctionSpec>, shared: Arc<Shared>) -> Arc<Pool> {
-        Arc::new_cyclic(|me| Pool {
+        let pool = Arc::new_cyclic(|me| Pool {
             spec,
             activity: Activity::new(),
-            shared,
+            shared: shared.clone(),
             state: Mutex::new(PoolState::default()),
             me: me.clone(),
-        })
+        });
+        shared.register(pool.me.clone());
+        pool
+    }
+
+    /// Resolves once an instance of this pool is ready (at once when one is), or with the
+    /// failure of the instance started for it. Starts one when none runs.
+    pub(crate) fn probe(&self) -> oneshot::Receiver<Result<(), StartFailure>> {
+        let (tx, rx) = oneshot::channel();
+        let mut st = self.lock();
+        let ready = st
+            .slots
+            .values()
+            .any(|s| matches!(s.state, State::Idle | State::Busy));
+        if ready {
+            let _ = tx.send(Ok(()));
+            return rx;
+        }
+        if st.closed {
+            let _ = tx.send(Err((
+                Fault::ShuttingDown.error("the function was replaced or removed"),
+                String::new(),
+            )));
+            return rx;
+        }
+        st.probes.push(tx);
+        // A probe asks for a fresh attempt: a start backoff left by older failures is cleared.
+        st.crash = CrashLoop::default();
+        self.spawn_wanted(&mut st);
+        rx
+    }
+
+    /// Hands over to `successor` (a new deployment of the same function): no new work is taken
+    /// here, queued work moves over, idle instances stop now and busy ones when their work ends.
+    pub(crate) fn retire(&self, successor: &Arc<Pool>) {
+        let waiters = {
+            let mut st = self.lock();
+            st.closed = true;
+            st.successor = Some(Arc::downgrade(successor));
+            st.available.clear();
+            for slot in st.slots.values_mut() {
+                if slot.in_flight == 0 && slot.state != State::Stopping {
+                    slot.stop(StopReason::Reclaim);
+                }
+            }
+            for probe in st.probes.drain(..) {
+                let _ = probe.send(Ok(()));
+            }
+            std::mem::take(&mut st.waiters)
+        };
+        for waiter in waiters {
+            successor.give_back(waiter.work);
+        }
+    }
+
+    /// Whether [`retire`](Self::retire) handed this pool over (work goes to its successor).
+    pub(crate) fn is_retired(&self) -> bool {
+        self.lock().successor.is_some()
     }
 
     fn lock(&self) -> MutexGuard<'_, PoolState> {
@@ -340,6 +406,9 @@ impl Pool {
             .min(BACKOFF_MAX);
         st.crash.hold_until = Some(Instant::now() + backoff);
         st.crash.last = Some((error.clone(), log.clone()));
+        for probe in st.probes.drain(..) {
+            let _ = probe.send(Err((error.clone(), log.clone())));
+        }
         if let Some(ticket) = ticket
             && let Some(i) = st.waiters.iter().position(|w| w.ticket == ticket)
             && let Some(waiter) = st.waiters.remove(i)
@@ -361,7 +430,8 @@ impl Pool {
         loop {
             let covered = st.starting() * capacity;
             let uncovered = st.waiters.len().saturating_sub(covered);
-            let below_min = self.spec.min_instances.saturating_sub(st.live());
+            let wanted = self.spec.min_instances.max(usize::from(!st.probes.is_empty()));
+            let below_min = wanted.saturating_sub(st.live());
             if uncovered == 0 && below_min == 0 {
                 return;
             }
@@ -510,6 +580,12 @@ impl Pool {
             );
         }
         st.available.clear();
+        for probe in st.probes.drain(..) {
+            let _ = probe.send(Err((
+                Fault::ShuttingDown.error("the function was removed or the server is stopping"),
+                String::new(),
+            )));
+        }
         for slot in st.slots.values_mut() {
             slot.stop(StopReason::Shutdown);
         }
@@ -570,6 +646,9 @@ impl Lifecycle for Pool {
         self.shared.metrics.init_duration(&self.spec.name, init);
         let mut st = self.lock();
         st.crash = CrashLoop::default();
+        for probe in st.probes.drain(..) {
+            let _ = probe.send(Ok(()));
+        }
         self.make_available(&mut st, id);
     }
 
@@ -600,11 +679,17 @@ impl Lifecycle for Pool {
         }
         self.spawn_wanted(&mut st);
         drop(st);
-        self.shared.kick_others(&self.spec.name);
+        let me: Weak<dyn Kick> = self.me.clone();
+        self.shared.kick_others(&me);
     }
 
     fn give_back(&self, work: Work) {
         let mut st = self.lock();
+        if let Some(successor) = st.successor.as_ref().and_then(Weak::upgrade) {
+            drop(st);
+            successor.give_back(work);
+            return;
+        }
         if st.closed {
             work.fail(
                 Fault::ShuttingDown.error("the server is shutting down"),

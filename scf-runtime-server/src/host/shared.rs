@@ -2,7 +2,7 @@
 //! instance numbering.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, Weak};
+use std::sync::{Mutex, Weak};
 
 use crate::host::metrics::Metrics;
 
@@ -19,7 +19,8 @@ pub(crate) struct Shared {
     pub(crate) quota_mb: u64,
     pub(crate) used_mb: Mutex<u64>,
     pub(crate) next_instance: AtomicU64,
-    pub(crate) pools: OnceLock<Vec<(String, Weak<dyn Kick>)>>,
+    /// Every pool that may wait on the quota, by function (pools come and go with deployments).
+    pub(crate) pools: Mutex<Vec<Weak<dyn Kick>>>,
 }
 
 impl Shared {
@@ -39,21 +40,29 @@ impl Shared {
         *used = used.saturating_sub(u64::from(mb));
     }
 
+    /// Adds a pool to those [`kick_others`](Self::kick_others) reaches.
+    pub(crate) fn register(&self, pool: Weak<dyn Kick>) {
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools.push(pool);
+    }
+
     pub(crate) fn next_instance_id(&self) -> u64 {
         self.next_instance.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Memory was freed by `function`: other functions waiting on the quota may start instances.
-    pub(crate) fn kick_others(&self, function: &str) {
-        let Some(pools) = self.pools.get() else {
-            return;
+    /// Memory was freed by pool `me`: other pools waiting on the quota may start instances.
+    pub(crate) fn kick_others(&self, me: &Weak<dyn Kick>) {
+        let pools: Vec<_> = {
+            let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+            pools.retain(|pool| pool.strong_count() > 0);
+            pools
+                .iter()
+                .filter(|pool| !Weak::ptr_eq(pool, me))
+                .filter_map(Weak::upgrade)
+                .collect()
         };
-        for (name, pool) in pools {
-            if name != function
-                && let Some(pool) = pool.upgrade()
-            {
-                pool.kick();
-            }
+        for pool in pools {
+            pool.kick();
         }
     }
 }

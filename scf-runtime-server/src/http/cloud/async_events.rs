@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::host::Host;
 use super::{ApiError, Params};
 use crate::durable::{
     AsyncStatus, DurableError, DurableQueue, EventSource, ListQuery, format_scf_time,
@@ -40,12 +41,13 @@ pub(super) fn get_status(
 
 /// `ListAsyncEvents`: `EventList` and `TotalCount`.
 pub(super) fn list(
+    host: &Host,
     queue: Option<&DurableQueue>,
     params: Params<'_>,
 ) -> Result<Map<String, Value>, ApiError> {
     let queue = queue_or_refuse(queue)?;
     let function = params.required("FunctionName")?;
-    params.check_qualifier()?;
+    params.qualifier(host, function)?;
     let statuses = params
         .strings("Status")?
         .iter()

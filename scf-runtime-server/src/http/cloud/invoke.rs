@@ -55,7 +55,6 @@ async fn run(
             )));
         }
     };
-    params.check_qualifier()?;
     if let Some(ns) = params.str("Namespace")?
         && !ns.is_empty()
         && ns != host.namespace()
@@ -68,11 +67,18 @@ async fn run(
             ),
         ));
     }
+    let qualifier = params.qualifier(host, name)?;
     let event = Bytes::copy_from_slice(params.str(event_param)?.unwrap_or("{}").as_bytes());
 
     let mut result = Map::new();
     if is_async {
-        let id = host.invoke_async(name, event).await?;
+        let id = match qualifier {
+            Some(q) => {
+                host.invoke_async_qualified(name, q, event, crate::durable::EventSource::Invoke)
+                    .await?
+            }
+            None => host.invoke_async(name, event).await?,
+        };
         result.insert(
             "Result".to_owned(),
             json!({
@@ -85,6 +91,7 @@ async fn run(
     let options = InvokeOptions {
         request_id: Some(request_id.to_owned()),
         is_async: false,
+        qualifier: qualifier.map(str::to_owned),
     };
     let outcome = host.invoke(name, event, options).await;
     let duration_ms = outcome.duration.as_secs_f64() * 1000.0;

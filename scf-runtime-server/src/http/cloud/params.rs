@@ -5,6 +5,7 @@ use std::ops::Range;
 use serde_json::{Map, Value};
 
 use super::ApiError;
+use crate::host::Host;
 use crate::durable::parse_scf_time;
 
 /// The parameters of one call. An absent parameter and `null` are the same.
@@ -84,14 +85,23 @@ impl<'a> Params<'a> {
         Ok(Some(start..end))
     }
 
-    /// Refuses a `Qualifier` other than `$LATEST` / `$DEFAULT` (the only version a server runs).
-    pub(crate) fn check_qualifier(self) -> Result<(), ApiError> {
-        match self.str("Qualifier")? {
-            None | Some("$LATEST") | Some("$DEFAULT") => Ok(()),
-            Some(other) => Err(ApiError::new(
+    /// The `Qualifier` (`None` when absent or empty), refused with
+    /// `ResourceNotFound.Qualifier` when `function` has no such version or alias (and with
+    /// `ResourceNotFound.Function` when there is no such function).
+    pub(crate) fn qualifier(self, host: &Host, function: &str) -> Result<Option<&'a str>, ApiError> {
+        let qualifier = self.str("Qualifier")?.map(str::trim).filter(|q| !q.is_empty());
+        if !host.has_function(function) {
+            return Err(ApiError::new(
+                "ResourceNotFound.Function",
+                format!("function {function} does not exist"),
+            ));
+        }
+        match qualifier {
+            Some(q) if host.resolve(function, Some(q)).is_none() => Err(ApiError::new(
                 "ResourceNotFound.Qualifier",
-                format!("qualifier {other} does not exist (this server runs $LATEST only)"),
+                format!("function {function} has no version or alias {q}"),
             )),
+            q => Ok(q),
         }
     }
 }
