@@ -88,13 +88,26 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let consumers =
         crate::kafka::Consumers::start(config.ckafka_triggers(), host.clone(), queue.clone());
     let timers = triggers.start_timers();
-    let cloud = Arc::new(CloudApi::new(
-        config
-            .server
-            .cloud_api_secret
-            .as_ref()
-            .map(|s| (s.secret_id.as_str(), s.secret_key.as_str())),
-    ));
+    let control = crate::control::ControlPlane::new(host.clone(), &config).map_err(|e| {
+        error(format!(
+            "cannot create the deployed functions' folders in {} (server.state_dir): {e}",
+            config.server.state_dir.display()
+        ))
+    })?;
+    let restored = control.restore().await;
+    if restored > 0 {
+        tracing::info!(target: "scf::serve", "restored {restored} function(s) deployed through the Cloud API");
+    }
+    let cloud = Arc::new(
+        CloudApi::new(
+            config
+                .server
+                .cloud_api_secret
+                .as_ref()
+                .map(|s| (s.secret_id.as_str(), s.secret_key.as_str())),
+        )
+        .with_control(control),
+    );
     let state = AppState {
         host: host.clone(),
         triggers: Some(triggers.http.clone()),

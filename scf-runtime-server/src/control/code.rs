@@ -83,8 +83,9 @@ fn extract(zip: &[u8], into: &Path) -> Result<(), CodeError> {
             .name()
             .map_err(|e| CodeError(format!("zip entry {i} has an unreadable name: {e}")))?
             .into_owned();
-        let relative = safe_path(&name)
-            .ok_or_else(|| CodeError(format!("zip entry {name:?} points outside the code folder")))?;
+        let relative = safe_path(&name).ok_or_else(|| {
+            CodeError(format!("zip entry {name:?} points outside the code folder"))
+        })?;
         let target = into.join(&relative);
         if entry.is_dir() {
             std::fs::create_dir_all(&target)
@@ -113,7 +114,8 @@ fn extract(zip: &[u8], into: &Path) -> Result<(), CodeError> {
                 "the code is over {MAX_UNPACKED_BYTES} bytes unpacked (at entry {name:?})"
             )));
         }
-        std::fs::write(&target, &data).map_err(|e| CodeError(format!("zip entry {name:?}: {e}")))?;
+        std::fs::write(&target, &data)
+            .map_err(|e| CodeError(format!("zip entry {name:?}: {e}")))?;
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & 0o755))
             .map_err(|e| CodeError(format!("zip entry {name:?}: {e}")))?;
@@ -156,13 +158,23 @@ mod tests {
     #[test]
     fn unpacks_once_with_modes_and_refuses_escapes() {
         let dir = tempfile::tempdir().unwrap();
-        let zip = zip_of(&[("bootstrap", b"#!/bin/sh\n", 0o755), ("lib/data.txt", b"x", 0o644)]);
+        let zip = zip_of(&[
+            ("bootstrap", b"#!/bin/sh\n", 0o755),
+            ("lib/data.txt", b"x", 0o644),
+        ]);
         let first = unpack(&zip, dir.path()).unwrap();
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(first.dir.join("bootstrap")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(first.dir.join("bootstrap"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o755);
         assert_eq!(std::fs::read(first.dir.join("lib/data.txt")).unwrap(), b"x");
-        assert_eq!(unpack(&zip, dir.path()).unwrap(), first, "the same zip is the same folder");
+        assert_eq!(
+            unpack(&zip, dir.path()).unwrap(),
+            first,
+            "the same zip is the same folder"
+        );
 
         let evil = zip_of(&[("../escape", b"x", 0o644)]);
         let e = unpack(&evil, dir.path()).unwrap_err();
@@ -171,8 +183,11 @@ mod tests {
 
         let e = unpack("not base64!", dir.path()).unwrap_err();
         assert!(e.0.contains("not base64"), "{e}");
-        let e = unpack(&base64::engine::general_purpose::STANDARD.encode(b"plain"), dir.path())
-            .unwrap_err();
+        let e = unpack(
+            &base64::engine::general_purpose::STANDARD.encode(b"plain"),
+            dir.path(),
+        )
+        .unwrap_err();
         assert!(e.0.contains("not a zip"), "{e}");
     }
 }

@@ -29,10 +29,10 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::config::TimerTrigger;
 use crate::config::{Code, Config, FunctionConfig, FunctionType, ServerConfig, TimerTriggerConfig};
 use crate::fault::InvokeError;
 use crate::host::{AliasRoute, Host, LATEST};
-use crate::config::TimerTrigger;
 use record::{
     AliasRecord, AsyncConfig, FunctionKind, FunctionRecord, Reason, Settings, Status,
     TriggerRecord, VersionRecord,
@@ -306,7 +306,11 @@ impl ControlPlane {
     }
 
     /// `UpdateFunctionConfiguration`: the given fields of `$LATEST`.
-    pub async fn update_config(&self, name: &str, change: ConfigChange) -> Result<(), ControlError> {
+    pub async fn update_config(
+        &self,
+        name: &str,
+        change: ConfigChange,
+    ) -> Result<(), ControlError> {
         self.refuse_file_function(name, "configure")?;
         self.change(name, "FailedOperation.UpdateFunctionConfiguration", |r| {
             let s = &mut r.latest;
@@ -473,15 +477,14 @@ impl ControlPlane {
                 "Code.ZipFile is empty: give the base64 of a zip with bootstrap (or scf_bootstrap) at its root",
             );
         }
-        code::unpack(zip_base64, &self.inner.code_dir)
-            .map_err(|e| ControlError {
-                code: if e.0.contains("at most") {
-                    "InvalidParameterValue.ZipFile"
-                } else {
-                    "InvalidParameterValue.Code"
-                },
-                message: e.0,
-            })
+        code::unpack(zip_base64, &self.inner.code_dir).map_err(|e| ControlError {
+            code: if e.0.contains("at most") {
+                "InvalidParameterValue.ZipFile"
+            } else {
+                "InvalidParameterValue.Code"
+            },
+            message: e.0,
+        })
     }
 
     fn save(&self, r: &FunctionRecord) -> Result<(), ControlError> {
@@ -532,7 +535,10 @@ impl ControlPlane {
         self.refuse_file_function(name, "remove")?;
         let mut records = self.inner.records.lock().await;
         let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
-        match qualifier.map(str::trim).filter(|q| !q.is_empty() && *q != LATEST) {
+        match qualifier
+            .map(str::trim)
+            .filter(|q| !q.is_empty() && *q != LATEST)
+        {
             Some(q) => {
                 let n = version_number(q)?;
                 if !r.versions.contains_key(&n) {
@@ -541,12 +547,16 @@ impl ControlPlane {
                         format!("function {name} has no version {q}"),
                     );
                 }
-                if let Some((alias, _)) = r.aliases.iter().find(|(_, a)| {
-                    a.version == q || a.weights.iter().any(|(v, _)| v == q)
-                }) {
+                if let Some((alias, _)) = r
+                    .aliases
+                    .iter()
+                    .find(|(_, a)| a.version == q || a.weights.iter().any(|(v, _)| v == q))
+                {
                     return fail(
                         "ResourceInUse.Alias",
-                        format!("version {q} of {name} is used by alias {alias}; change the alias first"),
+                        format!(
+                            "version {q} of {name} is used by alias {alias}; change the alias first"
+                        ),
                     );
                 }
                 r.versions.remove(&n);
@@ -625,7 +635,10 @@ impl ControlPlane {
         if let Err((e, log)) = self.host_version(&next, &n.to_string(), true).await {
             return fail(
                 "FailedOperation.PublishVersion",
-                format!("version {n} of {name} did not start: {e}{}", log_suffix(&log)),
+                format!(
+                    "version {n} of {name} did not start: {e}{}",
+                    log_suffix(&log)
+                ),
             );
         }
         self.save(&next)?;
@@ -684,7 +697,8 @@ impl ControlPlane {
             a.description = d;
         }
         a.mod_time = now;
-        let known = |v: &str| v == LATEST || v.parse::<u32>().is_ok_and(|n| r.versions.contains_key(&n));
+        let known =
+            |v: &str| v == LATEST || v.parse::<u32>().is_ok_and(|n| r.versions.contains_key(&n));
         for v in std::iter::once(&a.version).chain(a.weights.iter().map(|(v, _)| v)) {
             if !known(v) {
                 return fail(
@@ -697,7 +711,9 @@ impl ControlPlane {
         if a.weights.iter().any(|(_, w)| !(0.0..=1.0).contains(w)) || total > 1.0 + 1e-9 {
             return fail(
                 "InvalidParameterValue.RoutingConfig",
-                format!("additional version weights must be from 0 to 1 and add up to at most 1 (they add up to {total})"),
+                format!(
+                    "additional version weights must be from 0 to 1 and add up to at most 1 (they add up to {total})"
+                ),
             );
         }
         r.aliases.insert(alias.to_owned(), a.clone());
@@ -745,14 +761,24 @@ impl ControlPlane {
 
     /// `CreateTrigger`. Timers run here (`TriggerDesc` a cron expression, bare or as
     /// `{"cron": …}`); other types are refused with the reason.
-    pub async fn create_trigger(&self, name: &str, t: TriggerRecord) -> Result<TriggerRecord, ControlError> {
+    pub async fn create_trigger(
+        &self,
+        name: &str,
+        t: TriggerRecord,
+    ) -> Result<TriggerRecord, ControlError> {
         self.refuse_file_function(name, "add a trigger to")?;
         let mut records = self.inner.records.lock().await;
         let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
-        if r.triggers.iter().any(|x| x.name == t.name && x.kind == t.kind) {
+        if r.triggers
+            .iter()
+            .any(|x| x.name == t.name && x.kind == t.kind)
+        {
             return fail(
                 "ResourceInUse.Trigger",
-                format!("function {name} already has a {} trigger named {}", t.kind, t.name),
+                format!(
+                    "function {name} already has a {} trigger named {}",
+                    t.kind, t.name
+                ),
             );
         }
         if t.kind != "timer" {
@@ -780,7 +806,12 @@ impl ControlPlane {
     }
 
     /// `DeleteTrigger`.
-    pub async fn delete_trigger(&self, name: &str, trigger: &str, kind: Option<&str>) -> Result<(), ControlError> {
+    pub async fn delete_trigger(
+        &self,
+        name: &str,
+        trigger: &str,
+        kind: Option<&str>,
+    ) -> Result<(), ControlError> {
         self.refuse_file_function(name, "remove a trigger of")?;
         let mut records = self.inner.records.lock().await;
         let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
@@ -854,7 +885,10 @@ impl ControlPlane {
             {
                 return fail(
                     "FailedOperation.ProvisionedConcurrency",
-                    format!("{name} {v} did not start with the new limits: {e}{}", log_suffix(&log)),
+                    format!(
+                        "{name} {v} did not start with the new limits: {e}{}",
+                        log_suffix(&log)
+                    ),
                 );
             }
         }
@@ -886,7 +920,12 @@ impl ControlPlane {
 
     /// `PutProvisionedConcurrencyConfig` / `DeleteProvisionedConcurrencyConfig` (`0`): that many
     /// instances of published `version` kept started.
-    pub async fn set_provisioned(&self, name: &str, version: &str, count: usize) -> Result<(), ControlError> {
+    pub async fn set_provisioned(
+        &self,
+        name: &str,
+        version: &str,
+        count: usize,
+    ) -> Result<(), ControlError> {
         let n = version_number(version)?;
         self.edit_limits(name, Some(version), |r| {
             if !r.versions.contains_key(&n) {
@@ -906,7 +945,11 @@ impl ControlPlane {
     }
 
     /// `UpdateFunctionEventInvokeConfig`.
-    pub async fn set_async_config(&self, name: &str, config: AsyncConfig) -> Result<(), ControlError> {
+    pub async fn set_async_config(
+        &self,
+        name: &str,
+        config: AsyncConfig,
+    ) -> Result<(), ControlError> {
         self.refuse_file_function(name, "configure")?;
         let mut records = self.inner.records.lock().await;
         let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
@@ -979,7 +1022,9 @@ fn check_alias_name(alias: &str) -> Result<(), ControlError> {
     } else {
         fail(
             "InvalidParameterValue.Name",
-            format!("alias name {alias:?}: 1 to 64 letters, digits, - and _, starting with a letter"),
+            format!(
+                "alias name {alias:?}: 1 to 64 letters, digits, - and _, starting with a letter"
+            ),
         )
     }
 }

@@ -319,7 +319,12 @@ impl Host {
         let spec = function_spec(function, &self.inner.server, version)
             .map_err(|e| (Fault::HandlerNotFound.error(e.to_string()), String::new()))?;
         let key = pool_key(&function.name, version);
-        let pool = Pool::new(Arc::new(spec), self.inner.shared.clone());
+        let activity = self
+            .read_pools()
+            .get(&key)
+            .map(|old| old.activity.clone())
+            .unwrap_or_default();
+        let pool = Pool::with_activity(Arc::new(spec), self.inner.shared.clone(), activity);
         pool.start();
         let probed = pool.probe().await.unwrap_or_else(|_| {
             Err((
@@ -356,7 +361,11 @@ impl Host {
             pools.remove(&pool_key(function, version))
         };
         if version == LATEST {
-            let mut aliases = self.inner.aliases.write().unwrap_or_else(|e| e.into_inner());
+            let mut aliases = self
+                .inner
+                .aliases
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
             aliases.remove(function);
         }
         match removed {
@@ -371,7 +380,11 @@ impl Host {
     /// Replaces `function`'s aliases: an invocation with an alias as its qualifier runs the
     /// alias's version, or one of its additional versions in their proportions.
     pub fn set_aliases(&self, function: &str, aliases: BTreeMap<String, AliasRoute>) {
-        let mut all = self.inner.aliases.write().unwrap_or_else(|e| e.into_inner());
+        let mut all = self
+            .inner
+            .aliases
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         if aliases.is_empty() {
             all.remove(function);
         } else {
@@ -459,13 +472,14 @@ impl Host {
             return Ok(pool.clone());
         }
         if !self.has_function(function) {
-            return Err(Fault::FunctionNotFound.error(format!("function {function} does not exist")));
+            return Err(
+                Fault::FunctionNotFound.error(format!("function {function} does not exist"))
+            );
         }
         let q = qualifier.unwrap_or(LATEST);
         let version = self.resolve(function, Some(q)).ok_or_else(|| {
-            Fault::FunctionNotFound.error(format!(
-                "function {function} has no version or alias {q}"
-            ))
+            Fault::FunctionNotFound
+                .error(format!("function {function} has no version or alias {q}"))
         })?;
         self.read_pools()
             .get(&pool_key(function, &version))
@@ -492,7 +506,10 @@ impl Host {
             // Replaced by a new deployment between lookup and submit: its successor takes it.
             Err((work, _)) if pool.is_retired() => match self.successor_of(pool) {
                 Some(next) => next.submit(work),
-                None => Err((work, Fault::FunctionNotFound.error("the function was removed"))),
+                None => Err((
+                    work,
+                    Fault::FunctionNotFound.error("the function was removed"),
+                )),
             },
             other => other,
         };
@@ -795,8 +812,8 @@ impl Host {
             .filter(|(key, pool)| !pool.spec.is_web() && !key.contains(':'))
             .map(|(name, pool)| (name.clone(), pool.spec.max_instances.max(1)))
             .collect();
-        let concurrency = (per_function.values().sum::<usize>() + DEPLOYED_ASYNC_CONCURRENCY)
-            .clamp(1, 4096);
+        let concurrency =
+            (per_function.values().sum::<usize>() + DEPLOYED_ASYNC_CONCURRENCY).clamp(1, 4096);
         let config = DispatchConfig {
             concurrency,
             per_function,
@@ -868,7 +885,10 @@ impl Host {
         let mut counts: BTreeMap<&str, PoolCounts> = BTreeMap::new();
         let pools = self.pools();
         for pool in &pools {
-            counts.entry(&pool.spec.name).or_default().add(&pool.counts());
+            counts
+                .entry(&pool.spec.name)
+                .or_default()
+                .add(&pool.counts());
         }
         for (name, counts) in counts {
             self.inner.shared.metrics.set_counts(name, &counts);
@@ -956,8 +976,7 @@ impl Host {
             pool.close();
         }
         let deadline = Instant::now() + lifecycle::STOP_GRACE + Duration::from_secs(2);
-        while pools.iter().any(|p| p.instance_count() > 0) && Instant::now() < deadline
-        {
+        while pools.iter().any(|p| p.instance_count() > 0) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -24,8 +24,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use tokio::sync::oneshot;
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 
 use crate::fault::Fault;
 use crate::fault::InvokeError;
@@ -155,8 +155,9 @@ pub struct InstanceStatus {
 #[derive(Debug)]
 pub(crate) struct Pool {
     pub(crate) spec: Arc<FunctionSpec>,
-    /// What the function did lately (the dashboard's view).
-    pub(crate) activity: Activity,
+    /// What the function did lately (the dashboard's view), carried over from the pool this
+    /// one replaces.
+    pub(crate) activity: Arc<Activity>,
     shared: Arc<Shared>,
     state: Mutex<PoolState>,
     me: Weak<Pool>,
@@ -164,9 +165,18 @@ pub(crate) struct Pool {
 
 impl Pool {
     pub(crate) fn new(spec: Arc<FunctionSpec>, shared: Arc<Shared>) -> Arc<Pool> {
+        Pool::with_activity(spec, shared, Arc::new(Activity::new()))
+    }
+
+    /// A pool that goes on recording into `activity` (a redeployed function's history).
+    pub(crate) fn with_activity(
+        spec: Arc<FunctionSpec>,
+        shared: Arc<Shared>,
+        activity: Arc<Activity>,
+    ) -> Arc<Pool> {
         let pool = Arc::new_cyclic(|me| Pool {
             spec,
-            activity: Activity::new(),
+            activity,
             shared: shared.clone(),
             state: Mutex::new(PoolState::default()),
             me: me.clone(),
@@ -430,7 +440,10 @@ impl Pool {
         loop {
             let covered = st.starting() * capacity;
             let uncovered = st.waiters.len().saturating_sub(covered);
-            let wanted = self.spec.min_instances.max(usize::from(!st.probes.is_empty()));
+            let wanted = self
+                .spec
+                .min_instances
+                .max(usize::from(!st.probes.is_empty()));
             let below_min = wanted.saturating_sub(st.live());
             if uncovered == 0 && below_min == 0 {
                 return;

@@ -3,6 +3,7 @@
 //! | Request header | Meaning |
 //! |---|---|
 //! | `X-Scf-Invocation-Type: Event` | async: `202` with `{"RequestId": …}` once accepted (`RequestResponse`, the default, is sync) |
+//! | `X-Scf-Qualifier: 2` | the version or alias to run (default `$LATEST`); an unknown one is 435 |
 //! | `X-Scf-Log-Type: Tail` | sync only: the last 4 KB of the invocation's log, base64, in `X-Scf-Log` |
 //!
 //! A sync success answers `200` with the function's result body as it was posted. A failure
@@ -73,6 +74,7 @@ pub(crate) async fn invoke_api(
         }
     };
     let tail = header("x-scf-log-type").is_some_and(|t| t.eq_ignore_ascii_case("Tail"));
+    let qualifier = header("x-scf-qualifier").filter(|q| !q.is_empty());
     let limit = if is_async {
         MAX_ASYNC_EVENT_BYTES
     } else {
@@ -97,7 +99,16 @@ pub(crate) async fn invoke_api(
         Err(e) => return error_response(&Fault::InvalidParameter.error(e), &fresh_id()),
     };
     if is_async {
-        return match state.host.invoke_async(&name, payload).await {
+        let accepted = match qualifier {
+            Some(q) => {
+                state
+                    .host
+                    .invoke_async_qualified(&name, q, payload, crate::durable::EventSource::Invoke)
+                    .await
+            }
+            None => state.host.invoke_async(&name, payload).await,
+        };
+        return match accepted {
             Ok(id) => {
                 let mut response = (
                     StatusCode::ACCEPTED,
@@ -112,7 +123,14 @@ pub(crate) async fn invoke_api(
     }
     let outcome = state
         .host
-        .invoke(&name, payload, InvokeOptions::default())
+        .invoke(
+            &name,
+            payload,
+            InvokeOptions {
+                qualifier: qualifier.map(str::to_owned),
+                ..InvokeOptions::default()
+            },
+        )
         .await;
     let mut response = match &outcome.result {
         Ok(body) => {

@@ -4,6 +4,7 @@
 
 mod async_serve;
 mod ckafka_serve;
+mod control_plane;
 mod dashboard;
 mod durable_queue;
 mod host_echo_example;

@@ -2,11 +2,11 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::host::Host;
 use super::{ApiError, Params};
 use crate::durable::{
     AsyncStatus, DurableError, DurableQueue, EventSource, ListQuery, format_scf_time,
 };
+use crate::host::Host;
 
 fn queue_or_refuse(queue: Option<&DurableQueue>) -> Result<&DurableQueue, ApiError> {
     queue.ok_or_else(|| {

@@ -38,6 +38,7 @@
 
 mod async_events;
 mod invoke;
+mod manage;
 mod params;
 pub mod tc3;
 
@@ -64,6 +65,7 @@ pub const MAX_BODY_BYTES: usize = 2 * MAX_SYNC_EVENT_BYTES + 64 * 1024;
 #[derive(Debug, Default)]
 pub struct CloudApi {
     verifier: Option<Verifier>,
+    control: Option<crate::control::ControlPlane>,
 }
 
 /// A Cloud API refusal: the answer's `Response.Error`.
@@ -157,7 +159,15 @@ impl CloudApi {
     pub fn new(secret: Option<(&str, &str)>) -> CloudApi {
         CloudApi {
             verifier: secret.map(|(id, key)| Verifier::new(id, key)),
+            control: None,
         }
+    }
+
+    /// The same Cloud API answering the management actions too (`CreateFunction`,
+    /// `PublishVersion`, `CreateAlias`, …) through `control`.
+    pub fn with_control(mut self, control: crate::control::ControlPlane) -> CloudApi {
+        self.control = Some(control);
+        self
     }
 
     /// Serves one `POST /` request.
@@ -213,6 +223,9 @@ impl CloudApi {
         };
         let params = Params::new(&params);
         let queue = host.async_queue();
+        if let Some(answer) = self.manage(&action, params).await {
+            return answer;
+        }
         match action.as_str() {
             "Invoke" => invoke::invoke(host, params, request_id).await,
             "InvokeFunction" => invoke::invoke_function(host, params, request_id).await,
@@ -226,9 +239,86 @@ impl CloudApi {
             other => Err(ApiError::new(
                 "InvalidAction",
                 format!(
-                    "action {other} is not supported (Invoke, InvokeFunction, GetAsyncEventStatus, ListAsyncEvents, TerminateAsyncEvent)"
+                    "action {other} is not supported (Invoke, InvokeFunction, GetAsyncEventStatus, ListAsyncEvents, TerminateAsyncEvent, {})",
+                    MANAGEMENT_ACTIONS.join(", ")
                 ),
             )),
         }
     }
+
+    /// A management action's answer; `None` when `action` is not one.
+    async fn manage(
+        &self,
+        action: &str,
+        params: Params<'_>,
+    ) -> Option<Result<Map<String, Value>, ApiError>> {
+        if !MANAGEMENT_ACTIONS.contains(&action) {
+            return None;
+        }
+        let Some(c) = &self.control else {
+            return Some(Err(ApiError::new(
+                "UnsupportedOperation",
+                format!("{action} needs the control plane, which this server was started without"),
+            )));
+        };
+        Some(match action {
+            "CreateFunction" => manage::create_function(c, params).await,
+            "UpdateFunctionCode" => manage::update_function_code(c, params).await,
+            "UpdateFunctionConfiguration" => manage::update_function_configuration(c, params).await,
+            "GetFunction" => manage::get_function(c, params).await,
+            "ListFunctions" => manage::list_functions(c, params).await,
+            "DeleteFunction" => manage::delete_function(c, params).await,
+            "PublishVersion" => manage::publish_version(c, params).await,
+            "ListVersionByFunction" => manage::list_versions(c, params).await,
+            "CreateAlias" => manage::put_alias(c, params, true).await,
+            "UpdateAlias" => manage::put_alias(c, params, false).await,
+            "GetAlias" => manage::get_alias(c, params).await,
+            "ListAliases" => manage::list_aliases(c, params).await,
+            "DeleteAlias" => manage::delete_alias(c, params).await,
+            "CreateTrigger" => manage::create_trigger(c, params).await,
+            "DeleteTrigger" => manage::delete_trigger(c, params).await,
+            "ListTriggers" => manage::list_triggers(c, params).await,
+            "GetFunctionLogs" => manage::get_function_logs(c, params).await,
+            "PutReservedConcurrencyConfig" => manage::put_reserved(c, params).await,
+            "GetReservedConcurrencyConfig" => manage::get_reserved(c, params).await,
+            "DeleteReservedConcurrencyConfig" => manage::delete_reserved(c, params).await,
+            "PutProvisionedConcurrencyConfig" => manage::put_provisioned(c, params, false).await,
+            "DeleteProvisionedConcurrencyConfig" => manage::put_provisioned(c, params, true).await,
+            "GetProvisionedConcurrencyConfig" => manage::get_provisioned(c, params).await,
+            "GetFunctionEventInvokeConfig" => manage::get_event_invoke_config(c, params).await,
+            "UpdateFunctionEventInvokeConfig" => {
+                manage::update_event_invoke_config(c, params).await
+            }
+            _ => unreachable!("every management action is matched"),
+        })
+    }
 }
+
+/// The management actions (answered with a control plane; see [`CloudApi::with_control`]).
+pub const MANAGEMENT_ACTIONS: [&str; 25] = [
+    "CreateFunction",
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration",
+    "GetFunction",
+    "ListFunctions",
+    "DeleteFunction",
+    "PublishVersion",
+    "ListVersionByFunction",
+    "CreateAlias",
+    "UpdateAlias",
+    "GetAlias",
+    "ListAliases",
+    "DeleteAlias",
+    "CreateTrigger",
+    "DeleteTrigger",
+    "ListTriggers",
+    "GetFunctionLogs",
+    "PutReservedConcurrencyConfig",
+    "GetReservedConcurrencyConfig",
+    "DeleteReservedConcurrencyConfig",
+    "PutProvisionedConcurrencyConfig",
+    "DeleteProvisionedConcurrencyConfig",
+    "GetProvisionedConcurrencyConfig",
+    "GetFunctionEventInvokeConfig",
+    "UpdateFunctionEventInvokeConfig",
+];

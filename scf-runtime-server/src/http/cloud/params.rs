@@ -5,8 +5,8 @@ use std::ops::Range;
 use serde_json::{Map, Value};
 
 use super::ApiError;
-use crate::host::Host;
 use crate::durable::parse_scf_time;
+use crate::host::Host;
 
 /// The parameters of one call. An absent parameter and `null` are the same.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +51,62 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// A nested object, as parameters of its own.
+    pub(crate) fn object(self, name: &str) -> Result<Option<Params<'a>>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(Params(m))),
+            Some(_) => Err(ApiError::invalid_value(format!("{name} must be an object"))),
+        }
+    }
+
+    /// A list of objects.
+    pub(crate) fn objects(self, name: &str) -> Result<Vec<Params<'a>>, ApiError> {
+        let not_objects = || ApiError::invalid_value(format!("{name} must be an array of objects"));
+        match self.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_object().map(Params).ok_or_else(not_objects))
+                .collect(),
+            Some(_) => Err(not_objects()),
+        }
+    }
+
+    /// A number (a numeric string is taken too).
+    pub(crate) fn f64(self, name: &str) -> Result<Option<f64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.as_f64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    .filter(|n: &f64| n.is_finite())
+                    .ok_or_else(|| ApiError::invalid_value(format!("{name} must be a number")))
+            })
+            .transpose()
+    }
+
+    /// An integer within `range`, refused with `InvalidParameterValue.<name>` outside it.
+    pub(crate) fn int_in(
+        self,
+        name: &str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Option<u64>, ApiError> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        match v.as_u64() {
+            Some(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError {
+                code: invalid_value_code(name),
+                message: format!(
+                    "{name} must be an integer from {} to {}, got {v}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        }
+    }
+
     /// A non-negative integer.
     pub(crate) fn usize(self, name: &str) -> Result<Option<usize>, ApiError> {
         self.get(name)
@@ -88,8 +144,15 @@ impl<'a> Params<'a> {
     /// The `Qualifier` (`None` when absent or empty), refused with
     /// `ResourceNotFound.Qualifier` when `function` has no such version or alias (and with
     /// `ResourceNotFound.Function` when there is no such function).
-    pub(crate) fn qualifier(self, host: &Host, function: &str) -> Result<Option<&'a str>, ApiError> {
-        let qualifier = self.str("Qualifier")?.map(str::trim).filter(|q| !q.is_empty());
+    pub(crate) fn qualifier(
+        self,
+        host: &Host,
+        function: &str,
+    ) -> Result<Option<&'a str>, ApiError> {
+        let qualifier = self
+            .str("Qualifier")?
+            .map(str::trim)
+            .filter(|q| !q.is_empty());
         if !host.has_function(function) {
             return Err(ApiError::new(
                 "ResourceNotFound.Function",
@@ -103,5 +166,23 @@ impl<'a> Params<'a> {
             )),
             q => Ok(q),
         }
+    }
+}
+
+/// `InvalidParameterValue.<name>` for the parameters the control plane checks.
+pub(crate) fn invalid_value_code(name: &str) -> &'static str {
+    match name {
+        "MemorySize" => "InvalidParameterValue.MemorySize",
+        "Timeout" => "InvalidParameterValue.Timeout",
+        "InitTimeout" => "InvalidParameterValue.InitTimeout",
+        "ReservedConcurrencyMem" => "InvalidParameterValue.ReservedConcurrencyMem",
+        "VersionProvisionedConcurrencyNum" => {
+            "InvalidParameterValue.VersionProvisionedConcurrencyNum"
+        }
+        "MaxConcurrency" => "InvalidParameterValue.MaxConcurrency",
+        "RetryNum" => "InvalidParameterValue.RetryNum",
+        "MsgTTL" => "InvalidParameterValue.MsgTTL",
+        "Offset" | "Limit" => "InvalidParameterValue.Limit",
+        _ => "InvalidParameterValue",
     }
 }

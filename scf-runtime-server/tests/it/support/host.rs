@@ -210,19 +210,24 @@ impl Server {
 
     /// The function's entry in `/status`.
     pub(crate) async fn function_status(&self, function: &str) -> Value {
-        let status = self.status().await;
-        status["functions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["name"] == function)
-            .cloned()
-            .unwrap_or_else(|| panic!("{function} not in {status}"))
+        function_status_at(self.addr, function).await
     }
 
     pub(crate) async fn metrics(&self) -> String {
         String::from_utf8(send(self.addr, get("/metrics")).await.body.to_vec()).unwrap()
     }
+}
+
+/// `function`'s entry in the `/status` of the server at `addr` (`name:N` for a published version).
+pub(crate) async fn function_status_at(addr: SocketAddr, function: &str) -> Value {
+    let status = send(addr, get("/status")).await.json();
+    status["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == function)
+        .cloned()
+        .unwrap_or_else(|| panic!("{function} not in {status}"))
 }
 
 /// The value of the metric line starting with `prefix` (e.g. `scf_invocations_total{function="a"}`).
