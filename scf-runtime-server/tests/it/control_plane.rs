@@ -110,7 +110,28 @@ async fn deploy_update_publish_alias_and_restart() {
         }),
     )
     .await;
+    let early = cloud(addr, "Invoke", json!({"FunctionName": "broken"})).await;
+    assert!(
+        [
+            "FailedOperation.FunctionStatusError",
+            "ResourceNotFound.Function"
+        ]
+        .contains(&error_code(&early)),
+        "{early}"
+    );
     let (_, broken) = settle(addr, "broken").await;
+    let failed = cloud(addr, "Invoke", json!({"FunctionName": "broken"})).await;
+    assert_eq!(
+        error_code(&failed),
+        "FailedOperation.FunctionStatusError",
+        "{failed}"
+    );
+    assert!(
+        failed["Response"]["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("CreateFailed")
+    );
     assert_eq!(broken["Status"], "CreateFailed", "{broken}");
     let reason = broken["StatusReasons"][0]["ErrorMessage"].as_str().unwrap();
     assert!(

@@ -9,6 +9,9 @@
 //! | `ListAsyncEvents` | `FunctionName`, `Qualifier`, `InvokeType` (`INVOKE`/`TIMER`/`CKAFKA` list), `Status` (list), `InvokeRequestId`, `StartTimeInterval` / `EndTimeInterval` (`{Start, End}` as `%Y-%m-%d %H:%M:%S`), `Order` (`ASC` \| `DESC`), `Offset`, `Limit` (≤ 100, default 20) | `Response.EventList` (`InvokeRequestId`, `InvokeType`, `Qualifier`, `Status`, `StartTime`, `EndTime`) and `TotalCount` |
 //! | `TerminateAsyncEvent` | `FunctionName`, `InvokeRequestId` | stops a queued event (`ABORTED`); one being delivered right now is refused with `FailedOperation.AsyncEventStatus` |
 //!
+//! With a control plane ([`CloudApi::with_control`]) the management actions of
+//! [`MANAGEMENT_ACTIONS`] are answered too: see [`crate::control`].
+//!
 //! Every answer is HTTP 200 with `Content-Type: application/json` and a `Response.RequestId`.
 //! `Result` has `FunctionRequestId`, `Duration` (ms), `BillDuration`, `MemUsage` (bytes),
 //! `RetMsg` (the posted result), `ErrMsg`, `InvokeResult` (0 success, -1 failure) and `Log`. A
@@ -227,8 +230,14 @@ impl CloudApi {
             return answer;
         }
         match action.as_str() {
-            "Invoke" => invoke::invoke(host, params, request_id).await,
-            "InvokeFunction" => invoke::invoke_function(host, params, request_id).await,
+            "Invoke" => {
+                self.check_invocable(host, params).await?;
+                invoke::invoke(host, params, request_id).await
+            }
+            "InvokeFunction" => {
+                self.check_invocable(host, params).await?;
+                invoke::invoke_function(host, params, request_id).await
+            }
             "GetAsyncEventStatus" => async_events::get_status(queue, params),
             "ListAsyncEvents" => async_events::list(host, queue, params),
             "TerminateAsyncEvent" => async_events::terminate(queue, params).await,
@@ -243,6 +252,28 @@ impl CloudApi {
                     MANAGEMENT_ACTIONS.join(", ")
                 ),
             )),
+        }
+    }
+
+    /// Refuses, with `FailedOperation.FunctionStatusError`, to invoke a deployed function that
+    /// is not hosted yet (`Creating`) or whose code never started (`CreateFailed`), as SCF
+    /// does, instead of calling it unknown.
+    async fn check_invocable(&self, host: &Host, params: Params<'_>) -> Result<(), ApiError> {
+        let (Some(control), Ok(Some(name))) = (&self.control, params.str("FunctionName")) else {
+            return Ok(());
+        };
+        if host.has_function(name) {
+            return Ok(());
+        }
+        match control.get(name).await {
+            Ok(view) => Err(ApiError::new(
+                "FailedOperation.FunctionStatusError",
+                format!(
+                    "function {name} is {}; it can be invoked once GetFunction shows Status Active",
+                    view.record.status.as_str()
+                ),
+            )),
+            Err(_) => Ok(()),
         }
     }
 
