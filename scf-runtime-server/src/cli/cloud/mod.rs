@@ -135,10 +135,14 @@ pub struct CloudClient {
     endpoint: Endpoint,
     region: String,
     credential: Option<Credential>,
-    /// The second of the last signed request and the body hashes signed in it: the same body
-    /// signed twice in one second gives the same signature, which a verifier refuses as a replay.
-    signed: Mutex<(i64, Vec<String>)>,
 }
+
+/// The second of the last request this process signed and the body hashes signed in it: the
+/// same body signed twice in one second gives the same signature, which a verifier that refuses
+/// replays (as `cargo scf serve` does) turns down, so the second one waits for the next second.
+/// Process-wide, so that commands run one after the other from one program (a deploy, then
+/// `info`) never collide either.
+static SIGNED: Mutex<(i64, Vec<String>)> = Mutex::new((0, Vec::new()));
 
 /// A failed action: SCF's `Response.Error`, or no answer at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +199,6 @@ impl CloudClient {
             endpoint,
             region,
             credential,
-            signed: Mutex::new((0, Vec::new())),
         }
     }
 
@@ -267,12 +270,19 @@ impl CloudClient {
         if self.credential.is_none() {
             return chrono::Utc::now().timestamp();
         }
-        let hash = crate::http::cloud::tc3::sha256_hex(body);
+        let hash = format!(
+            "{}/{}",
+            self.credential
+                .as_ref()
+                .map(|c| c.secret_id.as_str())
+                .unwrap_or_default(),
+            crate::http::cloud::tc3::sha256_hex(body)
+        );
         loop {
             let now = chrono::Utc::now();
             let second = now.timestamp();
             {
-                let mut signed = self.signed.lock().unwrap_or_else(|e| e.into_inner());
+                let mut signed = SIGNED.lock().unwrap_or_else(|e| e.into_inner());
                 if signed.0 != second {
                     *signed = (second, Vec::new());
                 }
