@@ -23,7 +23,7 @@ pub struct InfoArgs {
     /// The function.
     #[arg(value_name = "NAME")]
     pub name: String,
-    /// Print {\"Function\", \"Versions\", \"Aliases\", \"Triggers\"} as JSON.
+    /// Print the answers as one JSON object: Function, Versions, Aliases, Triggers.
     #[arg(long)]
     pub json: bool,
     /// Where the function is.

@@ -4,7 +4,7 @@
 //!
 //! A request is `POST /` with a JSON body and the headers `X-TC-Action`, `X-TC-Version`
 //! (`2018-04-16`), `X-TC-Region`, `X-TC-Timestamp`, `X-TC-Token` (with a session token) and a
-//! TC3-HMAC-SHA256 `Authorization` ([`sign`]); see the API reference at
+//! TC3-HMAC-SHA256 `Authorization` (signed on [`crate::http::cloud::tc3`]'s primitives); see the API reference at
 //! <https://www.tencentcloud.com/document/api/583>. An answer's `Response.Error` becomes a
 //! [`CloudError`] naming the action and the code. Without credentials, requests go unsigned,
 //! but only to a loopback endpoint ([`Endpoint::is_loopback`]).
@@ -43,7 +43,7 @@ pub struct CloudArgs {
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
     /// The Cloud API endpoint (default: `[deploy] endpoint`, else
-    /// https://scf.tencentcloudapi.com). `http://127.0.0.1:PORT` targets a local
+    /// `https://scf.tencentcloudapi.com`). `http://127.0.0.1:PORT` targets a local
     /// `cargo scf serve`; only a loopback endpoint may be used without credentials (the requests
     /// then go unsigned).
     #[arg(long, value_name = "URL")]

@@ -382,11 +382,7 @@ impl Plan {
                 row("update config", c.field, format!("{} -> {}", c.old, c.new));
             }
             if !self.unchanged.is_empty() {
-                row(
-                    "keep config",
-                    &self.unchanged.join(", "),
-                    "unchanged".to_owned(),
-                );
+                row("keep config", "unchanged", self.unchanged.join(", "));
             }
         }
         for t in &self.triggers {
