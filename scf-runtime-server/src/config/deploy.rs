@@ -72,3 +72,43 @@ impl FunctionDeploy {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn parse(text: &str) -> Result<Config, crate::config::ConfigError> {
+        Config::parse(text, Path::new("scf.toml"), Path::new("/srv"))
+    }
+
+    #[test]
+    fn the_deploy_table_and_keys_parse_and_are_checked() {
+        let config = parse(
+            "[deploy]\nregion = \"ap-shanghai\"\nnamespace = \"prod\"\n[functions.f]\nbootstrap = \"b\"\ndescription = \"d\"\nreserved_concurrency_mb = 512\nprovisioned_concurrency = 2\n",
+        )
+        .unwrap();
+        assert_eq!(config.deploy.region.as_deref(), Some("ap-shanghai"));
+        assert_eq!(config.deploy.namespace.as_deref(), Some("prod"));
+        let f = &config.functions[0].deploy;
+        assert_eq!(f.description.as_deref(), Some("d"));
+        assert_eq!(
+            (f.reserved_concurrency_mb, f.provisioned_concurrency),
+            (Some(512), Some(2))
+        );
+
+        let err =
+            parse("[functions.f]\nbootstrap = \"b\"\nprovisioned_concurrency = 0\n").unwrap_err();
+        assert_eq!(err.key, "functions.f.provisioned_concurrency");
+        assert_eq!(err.position, Some((3, 27)), "{err}");
+        let long = "x".repeat(1001);
+        let err = parse(&format!(
+            "[functions.f]\nbootstrap = \"b\"\ndescription = \"{long}\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(err.key, "functions.f.description");
+        assert!(err.message.contains("at most 1000"), "{err}");
+        let err = parse("[deploy]\nregoin = \"x\"\n").unwrap_err();
+        assert!(err.message.contains("regoin"), "{err}");
+    }
+}
