@@ -61,6 +61,10 @@
 //! | `functions.<name>.queue_length` / `queue_timeout_s` | the server's | per-function overrides |
 //! | `functions.<name>.env` | `{}` | the function's variables: keys `[a-zA-Z][a-zA-Z0-9_]*`, no `SCF_`/`QCLOUD_`/`TENCENTCLOUD_` prefix, 4 KB in all |
 //! | `[[functions.<name>.triggers]]` | none | `type = "apigw" \| "function_url" \| "timer" \| "ckafka"` ([`FunctionTrigger`]) |
+//! | `functions.<name>.description` | none | `cargo scf deploy` only: SCF's `Description` (at most 1000 characters) |
+//! | `functions.<name>.reserved_concurrency_mb` | none | `cargo scf deploy` only: `PutReservedConcurrencyConfig` |
+//! | `functions.<name>.provisioned_concurrency` | none | `cargo scf deploy --publish` only: warm instances of the published version (≥ 1) |
+//! | `deploy.region` / `namespace` / `endpoint` / `profile` | none / `default` / `https://scf.tencentcloudapi.com` / none | where `cargo scf deploy`, `logs`, `info` and `remove` go ([`config::DeployConfig`]) |
 //!
 //! # The environment of an instance
 //!

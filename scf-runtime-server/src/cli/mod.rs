@@ -12,6 +12,13 @@
 //! | `cargo scf invoke` | [`InvokeArgs`] | [`run_invoke`] | one invocation, printed for humans: on a running `cargo scf serve`, or the bootstrap run once here when none runs |
 //! | `cargo scf dev` | [`DevArgs`] | [`run_dev`] | rebuilds on source changes while a server hosts the function |
 //! | `cargo scf events` / `cargo scf dlq` | [`EventsArgs`] / [`DlqArgs`] | [`run_events`] / [`run_dlq`] | lists, shows, aborts, replays and purges async events |
+//! | `cargo scf deploy` | [`DeployArgs`] | [`run_deploy`] | builds, packages and creates or updates functions on SCF (or a local `cargo scf serve`) through the Cloud API, after printing the plan |
+//! | `cargo scf logs` | [`LogsArgs`] | [`run_logs`] | a deployed function's invocations and logs (`GetFunctionLogs`), `--follow` |
+//! | `cargo scf info` | [`InfoArgs`] | [`run_info`] | a deployed function: settings, status, versions, aliases, triggers |
+//! | `cargo scf remove` | [`RemoveArgs`] | [`run_remove`] | deletes a deployed function, after a confirmation or `--yes` |
+//!
+//! The Cloud API client the last four share (endpoint, TC3 signing, credentials as Tencent's
+//! tools find them) is [`cloud`].
 //!
 //! The checks behind `cargo scf build` are a library of their own: [`verify::verify`] reads an ELF and
 //! answers with a [`VerifyReport`] that names every reason the binary would not start on SCF's
@@ -23,20 +30,29 @@
 pub mod build;
 pub mod cargo;
 pub(crate) mod client;
+pub mod cloud;
+pub mod deploy;
 pub mod dev;
 pub mod events;
+pub mod info;
 pub mod invoke;
+pub mod logs;
 pub mod new;
 pub mod package;
+pub mod remove;
 pub mod serve;
 pub mod verify;
 
 pub use build::{BuildArgs, BuildTarget, run_build};
+pub use deploy::{DeployArgs, run_deploy};
 pub use dev::{DevArgs, run_dev};
 pub use events::{DlqArgs, EventsArgs, run_dlq, run_events};
+pub use info::{InfoArgs, run_info};
 pub use invoke::{InvokeArgs, run_invoke};
+pub use logs::{LogsArgs, run_logs};
 pub use new::{NewArgs, Trigger, run_new};
 pub use package::{PackageArgs, run_package};
+pub use remove::{RemoveArgs, run_remove};
 pub use serve::ServeArgs;
 use std::process::ExitCode;
 pub use verify::{VerifyOptions, VerifyReport, verify};
@@ -84,6 +100,15 @@ pub enum Command {
         after_help = "Examples:\n  cargo scf dlq list\n  cargo scf dlq replay --function echo\n  cargo scf dlq purge 6f1c… 83ab…"
     )]
     Dlq(crate::cli::events::DlqArgs),
+    /// Build, package and create or update functions on SCF (or a local `cargo scf serve`),
+    /// showing the plan first.
+    Deploy(crate::cli::DeployArgs),
+    /// Show a deployed function's invocations and logs.
+    Logs(crate::cli::LogsArgs),
+    /// Show a deployed function: settings, status, versions, aliases, triggers.
+    Info(crate::cli::InfoArgs),
+    /// Delete a deployed function.
+    Remove(crate::cli::RemoveArgs),
 }
 
 /// Runs one parsed command line.
@@ -103,6 +128,10 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Dev(args) => crate::cli::run_dev(&args).map_err(Into::into),
         Command::Events(args) => crate::cli::events::run_events(&args).map_err(Into::into),
         Command::Dlq(args) => crate::cli::events::run_dlq(&args).map_err(Into::into),
+        Command::Deploy(args) => crate::cli::run_deploy(&args).map(drop).map_err(Into::into),
+        Command::Logs(args) => crate::cli::run_logs(&args).map_err(Into::into),
+        Command::Info(args) => crate::cli::run_info(&args).map(drop).map_err(Into::into),
+        Command::Remove(args) => crate::cli::run_remove(&args).map_err(Into::into),
     }
 }
 

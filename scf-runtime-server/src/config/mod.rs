@@ -23,11 +23,13 @@ use toml::Spanned;
 
 pub mod apigw;
 pub mod ckafka;
+pub mod deploy;
 pub mod route;
 pub mod timer;
 
 pub use apigw::{ApigwRoute, ApigwTriggerConfig};
 pub use ckafka::{CkafkaTriggerConfig, SettingsError, StartAt, TriggerSettings};
+pub use deploy::{DeployConfig, FunctionDeploy};
 pub use timer::{TimerConfigError, TimerTrigger, TimerTriggerConfig};
 
 /// The default listen address of `cargo scf serve`.
@@ -75,6 +77,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[functions.<name>]`, sorted by name.
     pub functions: Vec<FunctionConfig>,
+    /// `[deploy]`: where `cargo scf deploy` goes (the host ignores it).
+    pub deploy: DeployConfig,
 }
 
 /// `[server]`: the listener and the limits shared by every function.
@@ -236,6 +240,9 @@ pub struct FunctionConfig {
     pub env: Vec<(String, String)>,
     /// `[[functions.<name>.triggers]]`, in file order.
     pub triggers: Vec<FunctionTrigger>,
+    /// `description`, `reserved_concurrency_mb`, `provisioned_concurrency`: read by
+    /// `cargo scf deploy` only.
+    pub deploy: FunctionDeploy,
 }
 
 /// A `function_url` trigger as written in `scf.toml` (without `type`); it has no keys.
@@ -371,6 +378,8 @@ struct RawConfig {
     server: Option<RawServer>,
     #[serde(default)]
     functions: BTreeMap<String, Spanned<RawFunction>>,
+    #[serde(default)]
+    deploy: DeployConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -415,6 +424,10 @@ struct RawFunction {
     env: Option<Spanned<BTreeMap<String, String>>>,
     #[serde(default)]
     triggers: Vec<Spanned<RawTable>>,
+    // Read by `cargo scf deploy` only (config::deploy).
+    description: Option<Spanned<String>>,
+    reserved_concurrency_mb: Option<u64>,
+    provisioned_concurrency: Option<Spanned<u32>>,
 }
 
 /// A table with the position of each value, for errors that point at the key at fault.
@@ -635,6 +648,16 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
                 env.into_inner().into_iter().collect()
             }
         };
+        let deploy_span = |k: &str| match k {
+            "description" => f.description.as_ref().map(Spanned::span),
+            _ => f.provisioned_concurrency.as_ref().map(Spanned::span),
+        };
+        let deploy = FunctionDeploy::new(
+            f.description.as_ref().map(|d| d.get_ref().clone()),
+            f.reserved_concurrency_mb,
+            f.provisioned_concurrency.as_ref().map(|p| *p.get_ref()),
+        )
+        .map_err(|(k, m)| (deploy_span(k), key(k), m))?;
         let mut triggers = Vec::new();
         for (index, table) in f.triggers.into_iter().enumerate() {
             let trigger = check_trigger(&name, kind, index, table, &triggers)?;
@@ -674,6 +697,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
             )?,
             env,
             triggers,
+            deploy,
             name,
         });
     }
@@ -681,6 +705,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         base_dir: base_dir.to_owned(),
         server,
         functions,
+        deploy: raw.deploy,
     })
 }
 

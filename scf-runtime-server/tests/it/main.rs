@@ -6,6 +6,7 @@ mod async_serve;
 mod ckafka_serve;
 mod control_plane;
 mod dashboard;
+mod deploy_client;
 mod durable_queue;
 mod host_echo_example;
 mod host_serve;
