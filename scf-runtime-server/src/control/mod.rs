@@ -467,6 +467,10 @@ impl ControlPlane {
             queue_timeout: self.inner.server.queue_timeout,
             env,
             triggers: Vec::new(),
+            deploy: crate::config::FunctionDeploy {
+                description: Some(s.description.clone()),
+                ..Default::default()
+            },
         }
     }
 

@@ -7,6 +7,7 @@ mod ckafka_serve;
 mod control_plane;
 mod dashboard;
 mod deploy_client;
+mod deploy_serve;
 mod durable_queue;
 mod host_echo_example;
 mod host_serve;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A deployable bootstrap for the control-plane tests: answers every event with the code's tag
-(tag.txt beside it), the version it runs as, its handler and the event.
+(tag.txt beside it, else BUILTIN_TAG), the version it runs as, its handler and the event.
 
 INIT_SLEEP (seconds, from tag.txt's second line) delays ready, so a rollout stays Updating a
 while; a first line of "crash" exits before ready.
@@ -11,8 +11,10 @@ import os
 import sys
 import time
 
+BUILTIN_TAG = "builtin"  # the tag when there is no tag.txt (tests rewrite this line)
 HERE = os.path.dirname(os.path.abspath(__file__))
-lines = open(os.path.join(HERE, "tag.txt")).read().split("\n")
+TAG_FILE = os.path.join(HERE, "tag.txt")
+lines = open(TAG_FILE).read().split("\n") if os.path.exists(TAG_FILE) else [BUILTIN_TAG]
 TAG = lines[0]
 if TAG == "crash":
     print("tagged bootstrap: refusing to start", flush=True)
