@@ -56,4 +56,12 @@ pub trait Invoker: Clone + Send + Sync + 'static {
         let error = Fault::InvalidParameter.error(format!("{function} is not a web function"));
         std::future::ready(Err(error))
     }
+
+    /// Whether `function` is a web function hosted outside the triggers' own configuration (one
+    /// deployed through the Cloud API): such a function is reached at its function URL,
+    /// `/fn/<function>/`. By default there are none.
+    fn is_deployed_web(&self, function: &str) -> bool {
+        let _ = function;
+        false
+    }
 }

@@ -26,6 +26,9 @@ pub(crate) struct FunctionSpec {
     pub(crate) name: String,
     /// `$LATEST` or a published version number.
     pub(crate) version: String,
+    /// Hosted through [`Host::deploy`](crate::host::Host::deploy) (the control plane), not
+    /// from `scf.toml`.
+    pub(crate) deployed: bool,
     pub(crate) kind: Kind,
     pub(crate) executable: PathBuf,
     pub(crate) code_root: PathBuf,

@@ -247,7 +247,7 @@ impl Host {
         });
         let mut pools = BTreeMap::new();
         for function in &config.functions {
-            let spec = function_spec(function, &config.server, LATEST)?;
+            let spec = function_spec(function, &config.server, LATEST, false)?;
             pools.insert(
                 function.name.clone(),
                 Pool::new(Arc::new(spec), shared.clone()),
@@ -316,7 +316,7 @@ impl Host {
         function: &FunctionConfig,
         version: &str,
     ) -> Result<(), (InvokeError, String)> {
-        let spec = function_spec(function, &self.inner.server, version)
+        let spec = function_spec(function, &self.inner.server, version, true)
             .map_err(|e| (Fault::HandlerNotFound.error(e.to_string()), String::new()))?;
         let key = pool_key(&function.name, version);
         let activity = self
@@ -1023,6 +1023,12 @@ impl Invoker for Host {
     ) -> Result<http::Response<Bytes>, InvokeError> {
         Host::invoke_web(self, function, request, request_id).await
     }
+
+    fn is_deployed_web(&self, function: &str) -> bool {
+        self.read_pools()
+            .get(function)
+            .is_some_and(|p| p.spec.is_web() && p.spec.deployed)
+    }
 }
 
 /// The variables every event-function instance gets (those of SCF's
@@ -1080,6 +1086,7 @@ fn function_spec(
     function: &FunctionConfig,
     server: &ServerConfig,
     version: &str,
+    deployed: bool,
 ) -> Result<FunctionSpec, UnbuiltFunction> {
     let executable = function
         .executable()
@@ -1116,6 +1123,7 @@ fn function_spec(
         kind,
         name: function.name.clone(),
         version: version.to_owned(),
+        deployed,
         code_root,
         executable,
         memory_mb: function.memory_mb,

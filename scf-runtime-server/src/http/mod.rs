@@ -28,7 +28,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::BodyExt as _;
 
-use crate::host::Host;
+use crate::host::{Host, Invoker as _};
 use crate::http::cloud::CloudApi;
 use crate::triggers::HttpTriggers;
 
@@ -110,8 +110,10 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let deployed_web = crate::triggers::function_url::split_path(request.uri().path())
+        .is_some_and(|(function, _)| state.host.is_deployed_web(function));
     match &state.triggers {
-        Some(triggers) if !triggers.is_empty() => {
+        Some(triggers) if !triggers.is_empty() || deployed_web => {
             triggers.handle(request, peer).await.map(Body::from)
         }
         _ => (

@@ -137,10 +137,11 @@ impl<I: Invoker> HttpTriggers<I> {
         };
 
         if let Some((function, path)) = function_url::split_path(parts.uri.path())
-            && self.function_urls.iter().any(|f| f == function)
+            && (self.function_urls.iter().any(|f| f == function)
+                || self.invoker.is_deployed_web(function))
         {
             let function = function.to_owned();
-            if self.is_web(&function) {
+            if self.is_web(&function) || self.invoker.is_deployed_web(&function) {
                 let mut request = Request::from_parts(parts, body);
                 let query = request
                     .uri()

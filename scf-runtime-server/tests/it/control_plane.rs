@@ -500,3 +500,47 @@ async fn tencent_python_sdk_deploys_and_invokes() {
     assert_eq!(seen["through_alias"]["version"], "1");
     assert_eq!(seen["listed"], json!(["sdk-fn"]));
 }
+
+/// A web function (`Type: HTTP`, `scf_bootstrap` at the zip's root) deployed through the Cloud
+/// API answers at its function URL, `/fn/<name>/…`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployed_web_function_answers_at_its_url() {
+    let Some(server_script) = python_script("tests/scripts/web_server.py") else {
+        return;
+    };
+    let dir = TempDir::new("control-web");
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    write_config(dir.path(), addr);
+    let _server = Serve::start(dir.path(), addr);
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut out);
+        let exec = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+        w.start_file("scf_bootstrap", exec).unwrap();
+        w.write_all(&std::fs::read(server_script).unwrap()).unwrap();
+        w.finish().unwrap();
+    }
+    ok(
+        addr,
+        "CreateFunction",
+        json!({
+            "FunctionName": "site", "Type": "HTTP",
+            "Code": {"ZipFile": b64(&out.into_inner())},
+            "Environment": {"Variables": [{"Key": "SLEEP_MS", "Value": "0"}]},
+        }),
+    )
+    .await;
+    let (statuses, got) = settle(addr, "site").await;
+    assert_eq!(statuses.last().unwrap(), "Active", "{got}");
+    assert_eq!(got["Type"], "HTTP");
+    let answer = send(addr, crate::support::host::get("/fn/site/hello?x=1")).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(answer.json()["path"], "/hello?x=1", "{}", answer.json());
+    let unknown = send(addr, crate::support::host::get("/fn/nothing/")).await;
+    assert_eq!(unknown.status, 404);
+    let event_invoke = cloud(addr, "Invoke", json!({"FunctionName": "site"})).await;
+    assert!(
+        error_code(&event_invoke).starts_with("InvalidParameterValue"),
+        "{event_invoke}"
+    );
+}
