@@ -151,7 +151,7 @@ pub fn trigger_info(
             };
             info("apigw", format!("{methods} {}", route.template.as_str()))
         }
-        FunctionTrigger::FunctionUrl => info(
+        FunctionTrigger::FunctionUrl { .. } => info(
             "function_url",
             crate::triggers::function_url::url_path(function),
         ),
