@@ -6,6 +6,7 @@ mod async_serve;
 mod ckafka_serve;
 mod dashboard;
 mod durable_queue;
+mod hardening;
 mod host_echo_example;
 mod host_serve;
 mod support;
