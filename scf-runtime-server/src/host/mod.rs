@@ -859,6 +859,7 @@ fn function_spec(
         min_instances: function.min_instances,
         idle_timeout: function.idle_timeout,
         queue_length: function.queue_length,
+        queue_bytes: server.queue_bytes,
         queue_timeout: function.queue_timeout,
     })
 }
