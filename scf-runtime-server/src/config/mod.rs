@@ -963,17 +963,19 @@ fn check_bootstrap(file: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// First path segments the server serves itself: API gateway routes under them are never reached.
-const RESERVED_PATHS: [&str; 8] = [
+/// Paths the server serves itself (an API gateway route for exactly one of them is never
+/// reached)…
+const RESERVED_PATHS: [&str; 7] = [
     "/status",
     "/metrics",
     "/healthz",
     "/ui",
-    "/ui/x",
     "/async/events",
     "/async/dlq",
     "/functions/x/invocations",
 ];
+/// …and the folders whose every path it serves.
+const RESERVED_FOLDERS: [&str; 3] = ["/ui/", "/async/events/", "/async/dlq/"];
 
 /// Refuses an API gateway route that another route (`before`, with its config key) already
 /// serves for the same paths and methods, or that a route of the server itself hides.
@@ -990,17 +992,18 @@ fn check_route_conflicts(
             route.template.as_str()
         ));
     }
-    let literal_start = route
-        .template
-        .as_str()
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .is_some_and(|first| !first.starts_with('{'));
-    if let Some(reserved) = RESERVED_PATHS
+    let path = route.template.as_str();
+    let hidden = RESERVED_PATHS
         .iter()
-        .find(|p| literal_start && route.template.matches(p).is_some())
-    {
+        .find(|p| {
+            route
+                .template
+                .matches(p)
+                .is_some_and(|(spec, _)| spec.is_exact())
+                && !path.starts_with("/{")
+        })
+        .or_else(|| RESERVED_FOLDERS.iter().find(|f| path.starts_with(**f)));
+    if let Some(reserved) = hidden {
         return Err(format!(
             "{} overlaps the server's own route {reserved}, which is served first; this route would never be called there",
             route.template.as_str()
@@ -1317,5 +1320,139 @@ topic = "t"
             .map(TriggerSettings::consumer_name)
             .collect();
         assert_eq!(names, ["a/second", "a/t"]);
+    }
+
+    #[test]
+    fn configs_that_would_break_at_run_time_are_refused_with_their_line() {
+        let dir =
+            std::env::temp_dir().join(format!("scf-config-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plain = dir.join("not-executable");
+        std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+        let here = |text: &str| Config::parse(text, Path::new("scf.toml"), &dir);
+        let cases: [(&str, &str, (usize, usize), &str); 12] = [
+            (
+                "[server]\nqueue_length = 0\n",
+                "server.queue_length",
+                (2, 16),
+                "at least 1",
+            ),
+            (
+                "[server]\nquota_mb = 0\n",
+                "server.quota_mb",
+                (2, 12),
+                "at least 1",
+            ),
+            (
+                "[server]\nqueue_mb = 0\n",
+                "server.queue_mb",
+                (2, 12),
+                "at least 1",
+            ),
+            (
+                "[server]\nmax_connections = 0\n",
+                "server.max_connections",
+                (2, 19),
+                "at least 1",
+            ),
+            (
+                "[server]\ntoken = \"short\"\n",
+                "server.token",
+                (2, 9),
+                "at least 16",
+            ),
+            (
+                "[server.cloud_api]\nsecret_id = \"AKID\"\nsecret_key = \"\"\n",
+                "server.cloud_api.secret_key",
+                (1, 1),
+                "must not be empty",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\nqueue_length = 0\n",
+                "functions.f.queue_length",
+                (3, 16),
+                "at least 1",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\nenv = { A = \"a\\u0000b\" }\n",
+                "functions.f.env",
+                (3, 7),
+                "NUL",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"not-executable\"\n",
+                "functions.f.bootstrap",
+                (2, 13),
+                "not executable",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/a/{id}\"\nmethods = [\"GET\"]\n[functions.g]\nbootstrap = \"x\"\n[[functions.g.triggers]]\ntype = \"apigw\"\npath = \"/a/{name}\"\n",
+                "functions.g.triggers[0].path",
+                (11, 8),
+                "already routed by functions.f.triggers[0].path",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/status\"\n",
+                "functions.f.triggers[0].path",
+                (5, 8),
+                "the server's own route /status",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/ui/{page}\"\n",
+                "functions.f.triggers[0].path",
+                (5, 8),
+                "the server's own route /ui/",
+            ),
+        ];
+        for (text, key, position, why) in cases {
+            let err = here(text).unwrap_err();
+            assert_eq!(err.key, key, "{text}: {err}");
+            assert_eq!(err.position, Some(position), "{text}: {err}");
+            assert!(err.message.contains(why), "{text}: {err}");
+            let line = err.to_string();
+            assert!(
+                line.starts_with(&format!("scf.toml:{}:{}: {key}: ", position.0, position.1)),
+                "{line}"
+            );
+            assert_eq!(line.lines().count(), 1, "{line}");
+        }
+        // The same routes for distinct methods, and a catch-all, are fine.
+        here("[functions.f]\nbootstrap = \"x\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/a\"\nmethods = [\"GET\"]\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/a\"\nmethods = [\"POST\"]\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/{any}\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/async\"\n").unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn credentials_come_from_the_environment_too() {
+        let mut config = parse("[server]\n").unwrap();
+        assert!(!config.server.has_credentials());
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let err = config
+            .server
+            .apply_env(env(&[(ENV_SECRET_ID, "AKID")]))
+            .unwrap_err();
+        assert!(err.contains("both"), "{err}");
+        let err = config
+            .server
+            .apply_env(env(&[(ENV_SECRET_ID, "AKID"), (ENV_SECRET_KEY, "")]))
+            .unwrap_err();
+        assert!(err.contains("must not be empty"), "{err}");
+        config
+            .server
+            .apply_env(env(&[
+                (ENV_SECRET_ID, "AKID"),
+                (ENV_SECRET_KEY, "key"),
+                (ENV_TOKEN, "0123456789abcdef"),
+            ]))
+            .unwrap();
+        assert!(config.server.has_credentials());
+        assert_eq!(config.server.cloud_api_secret.unwrap().secret_id, "AKID");
+        assert_eq!(config.server.token.as_deref(), Some("0123456789abcdef"));
     }
 }

@@ -193,6 +193,13 @@ pub struct Specificity {
     literals: usize,
 }
 
+impl Specificity {
+    /// Whether the template matched the whole path (not a prefix of it).
+    pub fn is_exact(&self) -> bool {
+        self.exact
+    }
+}
+
 /// The methods a route accepts: any, or a fixed list.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Methods {
