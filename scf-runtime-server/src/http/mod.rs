@@ -236,11 +236,13 @@ pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Option<
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        seen += data.len();
+        seen = seen.saturating_add(data.len());
         if seen <= limit {
             kept.extend_from_slice(&data);
         } else if seen > DRAIN_MAX_BYTES {
             break;
+        } else if !kept.is_empty() {
+            kept = bytes::BytesMut::new();
         }
     }
     Ok((seen <= limit).then(|| kept.freeze()))
