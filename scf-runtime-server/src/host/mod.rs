@@ -280,8 +280,10 @@ impl Host {
                 if is_async { "async" } else { "sync" }
             )));
         }
-        if serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_err() {
-            return Err(Fault::NotJson.error("the event of an event function must be JSON"));
+        if let Err(e) = scf_events::json::validate(payload) {
+            return Err(Fault::NotJson.error(format!(
+                "the event of an event function must be JSON that functions can parse: {e}"
+            )));
         }
         Ok(pool)
     }

@@ -586,3 +586,91 @@ async fn the_state_folder_is_private_whatever_it_was() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparseable_events_are_refused_at_acceptance_and_every_error_has_one_shape() {
+    let Some(config) = echo_config("") else {
+        return;
+    };
+    let server = host::start("shapes", &config);
+    let addr = server.addr;
+    let mut bad_utf8 = b"{\"a\": \"".to_vec();
+    bad_utf8.extend_from_slice(&[0xff, 0xfe]);
+    bad_utf8.extend_from_slice(b"\"}");
+    let deep = format!("{}{}", "[".repeat(60_000), "]".repeat(60_000));
+    for body in [
+        b"1e5000".to_vec(),
+        b"{\"a\": \"\\ud800\"}".to_vec(),
+        bad_utf8,
+        deep.into_bytes(),
+    ] {
+        for kind in ["Event", "RequestResponse"] {
+            let mut request = host::post("/functions/echo/invocations", body.clone());
+            request
+                .headers_mut()
+                .insert("x-scf-invocation-type", kind.parse().unwrap());
+            let answer = send(addr, request).await;
+            assert_eq!(answer.status, 400, "{kind}: {:?}", answer.body);
+            let json = answer.json();
+            assert!(json["message"].as_str().unwrap().contains("JSON"), "{json}");
+        }
+    }
+    // Nothing was accepted.
+    let events = send(addr, host::get("/async/events")).await.json();
+    assert_eq!(events["total"], 0, "{events}");
+
+    let shape = |answer: &Answer, status: u16| {
+        assert_eq!(answer.status, status, "{:?}", answer.body);
+        let json = answer.json();
+        assert_eq!(json["code"], status, "{json}");
+        assert!(
+            json["error"].is_string() && json["message"].is_string(),
+            "{json}"
+        );
+    };
+    // A wrong method on the server's own routes: JSON 405 with Allow.
+    for (method, path) in [
+        ("DELETE", "/status"),
+        ("POST", "/metrics"),
+        ("GET", "/functions/echo/invocations"),
+        ("PUT", "/async/dlq/purge"),
+        ("POST", "/healthz"),
+    ] {
+        let answer = send(addr, plain(method, path, "")).await;
+        shape(&answer, 405);
+        assert!(answer.headers.contains_key("allow"), "{method} {path}");
+    }
+    // Bad bodies and queries on /async: JSON, not text.
+    shape(
+        &send(addr, plain("POST", "/async/dlq/purge", "[1")).await,
+        400,
+    );
+    shape(
+        &send(addr, plain("GET", "/async/dlq?limit=many", "")).await,
+        400,
+    );
+    shape(
+        &send(addr, plain("GET", "/async/events?offset=-1", "")).await,
+        400,
+    );
+    // A non-ASCII invocation type is refused, not run sync.
+    let mut request = host::post("/functions/echo/invocations", "{}");
+    request.headers_mut().insert(
+        "x-scf-invocation-type",
+        http::HeaderValue::from_bytes("Évent".as_bytes()).unwrap(),
+    );
+    let answer = send(addr, request).await;
+    assert!(answer.status.is_client_error(), "{}", answer.status);
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-Scf-Invocation-Type")
+    );
+    // ListAsyncEvents of an unknown function.
+    let list = host::cloud(addr, "ListAsyncEvents", json!({"FunctionName": "nope"})).await;
+    assert_eq!(
+        list["Response"]["Error"]["Code"], "ResourceNotFound.Function",
+        "{list}"
+    );
+}

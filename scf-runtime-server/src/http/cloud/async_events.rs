@@ -40,11 +40,18 @@ pub(super) fn get_status(
 
 /// `ListAsyncEvents`: `EventList` and `TotalCount`.
 pub(super) fn list(
+    host: &crate::host::Host,
     queue: Option<&DurableQueue>,
     params: Params<'_>,
 ) -> Result<Map<String, Value>, ApiError> {
     let queue = queue_or_refuse(queue)?;
     let function = params.required("FunctionName")?;
+    if !host.functions().any(|f| f == function) {
+        return Err(ApiError::new(
+            "ResourceNotFound.Function",
+            format!("no event function is called {function}"),
+        ));
+    }
     params.check_qualifier()?;
     let statuses = params
         .strings("Status")?

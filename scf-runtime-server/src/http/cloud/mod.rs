@@ -231,7 +231,7 @@ impl CloudApi {
             "Invoke" => invoke::invoke(host, params, request_id).await,
             "InvokeFunction" => invoke::invoke_function(host, params, request_id).await,
             "GetAsyncEventStatus" => async_events::get_status(queue, params),
-            "ListAsyncEvents" => async_events::list(queue, params),
+            "ListAsyncEvents" => async_events::list(host, queue, params),
             "TerminateAsyncEvent" => async_events::terminate(queue, params).await,
             "" => Err(ApiError::new(
                 "InvalidAction",
