@@ -157,9 +157,14 @@ fn a_non_loopback_listen_without_credentials_does_not_start() {
     let config = dir.path().join("scf.toml");
     std::fs::write(&config, "[server]\n").unwrap();
     // Refused before anything is bound.
-    let (status, output) = host::spawn_serve(&config, "0.0.0.0:0")
-        .err()
-        .expect("cargo scf serve refuses to listen on 0.0.0.0 without credentials");
+    let (status, output) = match host::spawn_serve(&config, "0.0.0.0:0") {
+        Err(refused) => refused,
+        Ok((mut child, addr, _)) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("cargo scf serve listened on {addr} without credentials");
+        }
+    };
     assert!(!status.contains("exit status: 0"), "{status}");
     let text = output.join("\n");
     assert!(

@@ -175,7 +175,7 @@ impl ReplayCache {
         if self.seen.get(&key).is_some_and(|e| *e >= now) {
             return Ok(false);
         }
-        if self.seen.len() >= 1024 && self.seen.len() % 1024 == 0 {
+        if self.seen.len() >= 1024 && self.seen.len().is_multiple_of(1024) {
             self.seen.retain(|_, e| *e >= now);
         }
         self.seen.insert(key.clone(), expiry);
