@@ -76,6 +76,7 @@ pub mod custom_serde;
 mod any_event;
 mod body;
 mod integrated_response;
+pub mod json;
 
 #[cfg(feature = "apigw")]
 pub mod apigw;

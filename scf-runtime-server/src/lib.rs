@@ -22,6 +22,7 @@
 //! | `POST /functions/{name}/invocations` | invoke API ([`http`](mod@http)) |
 //! | `POST /` with `X-TC-Action` | Cloud API `Invoke` / `InvokeFunction` ([`http::cloud`]) |
 //! | `GET /metrics` | Prometheus metrics ([`host::metrics`]) |
+//! | `GET /healthz` | `{"status": "ok"}`, never authenticated |
 //! | `GET /status` | JSON: every function (`type` `event` or `web`), its instances (id, pid, runtime API port or `PORT`, state, in flight, invocations) and queue |
 //! | anything else | API gateway routes, function URLs (`/fn/<name>/…`) and web functions ([`triggers`]) |
 //!
@@ -47,7 +48,11 @@
 //! | `server.async_retention_s` | `259200` | how long finished events stay queryable (dead letters stay until purged) |
 //! | `server.shutdown_timeout_s` | `10` | how long running invocations may finish on SIGINT/SIGTERM |
 //! | `server.credentials.{secret_id,secret_key,session_token}` | none | passed to functions as `TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN` |
-//! | `server.cloud_api.{secret_id,secret_key}` | none | when set, Cloud API requests must carry a valid TC3-HMAC-SHA256 signature |
+//! | `server.cloud_api.{secret_id,secret_key}` | none | when set (or `SCF_SERVE_SECRET_ID` / `SCF_SERVE_SECRET_KEY`), requests must carry a valid TC3-HMAC-SHA256 signature (or the token) |
+//! | `server.token` | none | a bearer token (or `SCF_SERVE_TOKEN`, at least 16 characters) accepted on every protected route ([`http::cloud::auth`]) |
+//! | `server.max_connections` | `1024` | connections served at once |
+//! | `server.header_timeout_s` | `10` | a request's headers must arrive within it (also the keep-alive idle timeout) |
+//! | `server.queue_mb` | `256` | sync payload bytes that may wait per function, then 432 |
 //! | `functions.<name>.bootstrap` | — | the executable (or `package`) |
 //! | `functions.<name>.package` | — | a workspace package `cargo scf serve` builds with `cargo build --release -p` first |
 //! | `functions.<name>.type` | `"event"` | or `"web"`: `scf_bootstrap` serving HTTP on `$PORT` |
@@ -60,7 +65,7 @@
 //! | `functions.<name>.max_concurrency` | `1` | web functions only: requests per instance (1–100) |
 //! | `functions.<name>.queue_length` / `queue_timeout_s` | the server's | per-function overrides |
 //! | `functions.<name>.env` | `{}` | the function's variables: keys `[a-zA-Z][a-zA-Z0-9_]*`, no `SCF_`/`QCLOUD_`/`TENCENTCLOUD_` prefix, 4 KB in all |
-//! | `[[functions.<name>.triggers]]` | none | `type = "apigw" \| "function_url" \| "timer" \| "ckafka"` ([`FunctionTrigger`]) |
+//! | `[[functions.<name>.triggers]]` | none | `type = "apigw" \| "function_url" \| "timer" \| "ckafka"` ([`FunctionTrigger`]); `auth = true` on `apigw` / `function_url` requires credentials |
 //! | `functions.<name>.description` | none | `cargo scf deploy` only: SCF's `Description` (at most 1000 characters) |
 //! | `functions.<name>.reserved_concurrency_mb` | none | `cargo scf deploy` only: `PutReservedConcurrencyConfig` |
 //! | `functions.<name>.provisioned_concurrency` | none | `cargo scf deploy --publish` only: warm instances of the published version (≥ 1) |

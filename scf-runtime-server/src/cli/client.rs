@@ -3,7 +3,9 @@
 //!
 //! A [`ServerUrl`] is parsed once (`http://host:port/prefix`, IPv6 hosts in brackets); its
 //! [`connect`](ServerUrl::connect) gives a [`ServerClient`], one HTTP/1 connection whose
-//! requests go under the URL's path prefix with `Host` set.
+//! requests go under the URL's path prefix with `Host` set, and `Authorization: Bearer` when a
+//! token is known (`SCF_SERVE_TOKEN`, or `[server] token` of the config the server was found
+//! in).
 
 use std::fmt;
 use std::time::Duration;
@@ -23,6 +25,9 @@ pub(crate) struct ServerUrl {
     port: u16,
     /// The URL's path, without a trailing `/`: requests go under it.
     prefix: String,
+    /// The bearer token sent with every request (`SCF_SERVE_TOKEN`, else the config's
+    /// `[server] token`), when the server requires one.
+    token: Option<String>,
 }
 
 impl ServerUrl {
@@ -47,7 +52,18 @@ impl ServerUrl {
             host,
             port: base.port_u16().unwrap_or(80),
             prefix: base.path().trim_end_matches('/').to_owned(),
+            token: std::env::var(crate::config::ENV_TOKEN)
+                .ok()
+                .filter(|t| !t.is_empty()),
         })
+    }
+
+    /// Sends `token` (a config's `[server] token`) unless `SCF_SERVE_TOKEN` gave one.
+    pub(crate) fn with_token(mut self, token: Option<String>) -> ServerUrl {
+        if self.token.is_none() {
+            self.token = token;
+        }
+        self
     }
 
     /// `host:port` (brackets around an IPv6 host).
@@ -181,11 +197,15 @@ impl ServerClient {
     /// A request to `path` (under the URL's prefix) with `Host` and
     /// `Content-Type: application/json` set; add headers, then [`send`](Self::send) it.
     pub(crate) fn request(&self, method: Method, path: &str) -> http::request::Builder {
-        http::Request::builder()
+        let builder = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.url.prefix))
             .header(http::header::HOST, self.url.authority())
-            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::CONTENT_TYPE, "application/json");
+        match &self.url.token {
+            Some(token) => builder.header(http::header::AUTHORIZATION, format!("Bearer {token}")),
+            None => builder,
+        }
     }
 
     /// Sends `request` with `body` and reads the whole answer.

@@ -374,7 +374,9 @@ fn locate(options: &QueueOptions) -> Result<(Via, Option<Config>), ToolError> {
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let server = ServerUrl::parse(&format!("http://{addr}")).map_err(|e| fail(e.to_string()))?;
+    let server = ServerUrl::parse(&format!("http://{addr}"))
+        .map_err(|e| fail(e.to_string()))?
+        .with_token(config.server.token.clone());
     Ok((Via::Server(server), Some(config)))
 }
 

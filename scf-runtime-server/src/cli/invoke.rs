@@ -229,7 +229,11 @@ pub async fn invoke_in(
             Some(remote) => remote.clone(),
             None => remote_from_config(&cwd.join(&args.config))?,
         };
-        let server = ServerUrl::parse(&remote)?;
+        let server = ServerUrl::parse(&remote)?.with_token(if explicit {
+            None
+        } else {
+            token_from_config(&cwd.join(&args.config))
+        });
         match server.connect(Duration::from_secs(10)).await {
             Ok(client) => Place::Remote(client),
             Err(e) if !explicit && e.nothing_listens() => {
@@ -406,6 +410,18 @@ fn remote_from_config(config: &Path) -> Result<String, ToolError> {
         }
         None => DEFAULT_REMOTE.to_owned(),
     })
+}
+
+/// The `[server] token` of the config at `config`, when it has one (the server it describes
+/// wants it).
+fn token_from_config(config: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(config).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    table
+        .get("server")?
+        .get("token")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The error of a server that cannot be reached, with what to do about it.

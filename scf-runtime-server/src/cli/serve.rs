@@ -12,6 +12,8 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::host::Host;
 use crate::http::cloud::CloudApi;
+use crate::http::cloud::auth::Auth;
+use crate::http::cloud::tc3::Verifier;
 use crate::http::{AppState, router};
 use crate::triggers::TriggerSetup;
 
@@ -37,6 +39,11 @@ pub fn load_and_build(args: &ServeArgs) -> Result<Config, ServeError> {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
+    config
+        .server
+        .apply_env(|name| std::env::var(name).ok())
+        .map_err(error)?;
+    check_exposure(&config, args.insecure_listen)?;
     let profile = args.profile;
     crate::cli::cargo::build_packages(&mut config, profile, |package| {
         tracing::info!(target: "scf::serve", "building {package} ({})", profile.describe(package));
@@ -52,6 +59,121 @@ pub fn load_and_build(args: &ServeArgs) -> Result<Config, ServeError> {
         }
     }
     Ok(config)
+}
+
+/// Refuses to listen beyond loopback without credentials (unless `insecure`, with a warning).
+fn check_exposure(config: &Config, insecure: bool) -> Result<(), ServeError> {
+    let listen = config.server.listen;
+    if listen.ip().is_loopback() || config.server.has_credentials() {
+        return Ok(());
+    }
+    if insecure {
+        tracing::warn!(target: "scf::serve",
+            "INSECURE: listening on {listen} (beyond loopback) with no credentials: anyone who can reach it may invoke functions, read event payloads and purge the dead-letter store");
+        eprintln!(
+            "WARNING: --insecure-listen: {listen} is reachable beyond this machine and nothing is authenticated"
+        );
+        return Ok(());
+    }
+    Err(error(format!(
+        "{listen} is not a loopback address and no credentials are configured: set [server.cloud_api] secret_id/secret_key or [server] token in {} (or the {}, {} / {} environment variables), listen on 127.0.0.1, or pass --insecure-listen to serve everyone unauthenticated",
+        config.base_dir.join("scf.toml").display(),
+        crate::config::ENV_SECRET_ID,
+        crate::config::ENV_SECRET_KEY,
+        crate::config::ENV_TOKEN,
+    )))
+}
+
+/// The credentials of `config`, with the signatures accepted remembered in the state folder.
+fn auth_of(config: &Config) -> Result<Arc<Auth>, ServeError> {
+    let verifier = match &config.server.cloud_api_secret {
+        None => None,
+        Some(secret) => {
+            let file = config.server.state_dir.join(REPLAY_FILE);
+            Some(
+                Verifier::with_replay_file(&secret.secret_id, &secret.secret_key, &file)
+                    .map_err(error)?,
+            )
+        }
+    };
+    Ok(Arc::new(Auth::new(verifier, config.server.token.clone())))
+}
+
+/// The file of the state folder that holds the TC3 signatures accepted recently.
+pub const REPLAY_FILE: &str = "tc3-signatures";
+
+/// Header timeout of connections accepted while over 3/4 of `max_connections` are open (and
+/// keep-alive is off for them), so idle connections cannot hold the server for long.
+const PRESSURE_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Serves `app` on `listener` until `stop` turns true: HTTP/1 with the header timeout (also the
+/// keep-alive idle timeout) and at most `max_connections` connections at once (past it, new
+/// ones wait in the listen backlog); then waits for open connections to finish their requests.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_timeout: Duration,
+    max_connections: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service as _;
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let pressure = max_connections - max_connections / 4;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, keep serving.
+                    tracing::warn!(target: "scf::serve", "accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let crowded = max_connections - permits.available_permits() > pressure;
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().call(request)
+            });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(if crowded {
+                PRESSURE_HEADER_TIMEOUT.min(header_timeout)
+            } else {
+                header_timeout
+            })
+            .keep_alive(!crowded);
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// Runs `cargo scf serve` until SIGINT or SIGTERM.
@@ -83,6 +205,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
                 ))
             })?;
 
+    let auth = auth_of(&config)?;
+    if !auth.is_enabled() {
+        tracing::info!(target: "scf::serve", "no credentials configured: every route is open (loopback only)");
+    }
+
     host.start();
     let dispatcher = host.start_async_queue(queue.clone());
     let consumers =
@@ -98,22 +225,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if restored > 0 {
         tracing::info!(target: "scf::serve", "restored {restored} function(s) deployed through the Cloud API");
     }
-    let cloud = Arc::new(
-        CloudApi::new(
-            config
-                .server
-                .cloud_api_secret
-                .as_ref()
-                .map(|s| (s.secret_id.as_str(), s.secret_key.as_str())),
-        )
-        .with_control(control),
-    );
+    let cloud = Arc::new(CloudApi::with_auth(auth.clone()).with_control(control));
     let state = AppState {
         host: host.clone(),
         triggers: Some(triggers.http.clone()),
         cloud,
+        auth,
     };
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state);
 
     let names: Vec<&str> = config.functions.iter().map(|f| f.name.as_str()).collect();
     tracing::info!(target: "scf::serve", "hosting {} function(s): {}", names.len(), names.join(", "));
@@ -121,13 +240,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     println!("dashboard: http://{addr}/ui");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown({
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    });
-    let server = tokio::spawn(async move { server.await });
+    let server = tokio::spawn(serve_http(
+        listener,
+        app,
+        config.server.header_timeout,
+        config.server.max_connections,
+        stop_rx,
+    ));
 
     let reloader = tokio::spawn(reload_on_sighup(host.clone()));
     shutdown_signal().await;
@@ -191,4 +310,8 @@ pub struct ServeArgs {
     /// incremental: seconds per edit).
     #[arg(long, value_enum, default_value_t = HostProfile::Release, value_name = "PROFILE")]
     pub profile: HostProfile,
+    /// Listen beyond loopback without credentials (everything unauthenticated; a warning is
+    /// printed). Without it, a non-loopback `listen` needs `[server.cloud_api]` or `token`.
+    #[arg(long)]
+    pub insecure_listen: bool,
 }

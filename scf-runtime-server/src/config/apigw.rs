@@ -42,6 +42,10 @@ pub struct ApigwTriggerConfig {
     /// Whether the result is read as an integrated response (default `true`).
     #[serde(default)]
     pub integrated_response: Option<bool>,
+    /// Whether callers must authenticate like on the server's own routes (default `false`: API
+    /// gateway routes are public, as on SCF).
+    #[serde(default)]
+    pub auth: Option<bool>,
 }
 
 impl ApigwTriggerConfig {
@@ -56,6 +60,7 @@ impl ApigwTriggerConfig {
             header_parameters: Vec::new(),
             timeout_s: None,
             integrated_response: None,
+            auth: None,
         }
     }
 }
@@ -81,6 +86,8 @@ pub struct ApigwRoute {
     pub timeout: Duration,
     /// Whether the result is read as an integrated response.
     pub integrated_response: bool,
+    /// Whether callers must authenticate (`auth = true`).
+    pub auth: bool,
 }
 
 impl ApigwRoute {
@@ -113,6 +120,7 @@ impl ApigwRoute {
             header_parameters: config.header_parameters.clone(),
             timeout: Duration::from_secs(timeout_s),
             integrated_response: config.integrated_response.unwrap_or(true),
+            auth: config.auth.unwrap_or(false),
         })
     }
 }

@@ -121,11 +121,68 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     /// `[server.credentials]`: temporary credentials handed to every function, if any.
     pub credentials: Option<Credentials>,
-    /// `[server.cloud_api]`: the key pair Cloud API requests must be signed with, if any.
+    /// `[server.cloud_api]`: the key pair Cloud API requests must be signed with, if any
+    /// (`SCF_SERVE_SECRET_ID` / `SCF_SERVE_SECRET_KEY` give it from the environment instead, see
+    /// [`ServerConfig::apply_env`]).
     pub cloud_api_secret: Option<ApiSecret>,
+    /// `token`: a bearer token accepted on the server's own routes besides TC3 signatures
+    /// (`SCF_SERVE_TOKEN` gives it from the environment instead).
+    pub token: Option<String>,
+    /// `max_connections` (default 1024): connections served at once; past it new ones wait in
+    /// the listen backlog.
+    pub max_connections: usize,
+    /// `header_timeout_s` (default 10): a request's headers must arrive within this, counted from
+    /// the connection's start or the end of the previous answer (so it is also the keep-alive
+    /// idle timeout).
+    pub header_timeout: Duration,
+    /// `queue_mb` (default 256): bytes of sync payloads that may wait for an instance, per
+    /// function (432 past it).
+    pub queue_bytes: usize,
 }
 
+/// The environment variable giving `[server.cloud_api] secret_id`.
+pub const ENV_SECRET_ID: &str = "SCF_SERVE_SECRET_ID";
+/// The environment variable giving `[server.cloud_api] secret_key`.
+pub const ENV_SECRET_KEY: &str = "SCF_SERVE_SECRET_KEY";
+/// The environment variable giving `[server] token`.
+pub const ENV_TOKEN: &str = "SCF_SERVE_TOKEN";
+
 impl ServerConfig {
+    /// Takes the credentials from the environment when set: `SCF_SERVE_SECRET_ID` and
+    /// `SCF_SERVE_SECRET_KEY` (both or neither) replace `[server.cloud_api]`, `SCF_SERVE_TOKEN`
+    /// replaces `token`. `lookup` reads one variable (`std::env::var` in the server).
+    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        match (lookup(ENV_SECRET_ID), lookup(ENV_SECRET_KEY)) {
+            (None, None) => {}
+            (Some(secret_id), Some(secret_key)) => {
+                if secret_id.trim().is_empty() || secret_key.trim().is_empty() {
+                    return Err(format!(
+                        "{ENV_SECRET_ID} and {ENV_SECRET_KEY} must not be empty"
+                    ));
+                }
+                self.cloud_api_secret = Some(ApiSecret {
+                    secret_id,
+                    secret_key,
+                });
+            }
+            _ => {
+                return Err(format!(
+                    "set both {ENV_SECRET_ID} and {ENV_SECRET_KEY}, or neither"
+                ));
+            }
+        }
+        if let Some(token) = lookup(ENV_TOKEN) {
+            check_token(&token).map_err(|m| format!("{ENV_TOKEN}: {m}"))?;
+            self.token = Some(token);
+        }
+        Ok(())
+    }
+
+    /// Whether requests must authenticate (a Cloud API key pair or a token is configured).
+    pub fn has_credentials(&self) -> bool {
+        self.cloud_api_secret.is_some() || self.token.is_some()
+    }
+
     /// The durable async queue's limits and SCF retry policy as configured.
     pub fn queue_config(&self) -> crate::durable::QueueConfig {
         use crate::durable::{Backoff, QueueConfig, RetryPolicy};
@@ -245,10 +302,15 @@ pub struct FunctionConfig {
     pub deploy: FunctionDeploy,
 }
 
-/// A `function_url` trigger as written in `scf.toml` (without `type`); it has no keys.
+/// A `function_url` trigger as written in `scf.toml` (without `type`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FunctionUrlTriggerConfig {}
+pub struct FunctionUrlTriggerConfig {
+    /// Whether callers must authenticate like on the server's own routes (default `false`:
+    /// function URLs are public, as on SCF).
+    #[serde(default)]
+    pub auth: Option<bool>,
+}
 
 /// One `[[functions.<name>.triggers]]` table, by its `type`, checked when the config was loaded.
 #[derive(Debug, Clone)]
@@ -257,7 +319,10 @@ pub enum FunctionTrigger {
     /// `type = "apigw"`: the route it serves.
     Apigw(ApigwRoute),
     /// `type = "function_url"`: `/fn/<function>/…`.
-    FunctionUrl,
+    FunctionUrl {
+        /// `auth = true`: callers must authenticate.
+        auth: bool,
+    },
     /// `type = "timer"` (event functions only; names distinct within the function).
     Timer(Box<TimerTrigger>),
     /// `type = "ckafka"` (names distinct within the function).
@@ -391,10 +456,11 @@ struct RawServer {
     appid: Option<String>,
     uin: Option<String>,
     namespace: Option<String>,
-    quota_mb: Option<u64>,
-    queue_length: Option<usize>,
+    quota_mb: Option<Spanned<u64>>,
+    queue_length: Option<Spanned<usize>>,
+    queue_mb: Option<Spanned<u64>>,
     queue_timeout_s: Option<Spanned<f64>>,
-    async_queue_length: Option<usize>,
+    async_queue_length: Option<Spanned<usize>>,
     async_retry_num: Option<Spanned<u32>>,
     async_retry_interval_s: Option<Spanned<f64>>,
     async_backoff_max_s: Option<Spanned<f64>>,
@@ -402,13 +468,16 @@ struct RawServer {
     async_retention_s: Option<Spanned<f64>>,
     shutdown_timeout_s: Option<Spanned<f64>>,
     credentials: Option<Credentials>,
-    cloud_api: Option<ApiSecret>,
+    cloud_api: Option<Spanned<ApiSecret>>,
+    token: Option<Spanned<String>>,
+    max_connections: Option<Spanned<usize>>,
+    header_timeout_s: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFunction {
-    bootstrap: Option<String>,
+    bootstrap: Option<Spanned<String>>,
     package: Option<String>,
     #[serde(rename = "type")]
     kind: Option<FunctionType>,
@@ -419,7 +488,7 @@ struct RawFunction {
     min_instances: Option<Spanned<usize>>,
     idle_timeout_s: Option<Spanned<f64>>,
     max_concurrency: Option<Spanned<usize>>,
-    queue_length: Option<usize>,
+    queue_length: Option<Spanned<usize>>,
     queue_timeout_s: Option<Spanned<f64>>,
     env: Option<Spanned<BTreeMap<String, String>>>,
     #[serde(default)]
@@ -476,6 +545,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         namespace: None,
         quota_mb: None,
         queue_length: None,
+        queue_mb: None,
         queue_timeout_s: None,
         async_queue_length: None,
         async_retry_num: None,
@@ -486,6 +556,9 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         shutdown_timeout_s: None,
         credentials: None,
         cloud_api: None,
+        token: None,
+        max_connections: None,
+        header_timeout_s: None,
     });
     let listen = match &s.listen {
         None => DEFAULT_LISTEN.parse().expect("valid default"),
@@ -504,15 +577,20 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         appid: s.appid.unwrap_or_else(|| "1250000000".to_owned()),
         uin: s.uin.unwrap_or_else(|| "100000000001".to_owned()),
         namespace: s.namespace.unwrap_or_else(|| "default".to_owned()),
-        quota_mb: s.quota_mb.unwrap_or(128_000),
-        queue_length: s.queue_length.unwrap_or(1000),
+        quota_mb: at_least(&s.quota_mb, 128_000, 1, "server.quota_mb")?,
+        queue_length: at_least(&s.queue_length, 1000, 1, "server.queue_length")?,
         queue_timeout: seconds(
             &s.queue_timeout_s,
             Duration::from_secs(10),
             "server.queue_timeout_s",
             300.0,
         )?,
-        async_queue_length: s.async_queue_length.unwrap_or(100_000),
+        async_queue_length: at_least(
+            &s.async_queue_length,
+            100_000,
+            1,
+            "server.async_queue_length",
+        )?,
         async_retry_num: match &s.async_retry_num {
             None => 2,
             Some(n) if *n.get_ref() <= 10 => *n.get_ref(),
@@ -555,10 +633,49 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
             3600.0,
         )?,
         credentials: s.credentials,
-        cloud_api_secret: s.cloud_api,
+        cloud_api_secret: match s.cloud_api {
+            None => None,
+            Some(secret) => {
+                let span = secret.span();
+                let secret = secret.into_inner();
+                for (key, value) in [
+                    ("secret_id", &secret.secret_id),
+                    ("secret_key", &secret.secret_key),
+                ] {
+                    if value.trim().is_empty() {
+                        return Err((
+                            Some(span),
+                            format!("server.cloud_api.{key}"),
+                            "must not be empty (an empty key would sign every request)".to_owned(),
+                        ));
+                    }
+                }
+                Some(secret)
+            }
+        },
+        token: match s.token {
+            None => None,
+            Some(t) => {
+                check_token(t.get_ref())
+                    .map_err(|m| (Some(t.span()), "server.token".to_owned(), m))?;
+                Some(t.into_inner())
+            }
+        },
+        max_connections: at_least(&s.max_connections, 1024, 1, "server.max_connections")?,
+        header_timeout: seconds(
+            &s.header_timeout_s,
+            Duration::from_secs(10),
+            "server.header_timeout_s",
+            3600.0,
+        )?,
+        queue_bytes: usize::try_from(
+            at_least(&s.queue_mb, 256, 1, "server.queue_mb")?.saturating_mul(1024 * 1024),
+        )
+        .unwrap_or(usize::MAX),
     };
 
     let mut functions = Vec::new();
+    let mut routes: Vec<(String, ApigwRoute)> = Vec::new();
     for (name, spanned) in raw.functions {
         let span = spanned.span();
         let f = spanned.into_inner();
@@ -566,7 +683,11 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         check_function_name(&name)
             .map_err(|m| (Some(span.clone()), format!("functions.{name}"), m))?;
         let code = match (f.bootstrap, f.package) {
-            (Some(path), None) => Code::Bootstrap(base_dir.join(path)),
+            (Some(path), None) => {
+                let file = base_dir.join(path.get_ref());
+                check_bootstrap(&file).map_err(|m| (Some(path.span()), key("bootstrap"), m))?;
+                Code::Bootstrap(file)
+            }
             (None, Some(package)) => Code::Package {
                 name: package,
                 built: None,
@@ -660,7 +781,18 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         .map_err(|(k, m)| (deploy_span(k), key(k), m))?;
         let mut triggers = Vec::new();
         for (index, table) in f.triggers.into_iter().enumerate() {
+            let path_span = table
+                .get_ref()
+                .get("path")
+                .map(Spanned::span)
+                .unwrap_or_else(|| table.span());
             let trigger = check_trigger(&name, kind, index, table, &triggers)?;
+            if let FunctionTrigger::Apigw(route) = &trigger {
+                let here = format!("functions.{name}.triggers[{index}].path");
+                check_route_conflicts(route, &routes)
+                    .map_err(|m| (Some(path_span), here.clone(), m))?;
+                routes.push((here, route.clone()));
+            }
             triggers.push(trigger);
         }
         functions.push(FunctionConfig {
@@ -688,7 +820,12 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
                 86_400.0,
             )?,
             max_concurrency,
-            queue_length: f.queue_length.unwrap_or(server.queue_length),
+            queue_length: at_least(
+                &f.queue_length,
+                server.queue_length,
+                1,
+                &key("queue_length"),
+            )?,
             queue_timeout: seconds(
                 &f.queue_timeout_s,
                 server.queue_timeout,
@@ -754,7 +891,11 @@ fn check_trigger(
         RawTrigger::Apigw(config) => ApigwRoute::new(function, &config)
             .map(FunctionTrigger::Apigw)
             .map_err(|e| fail(e.key().unwrap_or(""), e.problem().to_owned())),
-        RawTrigger::FunctionUrl(FunctionUrlTriggerConfig {}) => Ok(FunctionTrigger::FunctionUrl),
+        RawTrigger::FunctionUrl(FunctionUrlTriggerConfig { auth }) => {
+            Ok(FunctionTrigger::FunctionUrl {
+                auth: auth.unwrap_or(false),
+            })
+        }
         RawTrigger::Timer(config) => {
             if kind == FunctionType::Web {
                 return Err(fail(
@@ -795,6 +936,107 @@ fn check_trigger(
     }
 }
 
+/// A count of at least `min`, or `default` when not given.
+fn at_least<T>(value: &Option<Spanned<T>>, default: T, min: T, key: &str) -> Result<T, BuildError>
+where
+    T: Copy + PartialOrd + fmt::Display,
+{
+    match value {
+        None => Ok(default),
+        Some(v) if *v.get_ref() >= min => Ok(*v.get_ref()),
+        Some(v) => Err((
+            Some(v.span()),
+            key.to_owned(),
+            format!("must be at least {min}, got {}", v.get_ref()),
+        )),
+    }
+}
+
+/// Shortest bearer token accepted.
+pub const MIN_TOKEN_BYTES: usize = 16;
+
+/// A bearer token: printable ASCII without spaces, at least [`MIN_TOKEN_BYTES`] long.
+fn check_token(token: &str) -> Result<(), String> {
+    if token.len() < MIN_TOKEN_BYTES {
+        return Err(format!(
+            "must be at least {MIN_TOKEN_BYTES} characters (it guards every route), got {}",
+            token.len()
+        ));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must be printable ASCII without spaces (it travels in a header)".to_owned());
+    }
+    Ok(())
+}
+
+/// A bootstrap that exists must be an executable file (one that does not exist yet may be built
+/// later: the server warns at start).
+fn check_bootstrap(file: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Ok(meta) = std::fs::metadata(file) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        return Err(format!("{} is not a file", file.display()));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(format!(
+            "{} is not executable (chmod +x it)",
+            file.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Paths the server serves itself (an API gateway route for exactly one of them is never
+/// reached)…
+const RESERVED_PATHS: [&str; 7] = [
+    "/status",
+    "/metrics",
+    "/healthz",
+    "/ui",
+    "/async/events",
+    "/async/dlq",
+    "/functions/x/invocations",
+];
+/// …and the folders whose every path it serves.
+const RESERVED_FOLDERS: [&str; 3] = ["/ui/", "/async/events/", "/async/dlq/"];
+
+/// Refuses an API gateway route that another route (`before`, with its config key) already
+/// serves for the same paths and methods, or that a route of the server itself hides.
+fn check_route_conflicts(
+    route: &ApigwRoute,
+    before: &[(String, ApigwRoute)],
+) -> Result<(), String> {
+    let shape = route.template.shape();
+    if let Some((key, _)) = before.iter().find(|(_, other)| {
+        other.template.shape() == shape && other.methods.overlaps(&route.methods)
+    }) {
+        return Err(format!(
+            "{} is already routed by {key} for some of the same methods; one of them would never be called",
+            route.template.as_str()
+        ));
+    }
+    let path = route.template.as_str();
+    let hidden = RESERVED_PATHS
+        .iter()
+        .find(|p| {
+            route
+                .template
+                .matches(p)
+                .is_some_and(|(spec, _)| spec.is_exact())
+                && !path.starts_with("/{")
+        })
+        .or_else(|| RESERVED_FOLDERS.iter().find(|f| path.starts_with(**f)));
+    if let Some(reserved) = hidden {
+        return Err(format!(
+            "{} overlaps the server's own route {reserved}, which is served first; this route would never be called there",
+            route.template.as_str()
+        ));
+    }
+    Ok(())
+}
+
 /// Function names as the platform allows them: 2–60 characters, letters, digits, `-` and `_`,
 /// starting with a letter.
 pub(crate) fn check_function_name(name: &str) -> Result<(), String> {
@@ -829,6 +1071,11 @@ pub fn check_env(env: &BTreeMap<String, String>) -> Result<(), String> {
         {
             return Err(format!(
                 "{k:?} uses the reserved prefix {prefix} (SCF_, QCLOUD_ and TENCENTCLOUD_ belong to the platform)"
+            ));
+        }
+        if v.contains('\0') {
+            return Err(format!(
+                "the value of {k:?} contains a NUL character, which no process environment can hold"
             ));
         }
         total += k.len() + v.len();
@@ -1098,5 +1345,139 @@ topic = "t"
             .map(TriggerSettings::consumer_name)
             .collect();
         assert_eq!(names, ["a/second", "a/t"]);
+    }
+
+    #[test]
+    fn configs_that_would_break_at_run_time_are_refused_with_their_line() {
+        let dir =
+            std::env::temp_dir().join(format!("scf-config-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plain = dir.join("not-executable");
+        std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+        let here = |text: &str| Config::parse(text, Path::new("scf.toml"), &dir);
+        let cases: [(&str, &str, (usize, usize), &str); 12] = [
+            (
+                "[server]\nqueue_length = 0\n",
+                "server.queue_length",
+                (2, 16),
+                "at least 1",
+            ),
+            (
+                "[server]\nquota_mb = 0\n",
+                "server.quota_mb",
+                (2, 12),
+                "at least 1",
+            ),
+            (
+                "[server]\nqueue_mb = 0\n",
+                "server.queue_mb",
+                (2, 12),
+                "at least 1",
+            ),
+            (
+                "[server]\nmax_connections = 0\n",
+                "server.max_connections",
+                (2, 19),
+                "at least 1",
+            ),
+            (
+                "[server]\ntoken = \"short\"\n",
+                "server.token",
+                (2, 9),
+                "at least 16",
+            ),
+            (
+                "[server.cloud_api]\nsecret_id = \"AKID\"\nsecret_key = \"\"\n",
+                "server.cloud_api.secret_key",
+                (1, 1),
+                "must not be empty",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\nqueue_length = 0\n",
+                "functions.f.queue_length",
+                (3, 16),
+                "at least 1",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\nenv = { A = \"a\\u0000b\" }\n",
+                "functions.f.env",
+                (3, 7),
+                "NUL",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"not-executable\"\n",
+                "functions.f.bootstrap",
+                (2, 13),
+                "not executable",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/a/{id}\"\nmethods = [\"GET\"]\n[functions.g]\nbootstrap = \"x\"\n[[functions.g.triggers]]\ntype = \"apigw\"\npath = \"/a/{name}\"\n",
+                "functions.g.triggers[0].path",
+                (11, 8),
+                "already routed by functions.f.triggers[0].path",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/status\"\n",
+                "functions.f.triggers[0].path",
+                (5, 8),
+                "the server's own route /status",
+            ),
+            (
+                "[functions.f]\nbootstrap = \"x\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/ui/{page}\"\n",
+                "functions.f.triggers[0].path",
+                (5, 8),
+                "the server's own route /ui/",
+            ),
+        ];
+        for (text, key, position, why) in cases {
+            let err = here(text).unwrap_err();
+            assert_eq!(err.key, key, "{text}: {err}");
+            assert_eq!(err.position, Some(position), "{text}: {err}");
+            assert!(err.message.contains(why), "{text}: {err}");
+            let line = err.to_string();
+            assert!(
+                line.starts_with(&format!("scf.toml:{}:{}: {key}: ", position.0, position.1)),
+                "{line}"
+            );
+            assert_eq!(line.lines().count(), 1, "{line}");
+        }
+        // The same routes for distinct methods, and a catch-all, are fine.
+        here("[functions.f]\nbootstrap = \"x\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/a\"\nmethods = [\"GET\"]\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/a\"\nmethods = [\"POST\"]\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/{any}\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/\"\n[[functions.f.triggers]]\ntype = \"apigw\"\npath = \"/async\"\n").unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn credentials_come_from_the_environment_too() {
+        let mut config = parse("[server]\n").unwrap();
+        assert!(!config.server.has_credentials());
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let err = config
+            .server
+            .apply_env(env(&[(ENV_SECRET_ID, "AKID")]))
+            .unwrap_err();
+        assert!(err.contains("both"), "{err}");
+        let err = config
+            .server
+            .apply_env(env(&[(ENV_SECRET_ID, "AKID"), (ENV_SECRET_KEY, "")]))
+            .unwrap_err();
+        assert!(err.contains("must not be empty"), "{err}");
+        config
+            .server
+            .apply_env(env(&[
+                (ENV_SECRET_ID, "AKID"),
+                (ENV_SECRET_KEY, "key"),
+                (ENV_TOKEN, "0123456789abcdef"),
+            ]))
+            .unwrap();
+        assert!(config.server.has_credentials());
+        assert_eq!(config.server.cloud_api_secret.unwrap().secret_id, "AKID");
+        assert_eq!(config.server.token.as_deref(), Some("0123456789abcdef"));
     }
 }

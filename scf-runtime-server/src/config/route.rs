@@ -128,6 +128,20 @@ impl PathTemplate {
         &self.raw
     }
 
+    /// The template with every parameter written `{}`: two templates of one shape match the same
+    /// paths.
+    pub fn shape(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.segments {
+            out.push('/');
+            match seg {
+                Segment::Literal(lit) => out.push_str(lit),
+                Segment::Param(_) => out.push_str("{}"),
+            }
+        }
+        out
+    }
+
     /// The parameter names, in order.
     pub fn params(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|s| match s {
@@ -179,6 +193,13 @@ pub struct Specificity {
     literals: usize,
 }
 
+impl Specificity {
+    /// Whether the template matched the whole path (not a prefix of it).
+    pub fn is_exact(&self) -> bool {
+        self.exact
+    }
+}
+
 /// The methods a route accepts: any, or a fixed list.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Methods {
@@ -226,6 +247,14 @@ impl Methods {
             Methods::Only(list) => {
                 list.contains(method) || (method == Method::HEAD && list.contains(&Method::GET))
             }
+        }
+    }
+
+    /// Whether some method is accepted by both lists.
+    pub fn overlaps(&self, other: &Methods) -> bool {
+        match (self, other) {
+            (Methods::Only(a), Methods::Only(b)) => a.iter().any(|m| b.contains(m)),
+            _ => true,
         }
     }
 

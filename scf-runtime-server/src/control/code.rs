@@ -60,8 +60,14 @@ pub fn unpack(zip_base64: &str, code_dir: &Path) -> Result<Unpacked, CodeError> 
     }
     let partial = code_dir.join(format!(".{}.partial", unpacked.sha256));
     let _ = std::fs::remove_dir_all(&partial);
-    std::fs::create_dir_all(&partial)
-        .map_err(|e| CodeError(format!("cannot create {}: {e}", partial.display())))?;
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&partial)
+            .map_err(|e| CodeError(format!("cannot create {}: {e}", partial.display())))?;
+    }
     if let Err(e) = extract(&zip, &partial) {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e);

@@ -134,8 +134,14 @@ impl ControlPlane {
         let state = &config.server.state_dir;
         let records_dir = state.join("functions");
         let code_dir = state.join("code");
-        std::fs::create_dir_all(&records_dir)?;
-        std::fs::create_dir_all(&code_dir)?;
+        // Private like the rest of the state folder: records hold environment variables.
+        for dir in [&records_dir, &code_dir] {
+            use std::os::unix::fs::DirBuilderExt as _;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
         Ok(ControlPlane {
             inner: Arc::new(Inner {
                 host,

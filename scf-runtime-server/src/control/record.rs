@@ -210,7 +210,13 @@ pub fn save(dir: &Path, record: &FunctionRecord) -> std::io::Result<()> {
     let text = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
     {
         use std::io::Write as _;
-        let mut file = std::fs::File::create(&partial)?;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&partial)?;
         file.write_all(&text)?;
         file.sync_all()?;
     }

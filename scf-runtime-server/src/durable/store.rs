@@ -95,12 +95,54 @@ fn store_err(path: &Path, what: &str, e: impl std::fmt::Display) -> DurableError
     DurableError::Store(format!("{}: {what}: {e}", path.display()))
 }
 
+/// Creates `state_dir` (mode 0700) and the `files` in it (0600, empty) when missing, whatever the
+/// umask; then checks the modes of the folder and of every file in it, and takes group and
+/// other permissions away where they were given (with a warning: event payloads live there).
+pub fn make_private(state_dir: &Path, files: &[&str]) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+    if !state_dir.is_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(state_dir)?;
+    }
+    for file in files {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(state_dir.join(file))
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let tighten = |path: &Path, mode: u32| -> std::io::Result<()> {
+        let meta = std::fs::symlink_metadata(path)?;
+        if meta.file_type().is_symlink() || meta.permissions().mode() & 0o077 == 0 {
+            return Ok(());
+        }
+        tracing::warn!(target: "scf::serve",
+            "{} was readable by other users (mode {:o}); setting it to {mode:o}",
+            path.display(), meta.permissions().mode() & 0o777);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    };
+    tighten(state_dir, 0o700)?;
+    for entry in std::fs::read_dir(state_dir)? {
+        let path = entry?.path();
+        let mode = if path.is_dir() { 0o700 } else { 0o600 };
+        tighten(&path, mode)?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (or creates) the store in `state_dir`.
     pub(crate) fn open(state_dir: &Path) -> Result<Store, DurableError> {
-        std::fs::create_dir_all(state_dir)
-            .map_err(|e| store_err(state_dir, "cannot create the state folder", e))?;
         let path = state_dir.join(FILE_NAME);
+        make_private(state_dir, &[FILE_NAME])
+            .map_err(|e| store_err(state_dir, "cannot make the state folder private", e))?;
         let db = match Database::create(&path) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {

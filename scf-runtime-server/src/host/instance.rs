@@ -43,8 +43,9 @@ use crate::host::process::{self, Spawned};
 /// How long the runtime API of an instance killed for a timeout keeps answering late result posts
 /// with 410 (the recent-timeout window).
 pub(crate) const LATE_POST_WINDOW: Duration = Duration::from_secs(5);
-/// How often the memory of a busy instance is measured.
-pub(crate) const MEMORY_POLL: Duration = Duration::from_millis(50);
+/// How often the memory of a busy instance is measured (a few microseconds a sample), so a burst
+/// past `memory_mb` is caught within a few milliseconds of work; the result post is measured too.
+pub(crate) const MEMORY_POLL: Duration = Duration::from_millis(5);
 
 const PATH_READY: &str = "/runtime/init/ready";
 const PATH_NEXT: &str = "/runtime/invocation/next";
@@ -129,6 +130,7 @@ pub(crate) fn spawn(
         linger_until: None,
         init_failure: None,
         probe: crate::host::rss::Probe::default(),
+        log_budget: logs::OutputBudget::default(),
     };
     tokio::spawn(supervisor.run(child, rx, control, out, err, api));
     tracing::debug!(target: "scf::instance", id, pid, port, "instance spawned");
@@ -166,6 +168,8 @@ struct Supervisor {
     /// Set when the instance is being stopped because init failed (450).
     init_failure: Option<InvokeError>,
     probe: crate::host::rss::Probe,
+    /// What its output may still take of the server log.
+    log_budget: logs::OutputBudget,
 }
 
 enum Stream {
@@ -328,6 +332,10 @@ impl Supervisor {
     }
 
     fn output_line(&mut self, line: &str) {
+        let Some(line) = self.log_budget.admit(line) else {
+            return;
+        };
+        let line = line.as_ref();
         logs::emit(&self.spec.name, self.id, self.request_id(), line);
         match (&mut self.running, self.state) {
             (Some(running), _) => running.log.push(line),
@@ -426,6 +434,7 @@ impl Supervisor {
         };
         let request_id = running.invocation.request_id.clone();
         self.set_state(State::Busy);
+        self.log_budget.start_invocation();
         let start = format!("START RequestId:{request_id}");
         logs::emit(&self.spec.name, self.id, Some(&request_id), &start);
         running.log.push(&start);
@@ -480,6 +489,15 @@ impl Supervisor {
             Some(body) if error => (Err(InvokeError::from_function(&body)), StatusCode::OK),
             Some(body) => (Ok(body), StatusCode::OK),
         };
+        // One last sample: a burst between two ticks still counts against the limit.
+        self.check_memory();
+        if self.running.is_none() {
+            return misuse(
+                StatusCode::GONE,
+                "MemoryLimitExceeded",
+                "the instance went over its memory limit; the invocation failed with 434",
+            );
+        }
         self.finish(result);
         self.set_state(State::Idle);
         if let Some(events) = self.events() {

@@ -39,6 +39,8 @@ pub(crate) struct FunctionSpec {
     pub(crate) min_instances: usize,
     pub(crate) idle_timeout: Duration,
     pub(crate) queue_length: usize,
+    /// Bytes of payload that may wait in the queue (`server.queue_mb`).
+    pub(crate) queue_bytes: usize,
     pub(crate) queue_timeout: Duration,
     /// The whole environment except what names the instance's own listener or port
     /// (`SCF_RUNTIME_API_PORT`, `PORT`).
@@ -144,6 +146,14 @@ impl Work {
         match self {
             Work::Event(invocation) => &invocation.request_id,
             Work::Web(request) => &request.request_id,
+        }
+    }
+
+    /// Bytes it holds while it waits: the event, or the request's body.
+    pub(crate) fn payload_len(&self) -> usize {
+        match self {
+            Work::Event(invocation) => invocation.payload.len(),
+            Work::Web(request) => request.request.body().len(),
         }
     }
 

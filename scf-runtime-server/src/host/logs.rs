@@ -51,6 +51,91 @@ impl LogBuf {
     }
 }
 
+/// Most output of one invocation written to the server log, bytes; past it one truncation
+/// marker, then nothing until the next invocation.
+pub(crate) const MAX_INVOCATION_LOG_BYTES: usize = 1024 * 1024;
+/// Output one instance may write to the server log per second, sustained, bytes (bursts of up to
+/// [`LOG_BURST_BYTES`]); past it, lines are dropped with one marker.
+pub(crate) const LOG_RATE_BYTES_PER_S: f64 = 512.0 * 1024.0;
+/// The burst [`LOG_RATE_BYTES_PER_S`] allows.
+pub(crate) const LOG_BURST_BYTES: f64 = 2.0 * 1024.0 * 1024.0;
+
+/// What an instance's output may still take of the server log: the invocation's share and the
+/// instance's rate (a token bucket).
+#[derive(Debug)]
+pub(crate) struct OutputBudget {
+    invocation_used: usize,
+    truncated: bool,
+    throttled: bool,
+    tokens: f64,
+    refilled: std::time::Instant,
+    dropped: u64,
+}
+
+impl Default for OutputBudget {
+    fn default() -> Self {
+        OutputBudget {
+            invocation_used: 0,
+            truncated: false,
+            throttled: false,
+            tokens: LOG_BURST_BYTES,
+            refilled: std::time::Instant::now(),
+            dropped: 0,
+        }
+    }
+}
+
+impl OutputBudget {
+    /// A new invocation starts: its share is whole again.
+    pub(crate) fn start_invocation(&mut self) {
+        self.invocation_used = 0;
+        self.truncated = false;
+    }
+
+    /// Lines dropped so far.
+    #[cfg(test)]
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// What to log for output `line`: the line, a marker saying the rest is dropped, or nothing.
+    pub(crate) fn admit<'a>(&mut self, line: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        if self.truncated {
+            self.dropped += 1;
+            return None;
+        }
+        let cost = line.len() + 1;
+        self.invocation_used = self.invocation_used.saturating_add(cost);
+        if self.invocation_used > MAX_INVOCATION_LOG_BYTES {
+            self.truncated = true;
+            self.dropped += 1;
+            return Some(Cow::Owned(format!(
+                "[log truncated: this invocation wrote more than {} KB; the rest of its output is not logged]",
+                MAX_INVOCATION_LOG_BYTES / 1024
+            )));
+        }
+        let now = std::time::Instant::now();
+        let elapsed = now.duration_since(self.refilled).as_secs_f64();
+        self.refilled = now;
+        self.tokens = (self.tokens + elapsed * LOG_RATE_BYTES_PER_S).min(LOG_BURST_BYTES);
+        if self.tokens < cost as f64 {
+            self.dropped += 1;
+            if self.throttled {
+                return None;
+            }
+            self.throttled = true;
+            return Some(Cow::Owned(format!(
+                "[log rate-limited: this instance writes more than {} KB/s; lines are dropped until it slows down]",
+                LOG_RATE_BYTES_PER_S as u64 / 1024
+            )));
+        }
+        self.tokens -= cost as f64;
+        self.throttled = false;
+        Some(Cow::Borrowed(line))
+    }
+}
+
 /// Splits a byte stream into lines (lossy UTF-8, `\r\n` trimmed, long lines split).
 #[derive(Debug, Default)]
 pub(crate) struct LineSplitter {
@@ -138,13 +223,20 @@ pub(crate) fn drain_now(pipe: &pipe::Receiver) -> Vec<u8> {
 /// lines belong to no invocation (a web instance's).
 pub(crate) async fn pump(pipe: pipe::Receiver, function: String, instance: u64) {
     let mut lines = LineSplitter::default();
+    let mut budget = OutputBudget::default();
     let mut buf = Vec::new();
     while let Ok(n @ 1..) = read_chunk(&pipe, &mut buf).await {
         for line in lines.feed(&buf[..n]) {
-            emit(&function, instance, None, &line);
+            // A web instance's output belongs to no invocation: only the rate applies.
+            budget.start_invocation();
+            if let Some(line) = budget.admit(&line) {
+                emit(&function, instance, None, &line);
+            }
         }
     }
-    if let Some(line) = lines.finish() {
+    if let Some(line) = lines.finish()
+        && let Some(line) = budget.admit(&line)
+    {
         emit(&function, instance, None, &line);
     }
 }
@@ -228,6 +320,41 @@ mod tests {
         assert_eq!(duration_ms(Duration::from_micros(221)), 1);
         assert_eq!(duration_ms(Duration::from_micros(1000)), 1);
         assert_eq!(duration_ms(Duration::from_micros(1001)), 2);
+    }
+
+    #[test]
+    fn an_invocation_s_output_is_cut_with_one_marker_and_the_rate_is_bounded() {
+        let mut budget = OutputBudget::default();
+        let line = "x".repeat(1023);
+        let mut logged = 0;
+        let mut markers = Vec::new();
+        for _ in 0..4096 {
+            match budget.admit(&line) {
+                Some(std::borrow::Cow::Borrowed(_)) => logged += 1,
+                Some(marker) => markers.push(marker.into_owned()),
+                None => {}
+            }
+        }
+        assert_eq!(logged, MAX_INVOCATION_LOG_BYTES / 1024);
+        assert_eq!(markers.len(), 1, "{markers:?}");
+        assert!(markers[0].starts_with("[log truncated"), "{markers:?}");
+        assert_eq!(budget.dropped(), 4096 - 1024);
+        // Invocation after invocation: the instance's rate stops it after the burst.
+        let mut budget = OutputBudget::default();
+        let mut logged = 0;
+        let mut markers = 0;
+        for _ in 0..64 {
+            budget.start_invocation();
+            for _ in 0..512 {
+                match budget.admit(&line) {
+                    Some(std::borrow::Cow::Borrowed(_)) => logged += 1,
+                    Some(_) => markers += 1,
+                    None => {}
+                }
+            }
+        }
+        assert!(logged * 1024 <= 3 * LOG_BURST_BYTES as usize, "{logged}");
+        assert!(markers >= 1);
     }
 
     #[test]

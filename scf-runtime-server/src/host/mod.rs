@@ -457,8 +457,10 @@ impl Host {
                 if is_async { "async" } else { "sync" }
             )));
         }
-        if serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_err() {
-            return Err(Fault::NotJson.error("the event of an event function must be JSON"));
+        if let Err(e) = scf_events::json::validate(payload) {
+            return Err(Fault::NotJson.error(format!(
+                "the event of an event function must be JSON that functions can parse: {e}"
+            )));
         }
         Ok(pool)
     }
@@ -1133,6 +1135,7 @@ fn function_spec(
         min_instances: function.min_instances,
         idle_timeout: function.idle_timeout,
         queue_length: function.queue_length,
+        queue_bytes: server.queue_bytes,
         queue_timeout: function.queue_timeout,
     })
 }

@@ -277,6 +277,21 @@ impl Pool {
             Ok(()) => return Ok(Placed::Assigned),
             Err(work) => work,
         };
+        let waiting_bytes = st
+            .waiters
+            .iter()
+            .map(|w| w.work.payload_len())
+            .fold(work.payload_len(), usize::saturating_add);
+        if waiting_bytes > self.spec.queue_bytes && !st.waiters.is_empty() {
+            return Err((
+                work,
+                Fault::Throttled.error(format!(
+                    "function {} is at its concurrency limit and its wait queue holds {} MB of payloads, its limit (server.queue_mb)",
+                    self.spec.name,
+                    self.spec.queue_bytes / (1024 * 1024)
+                )),
+            ));
+        }
         if st.waiters.len() >= self.spec.queue_length {
             return Err((
                 work,

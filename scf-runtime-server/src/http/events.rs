@@ -24,6 +24,8 @@
 use std::collections::HashMap;
 
 use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -32,7 +34,7 @@ use crate::durable::view::{
     self, DeadLetterPage, DlqSelection, EventFilter, EventPage, EventView, Purged, Replayed,
 };
 use crate::durable::{DurableError, DurableQueue};
-use crate::http::AppState;
+use crate::http::{AppState, SMALL_BODY_BYTES, read_limited};
 
 /// A failed route: HTTP status and message, answered as `{"code", "error", "message"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,8 +97,9 @@ fn queue_of(state: &AppState) -> Result<&DurableQueue, EventsApiError> {
 /// `GET /async/events`.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Query(filter): Query<EventFilter>,
+    filter: Result<Query<EventFilter>, QueryRejection>,
 ) -> Result<Json<EventPage>, EventsApiError> {
+    let Query(filter) = filter.map_err(|e| EventsApiError::bad(e.body_text()))?;
     Ok(Json(view::list_events(queue_of(&state)?, &filter)?))
 }
 
@@ -121,8 +124,9 @@ pub(crate) async fn abort(
 /// `GET /async/dlq`.
 pub(crate) async fn dead_letters(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<DeadLetterPage>, EventsApiError> {
+    let Query(params) = params.map_err(|e| EventsApiError::bad(e.body_text()))?;
     let number = |key: &str, default: usize| -> Result<usize, EventsApiError> {
         params.get(key).map_or(Ok(default), |v| {
             v.parse()
@@ -137,18 +141,39 @@ pub(crate) async fn dead_letters(
     )?))
 }
 
+/// The JSON body of a small route, read up to [`SMALL_BODY_BYTES`] (`413` past it, `400` when it
+/// is not the expected JSON; an empty body is `{}`).
+async fn small_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, EventsApiError> {
+    let bytes = read_limited(body, SMALL_BODY_BYTES)
+        .await
+        .map_err(EventsApiError::bad)?
+        .ok_or_else(|| EventsApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: format!("the request body is over {SMALL_BODY_BYTES} bytes"),
+        })?;
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| EventsApiError::bad(format!("the request body is not the expected JSON: {e}")))
+}
+
 /// `POST /async/dlq/replay`.
 pub(crate) async fn replay(
     State(state): State<AppState>,
-    Json(selection): Json<DlqSelection>,
+    body: Body,
 ) -> Result<Json<Replayed>, EventsApiError> {
+    let selection: DlqSelection = small_json(body).await?;
     Ok(Json(view::replay(queue_of(&state)?, &selection).await?))
 }
 
 /// `POST /async/dlq/purge`.
 pub(crate) async fn purge(
     State(state): State<AppState>,
-    Json(selection): Json<DlqSelection>,
+    body: Body,
 ) -> Result<Json<Purged>, EventsApiError> {
+    let selection: DlqSelection = small_json(body).await?;
     Ok(Json(view::purge(queue_of(&state)?, &selection).await?))
 }

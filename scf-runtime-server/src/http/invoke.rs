@@ -60,6 +60,17 @@ pub(crate) async fn invoke_api(
 ) -> Response {
     let fresh_id = || uuid::Uuid::new_v4().to_string();
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(raw) = headers.get("x-scf-invocation-type")
+        && raw.to_str().is_err()
+    {
+        return error_response(
+            &Fault::InvalidParameter.error(format!(
+                "X-Scf-Invocation-Type must be RequestResponse or Event, not {:?}",
+                String::from_utf8_lossy(raw.as_bytes())
+            )),
+            &fresh_id(),
+        );
+    }
     let is_async = match header("x-scf-invocation-type") {
         None => false,
         Some(t) if t.eq_ignore_ascii_case("RequestResponse") => false,

@@ -40,8 +40,9 @@
 //! skips samples instead of queueing them. Counting and listing async events reads the event
 //! store, so it runs on the blocking pool, not on the workers that run invocations.
 //!
-//! **Authentication.** The server has none yet; these are ordinary routes of its router, so the
-//! dashboard follows the server's authentication once it has one.
+//! **Authentication.** These are ordinary protected routes of the server's router: with
+//! credentials configured, `/ui?token=<token>` sets the `scf_token` cookie the page's requests
+//! then carry (see [`crate::http::cloud::auth`]).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -151,7 +152,7 @@ pub fn trigger_info(
             };
             info("apigw", format!("{methods} {}", route.template.as_str()))
         }
-        FunctionTrigger::FunctionUrl => info(
+        FunctionTrigger::FunctionUrl { .. } => info(
             "function_url",
             crate::triggers::function_url::url_path(function),
         ),

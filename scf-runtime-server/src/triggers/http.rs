@@ -33,6 +33,7 @@ pub struct HttpTriggers<I> {
     invoker: I,
     routes: Vec<ApigwRoute>,
     function_urls: Vec<String>,
+    url_auth: Vec<String>,
     web: Vec<String>,
 }
 
@@ -53,6 +54,7 @@ impl<I: Invoker> HttpTriggers<I> {
             invoker,
             routes: Vec::new(),
             function_urls: Vec::new(),
+            url_auth: Vec::new(),
             web: Vec::new(),
         }
     }
@@ -85,6 +87,28 @@ impl<I: Invoker> HttpTriggers<I> {
     pub fn add_function_url(&mut self, function: &str) {
         if !self.function_urls.iter().any(|f| f == function) {
             self.function_urls.push(function.to_owned());
+        }
+    }
+
+    /// Makes the function URL of `function` require authentication (`auth = true`).
+    pub fn require_auth_on_url(&mut self, function: &str) {
+        if !self.url_auth.iter().any(|f| f == function) {
+            self.url_auth.push(function.to_owned());
+        }
+    }
+
+    /// Whether the trigger a request with `method` on `path` reaches was configured with
+    /// `auth = true` (public triggers, the default, answer anyone).
+    pub fn requires_auth(&self, method: &http::Method, path: &str) -> bool {
+        if let Some((function, _)) = function_url::split_path(path)
+            && self.function_urls.iter().any(|f| f == function)
+        {
+            return self.url_auth.iter().any(|f| f == function);
+        }
+        let routes = self.routes.iter().map(|r| (&r.template, &r.methods));
+        match pick(routes, method, path) {
+            RouteMatch::Found(i, _) => self.routes[i].auth,
+            _ => false,
         }
     }
 

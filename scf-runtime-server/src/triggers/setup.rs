@@ -53,7 +53,12 @@ impl<I: Invoker> TriggerSetup<I> {
         for trigger in triggers {
             match trigger {
                 FunctionTrigger::Apigw(route) => self.http.add_apigw(route.clone()),
-                FunctionTrigger::FunctionUrl => self.http.add_function_url(function),
+                FunctionTrigger::FunctionUrl { auth } => {
+                    self.http.add_function_url(function);
+                    if *auth {
+                        self.http.require_auth_on_url(function);
+                    }
+                }
                 FunctionTrigger::Timer(timer) => self.timers.push((**timer).clone()),
                 FunctionTrigger::Ckafka(_) => {}
             }

@@ -155,7 +155,7 @@ fn trigger_spec(trigger: &FunctionTrigger) -> TriggerSpec {
             what: format!("apigw {}", route.template.as_str()),
             reason: "an API gateway trigger is an API in API Gateway, whose path SCF's CreateTrigger cannot set: create it there".to_owned(),
         },
-        FunctionTrigger::FunctionUrl => TriggerSpec::Skipped {
+        FunctionTrigger::FunctionUrl { .. } => TriggerSpec::Skipped {
             what: "function_url".to_owned(),
             reason: "function URLs are not created by deploy yet".to_owned(),
         },

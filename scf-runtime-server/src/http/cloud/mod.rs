@@ -40,12 +40,14 @@
 //! it comes from (an [`InvokeError`], a [`DurableError`], a bad signature), is an [`ApiError`].
 
 mod async_events;
+pub mod auth;
 mod invoke;
 mod manage;
 mod params;
 pub mod tc3;
 
 use std::fmt;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -57,6 +59,7 @@ use crate::durable::DurableError;
 use crate::fault::MAX_SYNC_EVENT_BYTES;
 use crate::fault::{Fault, InvokeError};
 use crate::host::Host;
+use auth::Auth;
 use tc3::Verifier;
 
 use params::Params;
@@ -67,7 +70,7 @@ pub const MAX_BODY_BYTES: usize = 2 * MAX_SYNC_EVENT_BYTES + 64 * 1024;
 /// The Cloud API endpoint.
 #[derive(Debug, Default)]
 pub struct CloudApi {
-    verifier: Option<Verifier>,
+    auth: Arc<Auth>,
     control: Option<crate::control::ControlPlane>,
 }
 
@@ -160,8 +163,16 @@ impl CloudApi {
     /// A Cloud API that checks TC3 signatures made with `secret` (`(secret_id, secret_key)`)
     /// when given one, and takes any request otherwise.
     pub fn new(secret: Option<(&str, &str)>) -> CloudApi {
+        CloudApi::with_auth(Arc::new(Auth::new(
+            secret.map(|(id, key)| Verifier::new(id, key)),
+            None,
+        )))
+    }
+
+    /// A Cloud API that lets through the requests `auth` accepts (the server's credentials).
+    pub fn with_auth(auth: Arc<Auth>) -> CloudApi {
         CloudApi {
-            verifier: secret.map(|(id, key)| Verifier::new(id, key)),
+            auth,
             control: None,
         }
     }
@@ -206,11 +217,16 @@ impl CloudApi {
             }
             Err(e) => return Err(ApiError::new("InvalidParameter", e)),
         };
-        if let Some(verifier) = &self.verifier {
-            let now = chrono::Utc::now().timestamp();
-            let query = parts.uri.query().unwrap_or("");
-            verifier.verify(parts.method.as_str(), query, &parts.headers, &body, now)?;
-        }
+        let now = chrono::Utc::now().timestamp();
+        let query = parts.uri.query().unwrap_or("");
+        self.auth.check(
+            parts.method.as_str(),
+            "/",
+            query,
+            &parts.headers,
+            &body,
+            now,
+        )?;
         let params: Map<String, Value> = if body.iter().all(u8::is_ascii_whitespace) {
             Map::new()
         } else {
