@@ -656,6 +656,25 @@ impl ControlPlane {
         Ok((n, version))
     }
 
+    /// Applies `edit` to a copy of deployed function `name`'s record and, when it succeeds,
+    /// saves the copy and makes it the record; `action` words the refusal for a function of
+    /// `scf.toml`. Returns what `edit` returned and the saved record.
+    async fn edit_record<T>(
+        &self,
+        name: &str,
+        action: &str,
+        edit: impl FnOnce(&mut FunctionRecord) -> Result<T, ControlError>,
+    ) -> Result<(T, FunctionRecord), ControlError> {
+        self.refuse_file_function(name, action)?;
+        let mut records = self.inner.records.lock().await;
+        let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
+        let mut next = r.clone();
+        let out = edit(&mut next)?;
+        self.save(&next)?;
+        *r = next.clone();
+        Ok((out, next))
+    }
+
     /// `CreateAlias` (`create`) or `UpdateAlias`.
     pub async fn put_alias(
         &self,
@@ -666,10 +685,8 @@ impl ControlPlane {
         description: Option<String>,
         create: bool,
     ) -> Result<AliasRecord, ControlError> {
-        self.refuse_file_function(name, "alias")?;
         check_alias_name(alias)?;
-        let mut records = self.inner.records.lock().await;
-        let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
+        let (a, saved) = self.edit_record(name, "alias", |r| {
         let now = now_text();
         let existing = r.aliases.get(alias).cloned();
         let mut a = match (existing, create) {
@@ -727,28 +744,25 @@ impl ControlPlane {
             );
         }
         r.aliases.insert(alias.to_owned(), a.clone());
-        let snapshot = r.clone();
-        self.save(&snapshot)?;
-        drop(records);
-        self.apply_aliases(&snapshot);
+        Ok(a)
+        })
+        .await?;
+        self.apply_aliases(&saved);
         Ok(a)
     }
 
     /// `DeleteAlias`.
     pub async fn delete_alias(&self, name: &str, alias: &str) -> Result<(), ControlError> {
-        self.refuse_file_function(name, "alias")?;
-        let mut records = self.inner.records.lock().await;
-        let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
-        if r.aliases.remove(alias).is_none() {
-            return fail(
-                "ResourceNotFound.Alias",
-                format!("function {name} has no alias {alias}"),
-            );
-        }
-        let snapshot = r.clone();
-        self.save(&snapshot)?;
-        drop(records);
-        self.apply_aliases(&snapshot);
+        let ((), saved) = self
+            .edit_record(name, "alias", |r| match r.aliases.remove(alias) {
+                Some(_) => Ok(()),
+                None => fail(
+                    "ResourceNotFound.Alias",
+                    format!("function {name} has no alias {alias}"),
+                ),
+            })
+            .await?;
+        self.apply_aliases(&saved);
         Ok(())
     }
 
@@ -776,9 +790,7 @@ impl ControlPlane {
         name: &str,
         t: TriggerRecord,
     ) -> Result<TriggerRecord, ControlError> {
-        self.refuse_file_function(name, "add a trigger to")?;
-        let mut records = self.inner.records.lock().await;
-        let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
+        let ((), saved) = self.edit_record(name, "add a trigger to", |r| {
         if r.triggers
             .iter()
             .any(|x| x.name == t.name && x.kind == t.kind)
@@ -808,10 +820,10 @@ impl ControlPlane {
         }
         timer_of(name, &t)?;
         r.triggers.push(t.clone());
-        let snapshot = r.clone();
-        self.save(&snapshot)?;
-        drop(records);
-        self.start_timers(&snapshot);
+        Ok(())
+        })
+        .await?;
+        self.start_timers(&saved);
         Ok(t)
     }
 
@@ -822,22 +834,21 @@ impl ControlPlane {
         trigger: &str,
         kind: Option<&str>,
     ) -> Result<(), ControlError> {
-        self.refuse_file_function(name, "remove a trigger of")?;
-        let mut records = self.inner.records.lock().await;
-        let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
-        let before = r.triggers.len();
-        r.triggers
-            .retain(|t| !(t.name == trigger && kind.is_none_or(|k| k == t.kind)));
-        if r.triggers.len() == before {
-            return fail(
-                "ResourceNotFound.Trigger",
-                format!("function {name} has no trigger {trigger}"),
-            );
-        }
-        let snapshot = r.clone();
-        self.save(&snapshot)?;
-        drop(records);
-        self.start_timers(&snapshot);
+        let ((), saved) = self
+            .edit_record(name, "remove a trigger of", |r| {
+                let before = r.triggers.len();
+                r.triggers
+                    .retain(|t| !(t.name == trigger && kind.is_none_or(|k| k == t.kind)));
+                if r.triggers.len() == before {
+                    return fail(
+                        "ResourceNotFound.Trigger",
+                        format!("function {name} has no trigger {trigger}"),
+                    );
+                }
+                Ok(())
+            })
+            .await?;
+        self.start_timers(&saved);
         Ok(())
     }
 
@@ -960,9 +971,6 @@ impl ControlPlane {
         name: &str,
         config: AsyncConfig,
     ) -> Result<(), ControlError> {
-        self.refuse_file_function(name, "configure")?;
-        let mut records = self.inner.records.lock().await;
-        let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
         if config.retry_num > 10 || !(60..=21_600).contains(&config.msg_ttl_s) {
             return fail(
                 "InvalidParameterValue.AsyncTriggerConfig",
@@ -972,11 +980,11 @@ impl ControlPlane {
                 ),
             );
         }
-        let mut next = r.clone();
-        next.async_config = Some(config);
-        self.save(&next)?;
-        *r = next;
-        drop(records);
+        self.edit_record(name, "configure", |r| {
+            r.async_config = Some(config);
+            Ok(())
+        })
+        .await?;
         self.apply_async_config(name, Some(config));
         Ok(())
     }
