@@ -32,6 +32,8 @@ pub use timer::{TimerConfigError, TimerTrigger, TimerTriggerConfig};
 
 /// The default listen address of `cargo scf serve`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+/// The `handler` of a function that names none: what SCF's console proposes for a custom runtime.
+pub const DEFAULT_HANDLER: &str = "index.main_handler";
 /// Total size allowed for a function's own environment variables (keys + values), bytes.
 pub const MAX_ENV_BYTES: usize = 4 * 1024;
 /// Environment key prefixes the platform keeps for itself.
@@ -119,6 +121,22 @@ pub struct ServerConfig {
     pub credentials: Option<Credentials>,
     /// `[server.cloud_api]`: the key pair Cloud API requests must be signed with, if any.
     pub cloud_api_secret: Option<ApiSecret>,
+    /// `isolation` (default `auto`): whether each instance runs in its own namespaces.
+    pub isolation: Isolation,
+}
+
+/// `[server] isolation`: how instances are kept apart (see the README's "Isolation").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Namespaces where the machine permits them, else none (with one warning at start).
+    #[default]
+    Auto,
+    /// Namespaces, or the server refuses to start.
+    Namespaces,
+    /// No sandbox: instances share the host's network and process tree (`PORT` for web
+    /// functions).
+    None,
 }
 
 impl ServerConfig {
@@ -214,6 +232,8 @@ pub struct FunctionConfig {
     pub code: Code,
     /// `type` (default `event`).
     pub kind: FunctionType,
+    /// `handler` (default `index.main_handler`): SCF's `Handler`, passed as `_HANDLER`.
+    pub handler: String,
     /// `memory_mb` (default 128): the limit RSS is held to (434 past it), and the quota share.
     pub memory_mb: u32,
     /// `timeout_s` (default 3): longest run of one invocation (433 past it).
@@ -394,6 +414,7 @@ struct RawServer {
     shutdown_timeout_s: Option<Spanned<f64>>,
     credentials: Option<Credentials>,
     cloud_api: Option<ApiSecret>,
+    isolation: Option<Isolation>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -403,6 +424,7 @@ struct RawFunction {
     package: Option<String>,
     #[serde(rename = "type")]
     kind: Option<FunctionType>,
+    handler: Option<Spanned<String>>,
     memory_mb: Option<Spanned<u32>>,
     timeout_s: Option<Spanned<f64>>,
     init_timeout_s: Option<Spanned<f64>>,
@@ -473,6 +495,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         shutdown_timeout_s: None,
         credentials: None,
         cloud_api: None,
+        isolation: None,
     });
     let listen = match &s.listen {
         None => DEFAULT_LISTEN.parse().expect("valid default"),
@@ -543,6 +566,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         )?,
         credentials: s.credentials,
         cloud_api_secret: s.cloud_api,
+        isolation: s.isolation.unwrap_or_default(),
     };
 
     let mut functions = Vec::new();
@@ -571,6 +595,13 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
                     key("bootstrap"),
                     "missing: give `bootstrap = \"path/to/executable\"` or `package = \"<workspace package>\"`".to_owned(),
                 ));
+            }
+        };
+        let handler = match &f.handler {
+            None => DEFAULT_HANDLER.to_owned(),
+            Some(h) => {
+                check_handler(h.get_ref()).map_err(|m| (Some(h.span()), key("handler"), m))?;
+                h.get_ref().clone()
             }
         };
         let memory_mb = match &f.memory_mb {
@@ -643,6 +674,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         functions.push(FunctionConfig {
             code,
             kind,
+            handler,
             memory_mb,
             timeout: seconds(
                 &f.timeout_s,
@@ -811,6 +843,27 @@ pub fn check_env(env: &BTreeMap<String, String>) -> Result<(), String> {
     if total > MAX_ENV_BYTES {
         return Err(format!(
             "the variables take {total} bytes; at most {MAX_ENV_BYTES} are allowed per function"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a `handler`: SCF passes it to a custom runtime as `_HANDLER` without interpreting it,
+/// so any text will do that an environment variable can hold: 1 to 128 characters, none of them
+/// a control character or whitespace.
+pub fn check_handler(handler: &str) -> Result<(), String> {
+    let count = handler.chars().count();
+    if count == 0 || count > 128 {
+        return Err(format!(
+            "must be 1 to 128 characters (like \"{DEFAULT_HANDLER}\"), got {count}"
+        ));
+    }
+    if let Some(c) = handler
+        .chars()
+        .find(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(format!(
+            "{handler:?} contains {c:?}: a handler has no whitespace or control characters"
         ));
     }
     Ok(())

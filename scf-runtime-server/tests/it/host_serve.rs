@@ -187,7 +187,7 @@ async fn echo_logs_env_and_metrics_over_both_invoke_apis() {
         ("TENCENTCLOUD_APPID", "1250000000"),
         ("TENCENTCLOUD_UIN", "100000000001"),
         ("TENCENTCLOUD_RUNENV", "SCF"),
-        ("_HANDLER", "bootstrap.py"),
+        ("_HANDLER", "index.main_handler"),
         ("HOME", "/tmp"),
     ] {
         assert_eq!(env[k], v, "{k}");
