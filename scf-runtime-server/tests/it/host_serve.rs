@@ -475,6 +475,9 @@ async fn timeout_kills_the_group_and_refuses_the_late_post() {
     let Some(config) = config(&[("slow", "timeout_s = 0.5")]) else {
         return;
     };
+    // A helper outliving its instance to post late exists only without a sandbox: in one, it
+    // dies with the instance (tests/it/sandbox.rs).
+    let config = config.replace("[server]\n", "[server]\nisolation = \"none\"\n");
     let server = start("timeout", &config);
     let pid = pid_of(&server, "slow").await;
 
