@@ -8,6 +8,7 @@ mod dashboard;
 mod durable_queue;
 mod host_echo_example;
 mod host_serve;
+mod sandbox;
 mod support;
 mod tools_build;
 mod tools_dev;
