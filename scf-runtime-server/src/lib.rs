@@ -22,7 +22,7 @@
 //! | `POST /functions/{name}/invocations` | invoke API ([`http`](mod@http)) |
 //! | `POST /` with `X-TC-Action` | Cloud API `Invoke` / `InvokeFunction` ([`http::cloud`]) |
 //! | `GET /metrics` | Prometheus metrics ([`host::metrics`]) |
-//! | `GET /status` | JSON: every function (`type` `event` or `web`), its instances (id, pid, runtime API port or `PORT`, state, in flight, invocations) and queue |
+//! | `GET /status` | JSON: every function (`type` `event` or `web`), its `isolation` (`namespaces` or `none`), its instances (id, pid, state, in flight, invocations; no port) and queue |
 //! | anything else | API gateway routes, function URLs (`/fn/<name>/…`) and web functions ([`triggers`]) |
 //!
 //! # Configuration (`scf.toml`)
@@ -48,9 +48,11 @@
 //! | `server.shutdown_timeout_s` | `10` | how long running invocations may finish on SIGINT/SIGTERM |
 //! | `server.credentials.{secret_id,secret_key,session_token}` | none | passed to functions as `TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN` |
 //! | `server.cloud_api.{secret_id,secret_key}` | none | when set, Cloud API requests must carry a valid TC3-HMAC-SHA256 signature |
+//! | `server.isolation` | `"auto"` | `"namespaces"`: each instance in its own network and PID namespaces, or refuse to start; `"none"`: shared loopback, `PORT` for web functions; `"auto"`: namespaces where permitted, else none with a warning |
 //! | `functions.<name>.bootstrap` | — | the executable (or `package`) |
 //! | `functions.<name>.package` | — | a workspace package `cargo scf serve` builds with `cargo build --release -p` first |
-//! | `functions.<name>.type` | `"event"` | or `"web"`: `scf_bootstrap` serving HTTP on `$PORT` |
+//! | `functions.<name>.type` | `"event"` | or `"web"`: `scf_bootstrap` serving HTTP on port 9000 (`$PORT` without a sandbox) |
+//! | `functions.<name>.handler` | `"index.main_handler"` | SCF's `Handler`, passed as `_HANDLER` (1–128 characters, no whitespace) |
 //! | `functions.<name>.memory_mb` | `128` | RSS limit (434 past it), 64–122880 |
 //! | `functions.<name>.timeout_s` | `3` | longest invocation (433 past it; process group killed) |
 //! | `functions.<name>.init_timeout_s` | `60` | spawn to ready (450 past it), at most 300 |
@@ -64,14 +66,17 @@
 //!
 //! # The environment of an instance
 //!
-//! Nothing is inherited from the server. An event-function instance gets `SCF_RUNTIME_API=127.0.0.1`,
-//! `SCF_RUNTIME_API_PORT` (its own listener), `_HANDLER` (the executable's file name),
+//! Nothing is inherited from the server, not even a descriptor past stderr. An event-function
+//! instance gets `SCF_RUNTIME_API=127.0.0.1`, `SCF_RUNTIME_API_PORT` (its own listener: 9001 in its
+//! sandbox), `_HANDLER` (the function's `handler`),
 //! `SCF_RUNTIME=CustomRuntime`, `SCF_FUNCTIONNAME`, `SCF_FUNCTIONVERSION=$LATEST`, `SCF_NAMESPACE`,
 //! `TENCENTCLOUD_REGION`, `TENCENTCLOUD_APPID`, `TENCENTCLOUD_UIN`, `TENCENTCLOUD_RUNENV=SCF`,
 //! `TENCENTCLOUD_TZ=UTC`, `USER_CODE_ROOT` (the executable's directory, also the working
 //! directory and `LD_LIBRARY_PATH`), the credentials when configured, the basics
 //! `PATH=/usr/local/bin:/usr/bin:/bin`, `HOME=/tmp`, `LANG=C.UTF-8`, and then the function's own
-//! `env` (which may override the basics). See [`host::instance_env`].
+//! `env` (which may override the basics). A web-function instance gets the same without
+//! `SCF_RUNTIME` and `SCF_RUNTIME_API*`, plus `PORT` (9000 in its sandbox). See
+//! [`host::instance_env`] and the README's "Isolation".
 //!
 //! # Logs
 //!

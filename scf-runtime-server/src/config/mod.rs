@@ -999,6 +999,39 @@ topic = "t"
     }
 
     #[test]
+    fn handler_and_isolation_default_and_are_checked() {
+        let config = parse("[functions.a]\nbootstrap = \"x\"\n").unwrap();
+        assert_eq!(config.functions[0].handler, "index.main_handler");
+        assert_eq!(config.server.isolation, Isolation::Auto);
+        let config = parse(
+            "[server]\nisolation = \"none\"\n[functions.a]\nbootstrap = \"x\"\nhandler = \"other.run\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.functions[0].handler, "other.run");
+        assert_eq!(config.server.isolation, Isolation::None);
+        let isolation = |v: &str| parse(&format!("[server]\nisolation = \"{v}\"\n"));
+        assert_eq!(
+            isolation("namespaces").unwrap().server.isolation,
+            Isolation::Namespaces
+        );
+        let err = isolation("docker").unwrap_err();
+        assert_eq!(err.key, "server.isolation");
+        assert!(err.message.contains("namespaces"), "{err}");
+
+        for bad in ["", "index main", "a\\u0007b"] {
+            let err = parse(&format!(
+                "[functions.a]\nbootstrap = \"x\"\nhandler = \"{bad}\"\n"
+            ))
+            .unwrap_err();
+            assert_eq!(err.key, "functions.a.handler", "{bad:?}: {err}");
+            assert_eq!(err.position, Some((3, 11)), "{err}");
+        }
+        let long = "h".repeat(129);
+        assert!(check_handler(&long).is_err());
+        assert!(check_handler(&long[1..]).is_ok());
+    }
+
+    #[test]
     fn web_function_limits_are_checked() {
         let web = |extra: &str| {
             parse(&format!(

@@ -90,6 +90,8 @@ pub(crate) fn spawn(
     id: u64,
     events: Weak<dyn Lifecycle>,
 ) -> std::io::Result<InstanceHandle> {
+    // Init duration counts from here: the sandbox is part of the start.
+    let spawned_at = Instant::now();
     let env = |port: u16| {
         let mut env = spec.env.clone();
         env.push(("SCF_RUNTIME_API".to_owned(), "127.0.0.1".to_owned()));
@@ -139,7 +141,7 @@ pub(crate) fn spawn(
         pid,
         events,
         state: State::Starting,
-        spawned_at: Instant::now(),
+        spawned_at,
         init: None,
         init_log: LogBuf::default(),
         running: None,
@@ -379,6 +381,7 @@ impl Supervisor {
             return; // repeated ready calls are tolerated; the first one counts
         }
         let init = self.spawned_at.elapsed();
+        tracing::debug!(target: "scf::instance", id = self.id, init_us = init.as_micros() as u64, "instance ready");
         let mem = self.probe.tree_rss_bytes(self.pid).unwrap_or(0);
         self.init = Some((init, mem));
         self.set_state(State::Idle);

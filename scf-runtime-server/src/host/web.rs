@@ -126,6 +126,8 @@ pub(crate) fn spawn(
     id: u64,
     events: Weak<dyn Lifecycle>,
 ) -> std::io::Result<InstanceHandle> {
+    // Init duration counts from here: the sandbox is part of the start.
+    let spawned_at = Instant::now();
     let env = |port: u16| {
         let mut env = spec.env.clone();
         env.push(("PORT".to_owned(), port.to_string()));
@@ -170,7 +172,7 @@ pub(crate) fn spawn(
         endpoint,
         events,
         state: State::Starting,
-        spawned_at: Instant::now(),
+        spawned_at,
         kill_at: None,
         init_failure: None,
     };

@@ -288,9 +288,12 @@ mod tests {
             memory: Some(256),
             timeout: Some(0.5),
             env: vec![("GREETING".to_owned(), "hi".to_owned())],
+            handler: Some("other.run".to_owned()),
             ..InvokeArgs::default()
         };
+        assert_eq!(f.handler, "index.main_handler");
         one_shot_settings(&mut f, &args).unwrap();
+        assert_eq!(f.handler, "other.run");
         assert_eq!(f.max_instances, 1);
         assert_eq!(f.memory_mb, 256);
         assert_eq!(f.timeout, Duration::from_millis(500));
@@ -303,5 +306,11 @@ mod tests {
         };
         let err = one_shot_settings(&mut f, &args).unwrap_err().to_string();
         assert!(err.contains("reserved prefix"), "{err}");
+        let args = InvokeArgs {
+            handler: Some("two words".to_owned()),
+            ..InvokeArgs::default()
+        };
+        let err = one_shot_settings(&mut f, &args).unwrap_err().to_string();
+        assert!(err.starts_with("--handler: "), "{err}");
     }
 }
