@@ -12,9 +12,10 @@
 //! - **Descriptors**: only stdin, stdout and stderr reach the function (see `process`).
 //!
 //! Creating namespaces is the work of one thread, `scf-sandbox`, which lives as long as the
-//! server: it enters a new namespace ([`unshare`]), creates what lives there (the listener, the
-//! process) and goes back to its own namespaces after each job. Processes are started from it,
-//! so their parent-death signal is tied to a thread that never ends before the server.
+//! server: it enters a new namespace ([`unshare`], or [`setns`] into one it made ahead: making a
+//! network namespace is most of the cost), creates what lives there (the listener, the process)
+//! and goes back to its own namespaces after each job. Processes are started from it, so their
+//! parent-death signal is tied to a thread that never ends before the server.
 //!
 //! Where namespaces are not permitted (not root, no `CAP_SYS_ADMIN`), `isolation = "auto"` falls
 //! back to no sandbox, with one warning: instances share the host's loopback and web functions
@@ -53,10 +54,11 @@ pub(crate) enum Jail {
 impl Jail {
     /// The jail `isolation` asks for; `auto` without namespaces warns once and takes none.
     pub(crate) fn for_mode(isolation: Isolation) -> Jail {
+        if isolation == Isolation::None {
+            return Jail::None;
+        }
         match (isolation, Sandbox::shared()) {
-            (Isolation::None, _) => Jail::None,
             (_, Ok(sandbox)) => Jail::Namespaces(sandbox),
-            (Isolation::Namespaces, Err(reason)) => Jail::Missing(reason),
             (Isolation::Auto, Err(reason)) => {
                 static WARNED: AtomicBool = AtomicBool::new(false);
                 if !WARNED.swap(true, Ordering::Relaxed) {
@@ -65,6 +67,7 @@ impl Jail {
                 }
                 Jail::None
             }
+            (_, Err(reason)) => Jail::Missing(reason),
         }
     }
 
@@ -122,7 +125,7 @@ impl Endpoint {
             Endpoint::Inside { sandbox, net, .. } => {
                 let net = net.clone();
                 let fd = sandbox
-                    .run_async(move || {
+                    .run_async(move |_| {
                         setns(net.0.as_fd(), CloneFlags::CLONE_NEWNET)?;
                         Ok(socket(
                             AddressFamily::Inet,
@@ -148,7 +151,9 @@ pub(crate) struct Started {
     pub(crate) listener: Option<TcpListener>,
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Work for the sandbox thread, given the network namespace it prepared ahead for the next
+/// instance (if any).
+type Job = Box<dyn FnOnce(&mut Option<Netns>) + Send>;
 
 /// The thread that creates namespaces and what lives in them (see the module docs).
 pub(crate) struct Sandbox {
@@ -185,10 +190,9 @@ impl Home {
     }
 }
 
-/// New network and PID namespaces for this thread (its next child is PID 1 there), loopback up;
-/// returns the network namespace.
-fn enter_new() -> std::io::Result<Netns> {
-    unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID)?;
+/// A new network namespace, loopback up, entered by this thread.
+fn new_netns() -> std::io::Result<Netns> {
+    unshare(CloneFlags::CLONE_NEWNET)?;
     loopback_up()?;
     Ok(Netns(Arc::new(
         File::open("/proc/thread-self/ns/net")?.into(),
@@ -258,31 +262,43 @@ impl Sandbox {
         std::thread::Builder::new()
             .name("scf-sandbox".to_owned())
             .spawn(move || {
+                // The trial: both kinds of namespace, and the way back. The network namespace
+                // made is kept for the first instance.
                 let trial = Home::here()
                     .map_err(|e| format!("cannot open this thread's namespaces: {e}"))
                     .and_then(|home| {
-                        let trial = enter_new().map_err(|e| {
-                            format!("cannot create network and PID namespaces: {e}")
-                        });
+                        let trial = new_netns()
+                            .and_then(|net| unshare(CloneFlags::CLONE_NEWPID).map(|_| net).map_err(Into::into))
+                            .map_err(|e| format!("cannot create network and PID namespaces: {e}"));
                         home.enter()
                             .map_err(|e| format!("cannot return to the host's namespaces: {e}"))?;
-                        trial.map(|_| home)
+                        trial.map(|net| (home, net))
                     });
-                let home = match trial {
-                    Ok(home) => {
+                let (home, net) = match trial {
+                    Ok(made) => {
                         let _ = ready.send(Ok(()));
-                        home
+                        made
                     }
                     Err(e) => {
                         let _ = ready.send(Err(e));
                         return;
                     }
                 };
+                let mut spare = Some(net);
                 for job in queue {
-                    job();
+                    job(&mut spare);
                     if let Err(e) = home.enter() {
                         tracing::error!(target: "scf::instance", "the sandbox thread cannot return to the host's namespaces ({e}); no more instances can start in a sandbox");
                         return;
+                    }
+                    // Making a network namespace is most of a sandbox's cost: the next instance
+                    // gets one made ahead, between jobs.
+                    if spare.is_none() {
+                        spare = new_netns().ok();
+                        if let Err(e) = home.enter() {
+                            tracing::error!(target: "scf::instance", "the sandbox thread cannot return to the host's namespaces ({e}); no more instances can start in a sandbox");
+                            return;
+                        }
                     }
                 }
             })
@@ -296,12 +312,12 @@ impl Sandbox {
     /// Runs `job` on the sandbox thread and waits for it (it is short: a fork at most).
     fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+        job: impl FnOnce(&mut Option<Netns>) -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
         let (tx, rx) = mpsc::sync_channel(1);
         self.jobs
-            .send(Box::new(move || {
-                let _ = tx.send(job());
+            .send(Box::new(move |spare| {
+                let _ = tx.send(job(spare));
             }))
             .map_err(|_| gone())?;
         rx.recv().map_err(|_| gone())?
@@ -310,12 +326,12 @@ impl Sandbox {
     /// [`run`](Self::run) for async callers.
     async fn run_async<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+        job: impl FnOnce(&mut Option<Netns>) -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Box::new(move || {
-                let _ = tx.send(job());
+            .send(Box::new(move |spare| {
+                let _ = tx.send(job(spare));
             }))
             .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
@@ -330,10 +346,17 @@ impl Sandbox {
         env: Vec<(String, String)>,
         listen: Option<u16>,
     ) -> std::io::Result<Started> {
-        let runtime = tokio::runtime::Handle::current();
+        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
         let server = Parent::Pidfd(self.server.as_raw_fd());
-        self.run(move || {
-            let net = enter_new()?;
+        self.run(move |spare| {
+            let net = match spare.take() {
+                Some(net) => {
+                    setns(net.0.as_fd(), CloneFlags::CLONE_NEWNET)?;
+                    net
+                }
+                None => new_netns()?,
+            };
+            unshare(CloneFlags::CLONE_NEWPID)?;
             let listener = match listen {
                 Some(port) => {
                     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
