@@ -279,15 +279,16 @@ pub(crate) fn run(options: Options) -> Result<bool> {
                 client_cpu,
             ));
             host_rows(&mut run, &hosted, &lambda);
+            let starts = sizes.cold_starts.min(40);
             step(&format!(
-                "cargo scf serve: {} cold starts (SIGHUP replacements) with and without the sandbox",
-                sizes.cold_starts
+                "cargo scf serve: {starts} cold invocations one at a time, with and without the sandbox"
             ));
             let spawn = runtime.block_on(isolation::measure(
                 scf,
                 &ours.echo,
+                &event,
                 &cache,
-                sizes.cold_starts,
+                starts,
                 host_cpus.as_deref(),
             ));
             isolation_rows(&mut run, &spawn);

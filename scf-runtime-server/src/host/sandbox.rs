@@ -27,6 +27,7 @@ use std::os::fd::{AsFd as _, AsRawFd as _, FromRawFd as _, OwnedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
+use std::time::{Duration, Instant};
 
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
@@ -153,7 +154,7 @@ pub(crate) struct Started {
 
 /// Work for the sandbox thread, given the network namespace it prepared ahead for the next
 /// instance (if any).
-type Job = Box<dyn FnOnce(&mut Option<Netns>) + Send>;
+type Job = Box<dyn FnOnce(&mut Spare) + Send>;
 
 /// The thread that creates namespaces and what lives in them (see the module docs).
 pub(crate) struct Sandbox {
@@ -187,6 +188,53 @@ impl Home {
     fn enter(&self) -> nix::Result<()> {
         setns(self.net.as_fd(), CloneFlags::CLONE_NEWNET)?;
         setns(self.pid.as_fd(), CloneFlags::CLONE_NEWPID)
+    }
+
+    /// [`enter`](Self::enter) after a job; `false` (logged) when the thread cannot go on.
+    fn back(&self) -> bool {
+        let back = self.enter();
+        if let Err(e) = &back {
+            tracing::error!(target: "scf::instance", "the sandbox thread cannot return to the host's namespaces ({e}); no more instances can start in a sandbox");
+        }
+        back.is_ok()
+    }
+}
+
+/// How long the sandbox thread waits after an instance took the network namespace made ahead
+/// before it makes the next one: not while that instance starts, which it would slow down.
+const SPARE_AFTER: Duration = Duration::from_millis(50);
+
+/// The network namespace made ahead for the next instance: making one is most of a sandbox's
+/// cost, and done in a quiet moment it is off the cold start's path.
+struct Spare {
+    net: Option<Netns>,
+    taken_at: Option<Instant>,
+}
+
+impl Spare {
+    /// The namespace made ahead, if there is one.
+    fn take(&mut self) -> Option<Netns> {
+        self.taken_at = Some(Instant::now());
+        self.net.take()
+    }
+
+    /// How long until the next one is due (`None`: there is one).
+    fn due_in(&self) -> Option<Duration> {
+        if self.net.is_some() {
+            return None;
+        }
+        let due = self.taken_at.map(|t| t + SPARE_AFTER);
+        Some(due.map_or(Duration::ZERO, |due| {
+            due.saturating_duration_since(Instant::now())
+        }))
+    }
+
+    /// Makes one (on failure, tries again later; an instance then makes its own).
+    fn make(&mut self) {
+        match new_netns() {
+            Ok(net) => self.net = Some(net),
+            Err(_) => self.taken_at = Some(Instant::now()),
+        }
     }
 }
 
@@ -268,7 +316,11 @@ impl Sandbox {
                     .map_err(|e| format!("cannot open this thread's namespaces: {e}"))
                     .and_then(|home| {
                         let trial = new_netns()
-                            .and_then(|net| unshare(CloneFlags::CLONE_NEWPID).map(|_| net).map_err(Into::into))
+                            .and_then(|net| {
+                                unshare(CloneFlags::CLONE_NEWPID)
+                                    .map(|_| net)
+                                    .map_err(Into::into)
+                            })
                             .map_err(|e| format!("cannot create network and PID namespaces: {e}"));
                         home.enter()
                             .map_err(|e| format!("cannot return to the host's namespaces: {e}"))?;
@@ -284,21 +336,29 @@ impl Sandbox {
                         return;
                     }
                 };
-                let mut spare = Some(net);
-                for job in queue {
+                let mut spare = Spare {
+                    net: Some(net),
+                    taken_at: None,
+                };
+                loop {
+                    let job = match spare.due_in() {
+                        None => queue.recv().ok(),
+                        Some(wait) => match queue.recv_timeout(wait) {
+                            Ok(job) => Some(job),
+                            Err(mpsc::RecvTimeoutError::Timeout) => {
+                                spare.make();
+                                if !home.back() {
+                                    return;
+                                }
+                                continue;
+                            }
+                            Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                        },
+                    };
+                    let Some(job) = job else { return };
                     job(&mut spare);
-                    if let Err(e) = home.enter() {
-                        tracing::error!(target: "scf::instance", "the sandbox thread cannot return to the host's namespaces ({e}); no more instances can start in a sandbox");
+                    if !home.back() {
                         return;
-                    }
-                    // Making a network namespace is most of a sandbox's cost: the next instance
-                    // gets one made ahead, between jobs.
-                    if spare.is_none() {
-                        spare = new_netns().ok();
-                        if let Err(e) = home.enter() {
-                            tracing::error!(target: "scf::instance", "the sandbox thread cannot return to the host's namespaces ({e}); no more instances can start in a sandbox");
-                            return;
-                        }
                     }
                 }
             })
@@ -312,7 +372,7 @@ impl Sandbox {
     /// Runs `job` on the sandbox thread and waits for it (it is short: a fork at most).
     fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut Option<Netns>) -> std::io::Result<T> + Send + 'static,
+        job: impl FnOnce(&mut Spare) -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
         let (tx, rx) = mpsc::sync_channel(1);
         self.jobs
@@ -326,7 +386,7 @@ impl Sandbox {
     /// [`run`](Self::run) for async callers.
     async fn run_async<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut Option<Netns>) -> std::io::Result<T> + Send + 'static,
+        job: impl FnOnce(&mut Spare) -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
