@@ -23,7 +23,7 @@
 //! | `POST /` with `X-TC-Action` | Cloud API `Invoke` / `InvokeFunction` ([`http::cloud`]) |
 //! | `GET /metrics` | Prometheus metrics ([`host::metrics`]) |
 //! | `GET /healthz` | `{"status": "ok"}`, never authenticated |
-//! | `GET /status` | JSON: every function (`type` `event` or `web`), its instances (id, pid, runtime API port or `PORT`, state, in flight, invocations) and queue |
+//! | `GET /status` | JSON: every function (`type` `event` or `web`), its `isolation` (`namespaces` or `none`), its instances (id, pid, state, in flight, invocations; no port) and queue |
 //! | anything else | API gateway routes, function URLs (`/fn/<name>/…`) and web functions ([`triggers`]) |
 //!
 //! # Configuration (`scf.toml`)
@@ -53,9 +53,11 @@
 //! | `server.max_connections` | `1024` | connections served at once |
 //! | `server.header_timeout_s` | `10` | a request's headers must arrive within it (also the keep-alive idle timeout) |
 //! | `server.queue_mb` | `256` | sync payload bytes that may wait per function, then 432 |
+//! | `server.isolation` | `"auto"` | `"namespaces"`: each instance in its own network and PID namespaces, or refuse to start; `"none"`: shared loopback, `PORT` for web functions; `"auto"`: namespaces where permitted, else none with a warning |
 //! | `functions.<name>.bootstrap` | — | the executable (or `package`) |
 //! | `functions.<name>.package` | — | a workspace package `cargo scf serve` builds with `cargo build --release -p` first |
-//! | `functions.<name>.type` | `"event"` | or `"web"`: `scf_bootstrap` serving HTTP on `$PORT` |
+//! | `functions.<name>.type` | `"event"` | or `"web"`: `scf_bootstrap` serving HTTP on port 9000 (`$PORT` without a sandbox) |
+//! | `functions.<name>.handler` | `"index.main_handler"` | SCF's `Handler`, passed as `_HANDLER` (1–128 characters, no whitespace) |
 //! | `functions.<name>.memory_mb` | `128` | RSS limit (434 past it), 64–122880 |
 //! | `functions.<name>.timeout_s` | `3` | longest invocation (433 past it; process group killed) |
 //! | `functions.<name>.init_timeout_s` | `60` | spawn to ready (450 past it), at most 300 |
@@ -73,14 +75,17 @@
 //!
 //! # The environment of an instance
 //!
-//! Nothing is inherited from the server. An event-function instance gets `SCF_RUNTIME_API=127.0.0.1`,
-//! `SCF_RUNTIME_API_PORT` (its own listener), `_HANDLER` (the executable's file name),
+//! Nothing is inherited from the server, not even a descriptor past stderr. An event-function
+//! instance gets `SCF_RUNTIME_API=127.0.0.1`, `SCF_RUNTIME_API_PORT` (its own listener: 9001 in its
+//! sandbox), `_HANDLER` (the function's `handler`),
 //! `SCF_RUNTIME=CustomRuntime`, `SCF_FUNCTIONNAME`, `SCF_FUNCTIONVERSION=$LATEST`, `SCF_NAMESPACE`,
 //! `TENCENTCLOUD_REGION`, `TENCENTCLOUD_APPID`, `TENCENTCLOUD_UIN`, `TENCENTCLOUD_RUNENV=SCF`,
 //! `TENCENTCLOUD_TZ=UTC`, `USER_CODE_ROOT` (the executable's directory, also the working
 //! directory and `LD_LIBRARY_PATH`), the credentials when configured, the basics
 //! `PATH=/usr/local/bin:/usr/bin:/bin`, `HOME=/tmp`, `LANG=C.UTF-8`, and then the function's own
-//! `env` (which may override the basics). See [`host::instance_env`].
+//! `env` (which may override the basics). A web-function instance gets the same without
+//! `SCF_RUNTIME` and `SCF_RUNTIME_API*`, plus `PORT` (9000 in its sandbox). See
+//! [`host::instance_env`] and the README's "Isolation".
 //!
 //! # Logs
 //!

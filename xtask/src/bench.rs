@@ -11,6 +11,7 @@ use crate::artifacts::{self, Baseline};
 use crate::callgrind::{self, Hot, Subject};
 use crate::coldstart;
 use crate::host::Protocol;
+use crate::isolation;
 use crate::load::{self, Target as LoadTarget};
 use crate::procs::{descendants_named, rss_kib};
 use crate::report::{self, Row, Status, Target};
@@ -278,6 +279,19 @@ pub(crate) fn run(options: Options) -> Result<bool> {
                 client_cpu,
             ));
             host_rows(&mut run, &hosted, &lambda);
+            let starts = sizes.cold_starts.min(40);
+            step(&format!(
+                "cargo scf serve: {starts} cold invocations one at a time, with and without the sandbox"
+            ));
+            let spawn = runtime.block_on(isolation::measure(
+                scf,
+                &ours.echo,
+                &event,
+                &cache,
+                starts,
+                host_cpus.as_deref(),
+            ));
+            isolation_rows(&mut run, &spawn);
         }
         Err(reason) => {
             let reason = reason
@@ -541,6 +555,36 @@ async fn cold_starts(
             }
         } else {
             row.baseline_missing(&missing)
+        };
+        run.rows.push(row);
+    }
+}
+
+/// Spawn -> ready through `cargo scf serve`, with the per-instance sandbox and without.
+fn isolation_rows(run: &mut Run, spawn: &isolation::SpawnToReady) {
+    let rows = [
+        (
+            "cargo scf serve: spawn -> ready p50, sandbox (namespaces)",
+            &spawn.sandboxed,
+            Some(Target::AtMost(2000.0)),
+        ),
+        (
+            "cargo scf serve: spawn -> ready p50, no sandbox",
+            &spawn.bare,
+            None,
+        ),
+    ];
+    for (name, samples, target) in rows {
+        let row = match samples {
+            Ok(samples) => Row::new(name, "µs", samples.p50(), None, target),
+            // Not a failure: the machine does not permit namespaces.
+            Err(reason) if reason.contains("namespaces are not permitted") => {
+                Row::skipped(name, "µs", target, "namespaces are not permitted here")
+            }
+            Err(reason) => {
+                let reason = run.fail(name, &anyhow::anyhow!(reason.clone()));
+                Row::skipped(name, "µs", target, &reason)
+            }
         };
         run.rows.push(row);
     }
@@ -1107,7 +1151,8 @@ async fn host_profile(
         let _ = std::fs::remove_file(&out);
         let log = dir.join(format!("serve.{n}.log"));
         let server =
-            serve::start_scf_under(&scf, &config, &log, None, Some((valgrind, &out))).await?;
+            serve::start_scf_under(&scf, &config, &log, None, Some((valgrind, &out)), "warn")
+                .await?;
         let target = LoadTarget {
             addr: server.addr,
             path: serve::scf_invoke_path(WARM_FUNCTION),

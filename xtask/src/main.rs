@@ -13,6 +13,7 @@ mod bench;
 mod callgrind;
 mod coldstart;
 mod host;
+mod isolation;
 mod load;
 mod modules;
 mod procs;

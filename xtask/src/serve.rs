@@ -75,7 +75,7 @@ idle_timeout_s = 600
 }
 
 /// A TOML basic string.
-fn toml_string(text: &str) -> String {
+pub(crate) fn toml_string(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {
@@ -114,17 +114,18 @@ pub(crate) async fn start_scf(
     log: &Path,
     cpus: Option<&str>,
 ) -> Result<Server> {
-    start_scf_under(scf, config, log, cpus, None).await
+    start_scf_under(scf, config, log, cpus, None, "warn").await
 }
 
 /// Like [`start_scf`], run under `valgrind --tool=callgrind` when `callgrind` names the
-/// valgrind binary and the output file.
+/// valgrind binary and the output file, logging what `filter` (`RUST_LOG`) lets through.
 pub(crate) async fn start_scf_under(
     scf: &Path,
     config: &Path,
     log: &Path,
     cpus: Option<&str>,
     callgrind: Option<(&Path, &Path)>,
+    filter: &str,
 ) -> Result<Server> {
     let file =
         std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
@@ -145,7 +146,7 @@ pub(crate) async fn start_scf_under(
         .arg(config)
         .args(["--listen", "127.0.0.1:0"])
         .current_dir(config.parent().unwrap_or(Path::new(".")))
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", filter)
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file);

@@ -113,6 +113,10 @@ pub struct InvokeArgs {
     /// 128).
     #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u32).range(64..=122_880))]
     pub memory: Option<u32>,
+    /// Run locally with this `handler` (`_HANDLER`; default: scf.toml's, with --bootstrap
+    /// `index.main_handler`).
+    #[arg(long, value_name = "HANDLER")]
+    pub handler: Option<String>,
     /// Run locally with this environment variable set, over scf.toml's `env` (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,

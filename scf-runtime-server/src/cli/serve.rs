@@ -179,6 +179,8 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
 /// Runs `cargo scf serve` until SIGINT or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let config = tokio::task::block_in_place(|| load_and_build(&args))?;
+    let isolation = crate::host::check_isolation(config.server.isolation).map_err(error)?;
+    tracing::info!(target: "scf::serve", "instances run with isolation = \"{isolation}\"");
     let host = Host::new(&config).map_err(error)?;
 
     let mut setup = TriggerSetup::new(host.clone());

@@ -34,6 +34,8 @@ pub use timer::{TimerConfigError, TimerTrigger, TimerTriggerConfig};
 
 /// The default listen address of `cargo scf serve`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+/// The `handler` of a function that names none: what SCF's console proposes for a custom runtime.
+pub const DEFAULT_HANDLER: &str = "index.main_handler";
 /// Total size allowed for a function's own environment variables (keys + values), bytes.
 pub const MAX_ENV_BYTES: usize = 4 * 1024;
 /// Environment key prefixes the platform keeps for itself.
@@ -138,6 +140,22 @@ pub struct ServerConfig {
     /// `queue_mb` (default 256): bytes of sync payloads that may wait for an instance, per
     /// function (432 past it).
     pub queue_bytes: usize,
+    /// `isolation` (default `auto`): whether each instance runs in its own namespaces.
+    pub isolation: Isolation,
+}
+
+/// `[server] isolation`: how instances are kept apart (see the README's "Isolation").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Namespaces where the machine permits them, else none (with one warning at start).
+    #[default]
+    Auto,
+    /// Namespaces, or the server refuses to start.
+    Namespaces,
+    /// No sandbox: instances share the host's network and process tree (`PORT` for web
+    /// functions).
+    None,
 }
 
 /// The environment variable giving `[server.cloud_api] secret_id`.
@@ -275,6 +293,8 @@ pub struct FunctionConfig {
     pub code: Code,
     /// `type` (default `event`).
     pub kind: FunctionType,
+    /// `handler` (default `index.main_handler`): SCF's `Handler`, passed as `_HANDLER`.
+    pub handler: String,
     /// `memory_mb` (default 128): the limit RSS is held to (434 past it), and the quota share.
     pub memory_mb: u32,
     /// `timeout_s` (default 3): longest run of one invocation (433 past it).
@@ -472,6 +492,7 @@ struct RawServer {
     token: Option<Spanned<String>>,
     max_connections: Option<Spanned<usize>>,
     header_timeout_s: Option<Spanned<f64>>,
+    isolation: Option<Isolation>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -481,6 +502,7 @@ struct RawFunction {
     package: Option<String>,
     #[serde(rename = "type")]
     kind: Option<FunctionType>,
+    handler: Option<Spanned<String>>,
     memory_mb: Option<Spanned<u32>>,
     timeout_s: Option<Spanned<f64>>,
     init_timeout_s: Option<Spanned<f64>>,
@@ -559,6 +581,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         token: None,
         max_connections: None,
         header_timeout_s: None,
+        isolation: None,
     });
     let listen = match &s.listen {
         None => DEFAULT_LISTEN.parse().expect("valid default"),
@@ -672,6 +695,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
             at_least(&s.queue_mb, 256, 1, "server.queue_mb")?.saturating_mul(1024 * 1024),
         )
         .unwrap_or(usize::MAX),
+        isolation: s.isolation.unwrap_or_default(),
     };
 
     let mut functions = Vec::new();
@@ -705,6 +729,13 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
                     key("bootstrap"),
                     "missing: give `bootstrap = \"path/to/executable\"` or `package = \"<workspace package>\"`".to_owned(),
                 ));
+            }
+        };
+        let handler = match &f.handler {
+            None => DEFAULT_HANDLER.to_owned(),
+            Some(h) => {
+                check_handler(h.get_ref()).map_err(|m| (Some(h.span()), key("handler"), m))?;
+                h.get_ref().clone()
             }
         };
         let memory_mb = match &f.memory_mb {
@@ -798,6 +829,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         functions.push(FunctionConfig {
             code,
             kind,
+            handler,
             memory_mb,
             timeout: seconds(
                 &f.timeout_s,
@@ -1088,6 +1120,27 @@ pub fn check_env(env: &BTreeMap<String, String>) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a `handler`: SCF passes it to a custom runtime as `_HANDLER` without interpreting it,
+/// so any text will do that an environment variable can hold: 1 to 128 characters, none of them
+/// a control character or whitespace.
+pub fn check_handler(handler: &str) -> Result<(), String> {
+    let count = handler.chars().count();
+    if count == 0 || count > 128 {
+        return Err(format!(
+            "must be 1 to 128 characters (like \"{DEFAULT_HANDLER}\"), got {count}"
+        ));
+    }
+    if let Some(c) = handler
+        .chars()
+        .find(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(format!(
+            "{handler:?} contains {c:?}: a handler has no whitespace or control characters"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1215,6 +1268,39 @@ topic = "t"
 
         let err = parse("this is not toml").unwrap_err();
         assert_eq!(err.position.map(|p| p.0), Some(1));
+    }
+
+    #[test]
+    fn handler_and_isolation_default_and_are_checked() {
+        let config = parse("[functions.a]\nbootstrap = \"x\"\n").unwrap();
+        assert_eq!(config.functions[0].handler, "index.main_handler");
+        assert_eq!(config.server.isolation, Isolation::Auto);
+        let config = parse(
+            "[server]\nisolation = \"none\"\n[functions.a]\nbootstrap = \"x\"\nhandler = \"other.run\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.functions[0].handler, "other.run");
+        assert_eq!(config.server.isolation, Isolation::None);
+        let isolation = |v: &str| parse(&format!("[server]\nisolation = \"{v}\"\n"));
+        assert_eq!(
+            isolation("namespaces").unwrap().server.isolation,
+            Isolation::Namespaces
+        );
+        let err = isolation("docker").unwrap_err();
+        assert_eq!(err.key, "server.isolation");
+        assert!(err.message.contains("namespaces"), "{err}");
+
+        for bad in ["", "index main", "a\\u0007b"] {
+            let err = parse(&format!(
+                "[functions.a]\nbootstrap = \"x\"\nhandler = \"{bad}\"\n"
+            ))
+            .unwrap_err();
+            assert_eq!(err.key, "functions.a.handler", "{bad:?}: {err}");
+            assert_eq!(err.position, Some((3, 11)), "{err}");
+        }
+        let long = "h".repeat(129);
+        assert!(check_handler(&long).is_err());
+        assert!(check_handler(&long[1..]).is_ok());
     }
 
     #[test]

@@ -452,10 +452,10 @@ impl ControlPlane {
             .copied()
             .unwrap_or(0)
             .min(max_instances);
-        let mut env: Vec<(String, String)> =
+        let env: Vec<(String, String)> =
             s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        env.push(("_HANDLER".to_owned(), s.handler.clone()));
         FunctionConfig {
+            handler: s.handler.clone(),
             name: r.name.clone(),
             code: Code::Bootstrap(executable),
             kind: match s.kind {
@@ -1105,7 +1105,7 @@ fn timer_of(function: &str, t: &TriggerRecord) -> Result<TimerTrigger, ControlEr
 fn file_record(f: &FunctionConfig) -> FunctionRecord {
     let settings = Settings {
         description: format!("defined in scf.toml ({})", executable_text(f)),
-        handler: "index.main_handler".to_owned(),
+        handler: f.handler.clone(),
         memory_mb: f.memory_mb,
         timeout_s: f.timeout.as_secs().max(1) as u32,
         init_timeout_s: f.init_timeout.as_secs().max(1) as u32,

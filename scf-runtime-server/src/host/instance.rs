@@ -1,5 +1,6 @@
 //! One event-function instance: a bootstrap process, its own runtime API listener, and the task that
-//! supervises both through the instance lifecycle (one invocation at a time).
+//! supervises both through the instance lifecycle (one invocation at a time). In a sandbox
+//! (`sandbox.rs`) the listener is `127.0.0.1:9001` inside the instance's own network namespace.
 //!
 //! ```text
 //!             ready                 assign
@@ -40,6 +41,7 @@ use crate::host::lifecycle::{
 };
 use crate::host::logs::{self, LineSplitter, LogBuf, drain_now, read_chunk};
 use crate::host::process::{self, Spawned};
+use crate::host::sandbox::{self, Jail, Netns};
 /// How long the runtime API of an instance killed for a timeout keeps answering late result posts
 /// with 410 (the recent-timeout window).
 pub(crate) const LATE_POST_WINDOW: Duration = Duration::from_secs(5);
@@ -89,37 +91,58 @@ pub(crate) fn spawn(
     id: u64,
     events: Weak<dyn Lifecycle>,
 ) -> std::io::Result<InstanceHandle> {
-    let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
-    listener.set_nonblocking(true)?;
+    // Init duration counts from here: the sandbox is part of the start.
+    let spawned_at = Instant::now();
+    let env = |port: u16| {
+        let mut env = spec.env.clone();
+        env.push(("SCF_RUNTIME_API".to_owned(), "127.0.0.1".to_owned()));
+        env.push(("SCF_RUNTIME_API_PORT".to_owned(), port.to_string()));
+        env
+    };
+    let (listener, spawned, net) = match spec.jail {
+        Jail::Namespaces(sandbox) => {
+            let port = sandbox::RUNTIME_API_PORT;
+            let started = sandbox.spawn(
+                spec.executable.clone(),
+                spec.code_root.clone(),
+                env(port),
+                Some(port),
+            )?;
+            let listener = started
+                .listener
+                .ok_or_else(|| std::io::Error::other("the sandbox bound no runtime API"))?;
+            (listener, started.spawned, Some(started.net))
+        }
+        Jail::None => {
+            let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+            listener.set_nonblocking(true)?;
+            let env = env(listener.local_addr()?.port());
+            let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            let spawned = process::spawn(&spec.executable, &spec.code_root, env, None)?;
+            (listener, spawned, None)
+        }
+        Jail::Missing(reason) => return Err(std::io::Error::other(reason)),
+    };
     let port = listener.local_addr()?.port();
     let listener = tokio::net::TcpListener::from_std(listener)?;
-
-    let port_text = port.to_string();
-    let env = spec
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain([
-            ("SCF_RUNTIME_API", "127.0.0.1"),
-            ("SCF_RUNTIME_API_PORT", port_text.as_str()),
-        ]);
     let Spawned {
         child,
         pid,
         out,
         err,
-    } = process::spawn(&spec.executable, &spec.code_root, env)?;
+    } = spawned;
 
     let (api_tx, rx) = mpsc::unbounded_channel();
     let (tx, control) = mpsc::unbounded_channel();
-    let api = tokio::spawn(serve_runtime_api(listener, api_tx));
+    // The namespace lives as long as the listener; the handle goes with the listener's task.
+    let api = tokio::spawn(serve_runtime_api(listener, api_tx, net));
     let supervisor = Supervisor {
         spec,
         id,
         pid,
         events,
         state: State::Starting,
-        spawned_at: Instant::now(),
+        spawned_at,
         init: None,
         init_log: LogBuf::default(),
         running: None,
@@ -134,7 +157,7 @@ pub(crate) fn spawn(
     };
     tokio::spawn(supervisor.run(child, rx, control, out, err, api));
     tracing::debug!(target: "scf::instance", id, pid, port, "instance spawned");
-    Ok(InstanceHandle { id, pid, port, tx })
+    Ok(InstanceHandle { id, pid, tx })
 }
 
 /// The running event of a busy instance.
@@ -366,6 +389,7 @@ impl Supervisor {
             return; // repeated ready calls are tolerated; the first one counts
         }
         let init = self.spawned_at.elapsed();
+        tracing::debug!(target: "scf::instance", id = self.id, init_us = init.as_micros() as u64, "instance ready");
         let mem = self.probe.tree_rss_bytes(self.pid).unwrap_or(0);
         self.init = Some((init, mem));
         self.set_state(State::Idle);
@@ -707,7 +731,11 @@ fn misuse(status: StatusCode, error_type: &str, message: &str) -> Response<Full<
 }
 
 /// The runtime API of one instance: accepts connections until aborted (which ends them all).
-async fn serve_runtime_api(listener: tokio::net::TcpListener, tx: mpsc::UnboundedSender<Msg>) {
+async fn serve_runtime_api(
+    listener: tokio::net::TcpListener,
+    tx: mpsc::UnboundedSender<Msg>,
+    _net: Option<Netns>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {

@@ -16,6 +16,7 @@ use http::{HeaderMap, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::fault::{Fault, InvokeError};
+use crate::host::sandbox::Jail;
 
 /// How long an instance stopped for reclaim or shutdown gets between SIGTERM and SIGKILL.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -42,6 +43,8 @@ pub(crate) struct FunctionSpec {
     /// Bytes of payload that may wait in the queue (`server.queue_mb`).
     pub(crate) queue_bytes: usize,
     pub(crate) queue_timeout: Duration,
+    /// What its instances run in.
+    pub(crate) jail: Jail,
     /// The whole environment except what names the instance's own listener or port
     /// (`SCF_RUNTIME_API_PORT`, `PORT`).
     pub(crate) env: Vec<(String, String)>,
@@ -52,7 +55,7 @@ pub(crate) struct FunctionSpec {
 pub(crate) enum Kind {
     /// One event at a time through the runtime API.
     Event,
-    /// An HTTP server on `$PORT`.
+    /// An HTTP server on 9000 in its sandbox, else on `$PORT`.
     Web {
         /// Requests one instance takes at once.
         max_concurrency: usize,
@@ -283,8 +286,6 @@ pub(crate) enum Control {
 pub(crate) struct InstanceHandle {
     pub(crate) id: u64,
     pub(crate) pid: u32,
-    /// The runtime API port (event) or `PORT` (web), on 127.0.0.1.
-    pub(crate) port: u16,
     pub(crate) tx: mpsc::UnboundedSender<Control>,
 }
 

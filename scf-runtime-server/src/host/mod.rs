@@ -16,6 +16,7 @@ pub mod metrics;
 pub(crate) mod pool;
 pub(crate) mod process;
 pub(crate) mod rss;
+pub(crate) mod sandbox;
 pub(crate) mod shared;
 pub mod web;
 
@@ -23,6 +24,7 @@ pub use invoker::Invoker;
 pub use lifecycle::State as InstanceState;
 pub use metrics::PoolCounts;
 pub use pool::InstanceStatus;
+pub use sandbox::check_isolation;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -151,6 +153,8 @@ pub struct FunctionStatus {
     /// Requests one instance takes at once (`max_concurrency` of a web function; 1 for an event
     /// function).
     pub max_concurrency: usize,
+    /// What its instances run in: `namespaces` (each its own sandbox) or `none`.
+    pub isolation: &'static str,
     /// Instance and queue counts.
     pub counts: PoolCounts,
     /// The instances.
@@ -909,6 +913,7 @@ impl Host {
                 max_instances: pool.spec.max_instances,
                 min_instances: pool.spec.min_instances,
                 max_concurrency: pool.spec.capacity(),
+                isolation: pool.spec.jail.name(),
                 counts: pool.counts(),
                 instances: pool.instances(),
             })
@@ -1036,7 +1041,8 @@ impl Invoker for Host {
 /// The variables every event-function instance gets (those of SCF's
 /// [Custom Runtime](https://www.tencentcloud.com/document/product/583/38129)), apart from
 /// `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT` which name its own listener. A web-function
-/// instance gets the same without `SCF_RUNTIME`, plus `PORT`.
+/// instance gets the same without `SCF_RUNTIME`, plus `PORT`. `_HANDLER` is the function's
+/// `handler`.
 pub fn instance_env(
     function: &FunctionConfig,
     server: &ServerConfig,
@@ -1046,17 +1052,13 @@ pub fn instance_env(
         .parent()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| ".".to_owned());
-    let handler = executable
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let mut env: Vec<(String, String)> = [
         ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
         ("HOME", "/tmp".to_owned()),
         ("LANG", "C.UTF-8".to_owned()),
         ("LD_LIBRARY_PATH", code_root.clone()),
         ("USER_CODE_ROOT", format!("{code_root}/")),
-        ("_HANDLER", handler),
+        ("_HANDLER", function.handler.clone()),
         ("SCF_RUNTIME", "CustomRuntime".to_owned()),
         ("SCF_FUNCTIONNAME", function.name.clone()),
         ("SCF_FUNCTIONVERSION", "$LATEST".to_owned()),
@@ -1123,6 +1125,7 @@ fn function_spec(
     Ok(FunctionSpec {
         env,
         kind,
+        jail: sandbox::Jail::for_mode(server.isolation),
         name: function.name.clone(),
         version: version.to_owned(),
         deployed,

@@ -132,9 +132,6 @@ pub struct InstanceStatus {
     pub id: u64,
     /// Process id of the bootstrap.
     pub pid: u32,
-    /// Port on 127.0.0.1 of its runtime API (event function) or of its HTTP server, `$PORT`
-    /// (web function).
-    pub runtime_api_port: u16,
     /// Lifecycle state.
     pub state: State,
     /// Units of work running now (at most 1 for an event function, `max_concurrency` for a web
@@ -657,7 +654,6 @@ impl Pool {
             .map(|s| InstanceStatus {
                 id: s.handle.id,
                 pid: s.handle.pid,
-                runtime_api_port: s.handle.port,
                 state: s.state,
                 in_flight: s.in_flight,
                 invocations: s.served,

@@ -14,9 +14,10 @@
 //! type = "function_url"             # reached at /fn/site/…; an `apigw` trigger works too
 //! ```
 //!
-//! - **Port**: the platform always uses 9000; the host runs many instances on one machine, so it
-//!   picks a free port per instance and passes it in `PORT` (project decision). The server must
-//!   listen on `0.0.0.0:$PORT` (or `127.0.0.1`); the host connects to `127.0.0.1:$PORT`.
+//! - **Port**: 9000, as on SCF: each instance listens on `0.0.0.0:9000` (or `127.0.0.1`) in its
+//!   own network namespace (`sandbox.rs`), and the host connects to it there; `PORT` says 9000
+//!   too. Without a sandbox (`isolation = "none"`, or no namespaces) the instances share the
+//!   host's network, so each gets a free port in `PORT` and must listen on it.
 //! - **Readiness**: the port accepts a TCP connection. Not within `init_timeout_s`: the instance
 //!   is killed and the request fails with **446 PortBindingFailed**; an exit before that: **405**;
 //!   a bootstrap that cannot be started: **437**.
@@ -45,8 +46,9 @@
 //!   `scf::function`).
 //!   The environment is exactly `instance_env` (the event instances' variables) without `SCF_RUNTIME`,
 //!   plus `PORT`: nothing is inherited from the server.
+//!   In a sandbox, whatever the instance started dies with it.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -55,7 +57,6 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -66,6 +67,7 @@ use crate::host::lifecycle::{
 };
 use crate::host::logs;
 use crate::host::process::{self, Spawned};
+use crate::host::sandbox::{self, Endpoint, Jail};
 
 /// How often a starting instance's port is tried.
 const PROBE_PERIOD: Duration = Duration::from_millis(10);
@@ -124,19 +126,41 @@ pub(crate) fn spawn(
     id: u64,
     events: Weak<dyn Lifecycle>,
 ) -> std::io::Result<InstanceHandle> {
-    let port = free_port()?;
-    let port_text = port.to_string();
-    let env = spec
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain([("PORT", port_text.as_str())]);
+    // Init duration counts from here: the sandbox is part of the start.
+    let spawned_at = Instant::now();
+    let env = |port: u16| {
+        let mut env = spec.env.clone();
+        env.push(("PORT".to_owned(), port.to_string()));
+        env
+    };
+    let (endpoint, spawned) = match spec.jail {
+        Jail::Namespaces(sandbox) => {
+            let port = sandbox::WEB_PORT;
+            let started = sandbox.spawn(
+                spec.executable.clone(),
+                spec.code_root.clone(),
+                env(port),
+                None,
+            )?;
+            let net = started.net;
+            (Endpoint::Inside { sandbox, net, port }, started.spawned)
+        }
+        Jail::None => {
+            let port = free_port()?;
+            let env = env(port);
+            let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            let spawned = process::spawn(&spec.executable, &spec.code_root, env, None)?;
+            (Endpoint::Loopback(port), spawned)
+        }
+        Jail::Missing(reason) => return Err(std::io::Error::other(reason)),
+    };
+    let port = endpoint.port();
     let Spawned {
         child,
         pid,
         out,
         err,
-    } = process::spawn(&spec.executable, &spec.code_root, env)?;
+    } = spawned;
     tokio::spawn(logs::pump(out, spec.name.clone(), id));
     tokio::spawn(logs::pump(err, spec.name.clone(), id));
     tracing::info!(target: "scf::instance", function = %spec.name, instance = id, pid, port, "web instance starting");
@@ -145,15 +169,15 @@ pub(crate) fn spawn(
         spec,
         id,
         pid,
-        port,
+        endpoint,
         events,
         state: State::Starting,
-        spawned_at: Instant::now(),
+        spawned_at,
         kill_at: None,
         init_failure: None,
     };
     tokio::spawn(supervisor.run(child, control));
-    Ok(InstanceHandle { id, pid, port, tx })
+    Ok(InstanceHandle { id, pid, tx })
 }
 
 /// The task that owns one web instance: its process, its readiness probe, its stop timer and its
@@ -162,7 +186,8 @@ struct Supervisor {
     spec: Arc<FunctionSpec>,
     id: u64,
     pid: u32,
-    port: u16,
+    /// Where its HTTP server is reached.
+    endpoint: Endpoint,
     events: Weak<dyn Lifecycle>,
     /// `Starting`, `Idle` (ready: how many requests run is the pool's business), `Stopping`,
     /// `Exited`.
@@ -212,8 +237,7 @@ impl Supervisor {
                 Event::Control(Some(Control::Assign(work))) => self.on_assign(work, &mut requests),
                 Event::Control(Some(Control::Stop(reason))) => self.on_stop(reason),
                 Event::Probe => {
-                    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-                    if TcpStream::connect(addr).await.is_ok() && self.state == State::Starting {
+                    if self.endpoint.connect().await.is_ok() && self.state == State::Starting {
                         let init = self.spawned_at.elapsed();
                         tracing::info!(target: "scf::instance", function = %self.spec.name, instance = self.id,
                             init_ms = init.as_millis() as u64, "web instance ready");
@@ -254,7 +278,12 @@ impl Supervisor {
         }
         match work {
             Work::Web(request) => {
-                requests.spawn(serve(request, self.spec.clone(), self.port, self.pid));
+                requests.spawn(serve(
+                    request,
+                    self.spec.clone(),
+                    self.endpoint.clone(),
+                    self.pid,
+                ));
             }
             other => other.fail(
                 Fault::Internal.error("a web instance cannot run an event"),
@@ -278,7 +307,7 @@ impl Supervisor {
                 self.init_failure = Some(Fault::PortBindingFailed.error(format!(
                     "web function {} did not listen on port {} (given in PORT) within the init timeout of {} ms",
                     self.spec.name,
-                    self.port,
+                    self.endpoint.port(),
                     self.spec.init_timeout.as_millis()
                 )));
                 self.signal(Signal::SIGKILL);
@@ -308,7 +337,8 @@ impl Supervisor {
             (State::Starting, None) => Gone::InitFailed {
                 error: Fault::ExitBeforeReady.error(format!(
                     "web function {} exited ({status}) before listening on port {}",
-                    self.spec.name, self.port
+                    self.spec.name,
+                    self.endpoint.port()
                 )),
                 log: String::new(),
             },
@@ -335,14 +365,14 @@ impl Supervisor {
 }
 
 /// Proxies one request to the instance on `port` and answers it; 433 past `timeout_s`.
-async fn serve(request: Box<WebRequest>, spec: Arc<FunctionSpec>, port: u16, pid: u32) {
+async fn serve(request: Box<WebRequest>, spec: Arc<FunctionSpec>, endpoint: Endpoint, pid: u32) {
     let WebRequest {
         request,
         request_id,
         done,
     } = *request;
     let timeout = spec.timeout;
-    let exchange = exchange(request, spec.scf_headers(), &request_id, port, pid);
+    let exchange = exchange(request, spec.scf_headers(), &request_id, &endpoint, pid);
     let result = match tokio::time::timeout(timeout, exchange).await {
         Ok(result) => result,
         Err(_) => Err(Fault::Timeout.error(format!(
@@ -357,11 +387,12 @@ async fn exchange(
     request: Request<Bytes>,
     scf: Option<&HeaderMap>,
     request_id: &str,
-    port: u16,
+    endpoint: &Endpoint,
     pid: u32,
 ) -> Result<Response<Bytes>, InvokeError> {
-    let forward = build_forward_request(request, scf, request_id, port)?;
-    let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+    let forward = build_forward_request(request, scf, request_id, endpoint.port())?;
+    let stream = endpoint
+        .connect()
         .await
         .map_err(|e| instance_gone(pid, format!("cannot connect to the instance: {e}")))?;
     let io = hyper_util::rt::TokioIo::new(stream);

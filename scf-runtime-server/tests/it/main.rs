@@ -12,6 +12,7 @@ mod durable_queue;
 mod hardening;
 mod host_echo_example;
 mod host_serve;
+mod sandbox;
 mod support;
 mod tools_build;
 mod tools_dev;

@@ -5,6 +5,9 @@ Init, from the environment:
   INIT=crash  prints a line and exits 3 before ready      INIT=hang  never calls ready
   otherwise   prints "init pid=<pid>" and calls ready
 
+<pid> is the process id as the server sees it: in a sandbox the bootstrap is PID 1 of its own PID
+namespace, and /proc (the host's) still names it by the server's number.
+
 Each event is a JSON object; without any of these keys the event is answered unchanged:
   "print": [..]        print each line (stdout), then "to stderr" on stderr
   "sleep": s           sleep s seconds before answering
@@ -25,6 +28,7 @@ import os
 import sys
 import time
 
+PID = int(os.readlink("/proc/self"))
 HOST = os.environ["SCF_RUNTIME_API"]
 PORT = int(os.environ["SCF_RUNTIME_API_PORT"])
 
@@ -43,7 +47,7 @@ init = os.environ.get("INIT", "")
 if init == "crash":
     print("init failed: no config", file=sys.stderr, flush=True)
     sys.exit(3)
-print("init pid=%d" % os.getpid(), flush=True)
+print("init pid=%d" % PID, flush=True)
 if init == "hang":
     while True:
         time.sleep(60)
@@ -95,7 +99,7 @@ while True:
         while True:
             time.sleep(60)
     elif event.get("pid"):
-        call("POST", "/runtime/invocation/response", json.dumps({"pid": os.getpid(), "request_id": request_id}).encode())
+        call("POST", "/runtime/invocation/response", json.dumps({"pid": PID, "request_id": request_id}).encode())
     elif event.get("env"):
         call("POST", "/runtime/invocation/response", json.dumps(dict(os.environ)).encode())
     elif "big" in event:

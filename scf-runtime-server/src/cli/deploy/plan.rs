@@ -21,10 +21,10 @@ pub const DEFAULT_ASYNC: (u32, u32) = (2, 21_600);
 /// SCF's longest `Timeout`, seconds.
 pub const MAX_TIMEOUT_S: u32 = 900;
 
-/// The `Handler` sent with the code. A custom runtime starts `bootstrap` whatever it says; SCF
-/// still wants one, and this is its default.
-pub fn handler(_function: &FunctionConfig) -> &'static str {
-    "index.main_handler"
+/// The `Handler` sent with the code: the function's `handler` key (default
+/// `index.main_handler`), which a custom runtime receives as `_HANDLER`.
+pub fn handler(function: &FunctionConfig) -> &str {
+    &function.handler
 }
 
 /// What `scf.toml` (and the command line) want one function to be.

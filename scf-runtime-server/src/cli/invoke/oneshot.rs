@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::{InvokeArgs, InvokeReport};
 use crate::cli::ToolError;
-use crate::config::{Code, Config, FunctionConfig, check_env};
+use crate::config::{Code, Config, FunctionConfig, check_env, check_handler};
 use crate::host::{Host, InvokeOptions, logs};
 
 /// Why the function runs here rather than on a server.
@@ -110,6 +110,7 @@ pub(super) async fn run(
         )));
     }
 
+    crate::host::check_isolation(config.server.isolation).map_err(ToolError::new)?;
     let host = Host::new(&config).map_err(|e| ToolError::new(e.to_string()))?;
     host.start();
     let outcome = host
@@ -237,6 +238,10 @@ fn one_shot_settings(function: &mut FunctionConfig, args: &InvokeArgs) -> Result
         function.timeout = Duration::from_secs_f64(s);
     }
     function.queue_timeout = function.init_timeout + Duration::from_secs(30);
+    if let Some(handler) = &args.handler {
+        check_handler(handler).map_err(|e| ToolError::new(format!("--handler: {e}")))?;
+        function.handler = handler.clone();
+    }
     if !args.env.is_empty() {
         let mut env: BTreeMap<String, String> = function.env.iter().cloned().collect();
         env.extend(args.env.iter().cloned());
@@ -283,9 +288,12 @@ mod tests {
             memory: Some(256),
             timeout: Some(0.5),
             env: vec![("GREETING".to_owned(), "hi".to_owned())],
+            handler: Some("other.run".to_owned()),
             ..InvokeArgs::default()
         };
+        assert_eq!(f.handler, "index.main_handler");
         one_shot_settings(&mut f, &args).unwrap();
+        assert_eq!(f.handler, "other.run");
         assert_eq!(f.max_instances, 1);
         assert_eq!(f.memory_mb, 256);
         assert_eq!(f.timeout, Duration::from_millis(500));
@@ -298,5 +306,11 @@ mod tests {
         };
         let err = one_shot_settings(&mut f, &args).unwrap_err().to_string();
         assert!(err.contains("reserved prefix"), "{err}");
+        let args = InvokeArgs {
+            handler: Some("two words".to_owned()),
+            ..InvokeArgs::default()
+        };
+        let err = one_shot_settings(&mut f, &args).unwrap_err().to_string();
+        assert!(err.starts_with("--handler: "), "{err}");
     }
 }
