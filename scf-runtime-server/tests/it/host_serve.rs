@@ -480,6 +480,7 @@ async fn timeout_kills_the_group_and_refuses_the_late_post() {
     let config = config.replace("[server]\n", "[server]\nisolation = \"none\"\n");
     let server = start("timeout", &config);
     let pid = pid_of(&server, "slow").await;
+    assert_eq!(server.function_status("slow").await["isolation"], "none");
 
     let started = Instant::now();
     let late = server.dir.path().join("late.txt");
