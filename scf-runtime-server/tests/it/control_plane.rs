@@ -264,9 +264,9 @@ async fn deploy_update_publish_alias_and_restart() {
             to_v3 += 1;
         }
     }
-    // 10% of 1,000: 100, with a standard deviation of about 9.5.
+    // 10% of 1,000: 100, with a standard deviation of about 9.5 (the bounds are 5 of them).
     assert!(
-        (60..=140).contains(&to_v3),
+        (50..=150).contains(&to_v3),
         "version 2 got {to_v3} of 1000, not about 100"
     );
 
