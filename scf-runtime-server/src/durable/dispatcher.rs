@@ -95,7 +95,9 @@ async fn run<F, Fut>(
             .max(1)
     };
     let mut deliveries = JoinSet::new();
-    let mut prune = tokio::time::interval(config.prune_every.max(Duration::from_millis(10)));
+    // The first prune comes one period after the start, then every period.
+    let period = config.prune_every.max(Duration::from_millis(10));
+    let mut prune = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let clock = queue.clock().clone();
     'main: loop {

@@ -75,7 +75,8 @@ pub use dispatcher::{DispatchConfig, Dispatcher};
 pub use error::DurableError;
 pub use policy::{Backoff, Decision, DeliveryOutcome, FailureCounts, GiveUp, RetryPolicy};
 pub use queue::{
-    DeadLetterFilter, DurableQueue, ListQuery, Page, QueueConfig, ReplayId, StateCounts,
+    DeadLetterFilter, DurableQueue, ListQuery, PRUNE_BATCH, Page, QueueConfig, ReplayId,
+    StateCounts,
 };
 pub use record::{
     AsyncEvent, DeadLetter, EventError, EventRecord, EventSource, NewEvent, OrderKey,

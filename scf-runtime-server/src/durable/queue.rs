@@ -41,6 +41,9 @@ impl Default for QueueConfig {
     }
 }
 
+/// Most events one commit of [`DurableQueue::prune`] removes (a prune makes as many as needed).
+pub const PRUNE_BATCH: usize = 10_000;
+
 /// How [`DurableQueue::replay`] names the re-queued event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplayId {
@@ -748,17 +751,38 @@ impl DurableQueue {
         Ok(aborted)
     }
 
-    /// Removes finished and aborted events that ended more than `retention` ago.
-    pub async fn prune(&self) -> Result<(), DurableError> {
+    /// Removes every finished and aborted event that ended more than `retention` ago, in
+    /// commits of at most [`PRUNE_BATCH`] deletions, and returns how many went. Dead letters and
+    /// events still queued are kept, and never hold back the finished events behind them.
+    pub async fn prune(&self) -> Result<usize, DurableError> {
         let retention = self.inner.config.retention.as_millis() as u64;
         let before_ms = self.inner.clock.now_ms().saturating_sub(retention);
-        self.inner
-            .store
-            .write(vec![WriteOp::Prune {
-                before_ms,
-                limit: 10_000,
-            }])
-            .await
+        let mut pruned = 0;
+        loop {
+            let mut ids = Vec::new();
+            self.inner.store.scan_timeline(true, |record| {
+                // An event ends after it is accepted: nothing accepted later ended earlier.
+                if record.created_ms >= before_ms {
+                    return false;
+                }
+                if super::store::prunable(&record, before_ms) {
+                    ids.push(record.request_id);
+                }
+                ids.len() < PRUNE_BATCH
+            })?;
+            let n = ids.len();
+            if n == 0 {
+                return Ok(pruned);
+            }
+            self.inner
+                .store
+                .write(vec![WriteOp::Prune { before_ms, ids }])
+                .await?;
+            pruned += n;
+            if n < PRUNE_BATCH {
+                return Ok(pruned);
+            }
+        }
     }
 
     /// A Kafka consumer's stored next offset of `partition` (`consumer` names the trigger).

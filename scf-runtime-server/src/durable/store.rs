@@ -61,8 +61,9 @@ pub(crate) enum WriteOp {
     },
     /// Remove an event entirely.
     Delete { request_id: String },
-    /// Remove finished and aborted events that ended before `before_ms` (at most `limit`).
-    Prune { before_ms: u64, limit: usize },
+    /// Remove those of `ids` that are finished or aborted and ended before `before_ms` (checked
+    /// again in the write, so an event that changed since it was picked stays).
+    Prune { before_ms: u64, ids: Vec<String> },
     /// Store a Kafka consumer's next offset.
     Offset {
         consumer: String,
@@ -403,7 +404,7 @@ impl<'t> Tables<'t> {
         match op {
             WriteOp::Put { record, payload } => self.put(record, payload.as_deref()),
             WriteOp::Delete { request_id } => self.delete(request_id),
-            WriteOp::Prune { before_ms, limit } => self.prune(*before_ms, *limit),
+            WriteOp::Prune { before_ms, ids } => self.prune(*before_ms, ids),
             WriteOp::Offset {
                 consumer,
                 partition,
@@ -473,27 +474,22 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
-    fn prune(&mut self, before_ms: u64, limit: usize) -> Result<(), String> {
-        let mut doomed = Vec::new();
-        for entry in self.timeline.iter().map_err(|e| e.to_string())? {
-            let (key, _) = entry.map_err(|e| e.to_string())?;
-            let (created, id) = key.value();
-            // An event ends after it is accepted: nothing accepted later can have ended earlier.
-            if created >= before_ms || doomed.len() >= limit {
-                break;
-            }
-            doomed.push(id.to_owned());
-        }
-        for id in doomed {
-            if let Some(record) = self.record(&id)? {
-                let done = matches!(record.state, EventState::Finished | EventState::Aborted);
-                if done && record.ended_ms.is_some_and(|ended| ended < before_ms) {
-                    self.delete(&id)?;
-                }
+    fn prune(&mut self, before_ms: u64, ids: &[String]) -> Result<(), String> {
+        for id in ids {
+            if let Some(record) = self.record(id)?
+                && prunable(&record, before_ms)
+            {
+                self.delete(id)?;
             }
         }
         Ok(())
     }
+}
+
+/// Whether `record` is finished or aborted and ended before `before_ms`.
+pub(crate) fn prunable(record: &EventRecord, before_ms: u64) -> bool {
+    matches!(record.state, EventState::Finished | EventState::Aborted)
+        && record.ended_ms.is_some_and(|ended| ended < before_ms)
 }
 
 fn writer_loop(db: &Database, path: &Path, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {

@@ -781,3 +781,75 @@ async fn streams_are_rebuilt_in_position_order_after_a_reopen() {
         .collect();
     assert_eq!(order, [r#"{"p":1}"#, r#"{"p":3}"#, r#"{"p":5}"#]);
 }
+
+/// Retention keeps up: more finished events than one prune commit takes all go in one prune,
+/// and dead letters accepted before them neither go nor hold them back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prune_removes_every_expired_event_behind_dead_letters() {
+    use scf_runtime_server::durable::PRUNE_BATCH;
+    let dir = tempfile::tempdir().unwrap();
+    // Real time and 2 s of retention: nothing expires while the events run.
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(1.0));
+    let config = QueueConfig {
+        retention: Duration::from_secs(2),
+        ..QueueConfig::default()
+    };
+    let queue = DurableQueue::open_with_clock(dir.path(), config, clock.clone()).unwrap();
+    let dead: Vec<String> = futures_util::future::join_all(
+        (0..20).map(|i| queue.enqueue(event("f", &format!(r#"{{"bad":{i}}}"#)))),
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    let finished = PRUNE_BATCH + 500;
+    let mut accepted = 0;
+    while accepted < finished {
+        let n = 1000.min(finished - accepted);
+        let batch = (0..n).map(|i| queue.enqueue(event("f", &format!(r#"{{"ok":{i}}}"#))));
+        for id in futures_util::future::join_all(batch).await {
+            id.unwrap();
+        }
+        accepted += n;
+    }
+    // A dispatcher that never prunes by itself: the test's own call does.
+    let dispatcher = queue.start_dispatcher(
+        DispatchConfig {
+            prune_every: Duration::from_secs(3600),
+            ..DispatchConfig::default()
+        },
+        |e| {
+            let outcome = if e.payload.starts_with(b"{\"bad\"") {
+                DeliveryOutcome::from_code(436, "bad")
+            } else {
+                DeliveryOutcome::Success
+            };
+            async move { outcome }
+        },
+    );
+    let total = |q: &DurableQueue| q.list(&ListQuery::default()).unwrap().total;
+    eventually("every event to end", Duration::from_secs(60), || {
+        queue
+            .list(&ListQuery {
+                statuses: vec![AsyncStatus::Running],
+                ..ListQuery::default()
+            })
+            .unwrap()
+            .total
+            == 0
+    })
+    .await;
+    dispatcher.stop(Duration::from_secs(1)).await;
+    assert_eq!(total(&queue), finished + dead.len());
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let pruned = queue.prune().await.unwrap();
+    assert_eq!(
+        pruned, finished,
+        "one prune takes every expired finished event"
+    );
+    assert_eq!(total(&queue), dead.len(), "the dead letters stay");
+    for id in &dead {
+        assert_eq!(queue.get(id).unwrap().unwrap().state, EventState::Failed);
+    }
+    assert_eq!(queue.prune().await.unwrap(), 0);
+}
