@@ -188,11 +188,11 @@ impl ControlPlane {
             let versions: Vec<u32> = r.versions.keys().copied().collect();
             for v in versions {
                 let version = v.to_string();
-                if let Err((e, _)) = self.host_version(&r, &version, false).await {
+                if let Err((e, _)) = self.host_version(&r, &version).await {
                     tracing::warn!(target: "scf::control", "function {} version {v}: {e}", r.name);
                 }
             }
-            let outcome = self.host_version(&r, LATEST, true).await;
+            let outcome = self.host_version(&r, LATEST).await;
             r.status = match outcome {
                 Ok(()) => Status::Active,
                 Err((e, log)) => {
@@ -384,7 +384,7 @@ impl ControlPlane {
             let Some(r) = me.inner.records.lock().await.get(&name).cloned() else {
                 return;
             };
-            let outcome = me.host_version(&r, LATEST, true).await;
+            let outcome = me.host_version(&r, LATEST).await;
             let mut records = me.inner.records.lock().await;
             let Some(r) = records.get_mut(&name) else {
                 // Deleted meanwhile.
@@ -411,14 +411,12 @@ impl ControlPlane {
         });
     }
 
-    /// Hosts `version` of `r` (a new pool that takes over once an instance is ready). With
-    /// `probe` false (versions at restore) a pool that cannot start is hosted anyway, so its
-    /// invocations report why.
+    /// Hosts `version` of `r`: a new pool that takes over once an instance is ready. When none
+    /// starts, nothing changes and the failure (SCF code and log) is returned.
     async fn host_version(
         &self,
         r: &FunctionRecord,
         version: &str,
-        probe: bool,
     ) -> Result<(), (InvokeError, String)> {
         let Some(settings) = r.settings(version) else {
             return Err((
@@ -427,11 +425,7 @@ impl ControlPlane {
             ));
         };
         let config = self.function_config(r, settings, version);
-        let outcome = self.inner.host.deploy(&config, version).await;
-        if outcome.is_err() && !probe {
-            tracing::warn!(target: "scf::control", function = %r.name, version, "does not start; its invocations will say why");
-        }
-        outcome
+        self.inner.host.deploy(&config, version).await
     }
 
     /// The host's view of a deployed function at `version`.
@@ -642,7 +636,7 @@ impl ControlPlane {
         let mut next = r.clone();
         next.versions.insert(n, version.clone());
         // Hosted before it is listed, so an invocation right after the answer finds it.
-        if let Err((e, log)) = self.host_version(&next, &n.to_string(), true).await {
+        if let Err((e, log)) = self.host_version(&next, &n.to_string()).await {
             return fail(
                 "FailedOperation.PublishVersion",
                 format!(
@@ -902,7 +896,7 @@ impl ControlPlane {
         };
         for v in &versions {
             if (v != LATEST || next.status == Status::Active)
-                && let Err((e, log)) = self.host_version(&next, v, true).await
+                && let Err((e, log)) = self.host_version(&next, v).await
             {
                 return fail(
                     "FailedOperation.ProvisionedConcurrency",
