@@ -23,7 +23,7 @@ pub mod code;
 pub mod record;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -98,16 +98,6 @@ pub struct ConfigChange {
     pub env: Option<BTreeMap<String, String>>,
     /// `InstanceConcurrencyConfig.MaxConcurrency`.
     pub max_concurrency: Option<usize>,
-}
-
-/// One function as `GetFunction` / `ListFunctions` show it: a deployed record, or a function of
-/// `scf.toml` (no record: read-only).
-#[derive(Debug, Clone)]
-pub struct FunctionView {
-    /// The record (a function of `scf.toml` gets one made from its table, never saved).
-    pub record: FunctionRecord,
-    /// Whether it comes from `scf.toml`.
-    pub from_file: bool,
 }
 
 #[derive(Debug)]
@@ -298,15 +288,15 @@ impl ControlPlane {
         zip_base64: &str,
         handler: Option<String>,
     ) -> Result<(), ControlError> {
+        // Refused before the zip is unpacked, not only in `change`.
         self.refuse_file_function(name, "update")?;
         let unpacked = self.unpack(zip_base64)?;
-        self.change(name, "FailedOperation.UpdateFunctionCode", |r| {
-            r.latest.code_sha256 = unpacked.sha256.clone();
+        self.change(name, "update", "FailedOperation.UpdateFunctionCode", |r| {
+            r.latest.code_sha256 = unpacked.sha256;
             r.latest.code_size = unpacked.size;
-            if let Some(h) = handler.clone() {
+            if let Some(h) = handler {
                 r.latest.handler = h;
             }
-            Ok(())
         })
         .await
     }
@@ -317,62 +307,67 @@ impl ControlPlane {
         name: &str,
         change: ConfigChange,
     ) -> Result<(), ControlError> {
-        self.refuse_file_function(name, "configure")?;
-        self.change(name, "FailedOperation.UpdateFunctionConfiguration", |r| {
-            let s = &mut r.latest;
-            if let Some(d) = change.description.clone() {
-                s.description = d;
-            }
-            if let Some(m) = change.memory_mb {
-                s.memory_mb = m;
-            }
-            if let Some(t) = change.timeout_s {
-                s.timeout_s = t;
-            }
-            if let Some(t) = change.init_timeout_s {
-                s.init_timeout_s = t;
-            }
-            if let Some(env) = change.env.clone() {
-                s.env = env;
-            }
-            if let Some(c) = change.max_concurrency {
-                s.max_concurrency = c;
-            }
-            Ok(())
-        })
+        let action = "configure";
+        self.change(
+            name,
+            action,
+            "FailedOperation.UpdateFunctionConfiguration",
+            |r| {
+                let s = &mut r.latest;
+                if let Some(d) = change.description {
+                    s.description = d;
+                }
+                if let Some(m) = change.memory_mb {
+                    s.memory_mb = m;
+                }
+                if let Some(t) = change.timeout_s {
+                    s.timeout_s = t;
+                }
+                if let Some(t) = change.init_timeout_s {
+                    s.init_timeout_s = t;
+                }
+                if let Some(env) = change.env {
+                    s.env = env;
+                }
+                if let Some(c) = change.max_concurrency {
+                    s.max_concurrency = c;
+                }
+            },
+        )
         .await
     }
 
-    /// Applies `edit` to a settled function's `$LATEST`, saves it as `Updating` and rolls it out.
+    /// Applies `edit` to a settled function's `$LATEST`, saves it as `Updating` (`Creating`
+    /// after a failed create) and rolls it out; `action` words the refusal for a function of
+    /// `scf.toml`, `busy_code` the one while a rollout runs.
     async fn change(
         &self,
         name: &str,
+        action: &str,
         busy_code: &'static str,
-        edit: impl FnOnce(&mut FunctionRecord) -> Result<(), ControlError>,
+        edit: impl FnOnce(&mut FunctionRecord),
     ) -> Result<(), ControlError> {
-        let mut records = self.inner.records.lock().await;
-        let r = records.get_mut(name).ok_or_else(|| not_found(name))?;
-        if !r.status.settled() {
-            return fail(
-                busy_code,
-                format!(
-                    "function {name} is {}; wait until GetFunction shows Status Active",
-                    r.status.as_str()
-                ),
-            );
-        }
-        let mut next = r.clone();
-        edit(&mut next)?;
-        next.status = if r.status == Status::CreateFailed {
-            Status::Creating
-        } else {
-            Status::Updating
-        };
-        next.reasons.clear();
-        next.mod_time = now_text();
-        self.save(&next)?;
-        *r = next;
-        drop(records);
+        self.edit_record(name, action, |r| {
+            if !r.status.settled() {
+                return fail(
+                    busy_code,
+                    format!(
+                        "function {name} is {}; wait until GetFunction shows Status Active",
+                        r.status.as_str()
+                    ),
+                );
+            }
+            edit(r);
+            r.status = if r.status == Status::CreateFailed {
+                Status::Creating
+            } else {
+                Status::Updating
+            };
+            r.reasons.clear();
+            r.mod_time = now_text();
+            Ok(())
+        })
+        .await?;
         self.roll_out(name.to_owned());
         Ok(())
     }
@@ -498,38 +493,26 @@ impl ControlPlane {
         })
     }
 
-    /// `GetFunction` / the other read actions: a deployed function or one of `scf.toml`.
-    pub async fn get(&self, name: &str) -> Result<FunctionView, ControlError> {
+    /// `GetFunction` / the other read actions: a deployed function's record, or a read-only
+    /// one made from a function of `scf.toml`.
+    pub async fn get(&self, name: &str) -> Result<FunctionRecord, ControlError> {
         if let Some(r) = self.inner.records.lock().await.get(name) {
-            return Ok(FunctionView {
-                record: r.clone(),
-                from_file: false,
-            });
+            return Ok(r.clone());
         }
-        match self.file_function(name) {
-            Some(f) => Ok(FunctionView {
-                record: file_record(f),
-                from_file: true,
-            }),
-            None => Err(not_found(name)),
-        }
+        self.file_function(name)
+            .map(file_record)
+            .ok_or_else(|| not_found(name))
     }
 
     /// `ListFunctions`: every function, from `scf.toml` and deployed, by name.
-    pub async fn list(&self) -> Vec<FunctionView> {
+    pub async fn list(&self) -> Vec<FunctionRecord> {
         let records = self.inner.records.lock().await;
-        let mut all: Vec<FunctionView> = records
+        let mut all: Vec<FunctionRecord> = records
             .values()
-            .map(|r| FunctionView {
-                record: r.clone(),
-                from_file: false,
-            })
-            .chain(self.inner.file_functions.values().map(|f| FunctionView {
-                record: file_record(f),
-                from_file: true,
-            }))
+            .cloned()
+            .chain(self.inner.file_functions.values().map(file_record))
             .collect();
-        all.sort_by(|a, b| a.record.name.cmp(&b.record.name));
+        all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
 
@@ -999,7 +982,7 @@ impl ControlPlane {
     /// The async retry settings of `name`: its own, else the server's.
     pub async fn async_config(&self, name: &str) -> Result<AsyncConfig, ControlError> {
         let view = self.get(name).await?;
-        Ok(view.record.async_config.unwrap_or(AsyncConfig {
+        Ok(view.async_config.unwrap_or(AsyncConfig {
             retry_num: self.inner.server.async_retry_num,
             msg_ttl_s: self.inner.server.async_max_age.as_secs() as u32,
         }))
@@ -1133,10 +1116,6 @@ fn file_record(f: &FunctionConfig) -> FunctionRecord {
 fn executable_text(f: &FunctionConfig) -> String {
     match &f.code {
         Code::Package { name, .. } => format!("package {name}"),
-        Code::Bootstrap(p) => format!("bootstrap {}", display_path(p)),
+        Code::Bootstrap(p) => format!("bootstrap {}", p.display()),
     }
-}
-
-fn display_path(p: &Path) -> String {
-    p.display().to_string()
 }

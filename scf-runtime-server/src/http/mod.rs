@@ -278,12 +278,13 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-    let deployed_web = crate::triggers::function_url::split_path(request.uri().path())
-        .is_some_and(|(function, _)| state.host.is_deployed_web(function));
+    // Without triggers of its own, a path is still served when it is the function URL of a web
+    // function deployed through the Cloud API (looked up only then).
+    let served = state.triggers.as_ref().is_some_and(|t| !t.is_empty())
+        || crate::triggers::function_url::split_path(request.uri().path())
+            .is_some_and(|(function, _)| state.host.is_deployed_web(function));
     match &state.triggers {
-        Some(triggers) if !triggers.is_empty() || deployed_web => {
-            triggers.handle(request, peer).await.map(Body::from)
-        }
+        Some(triggers) if served => triggers.handle(request, peer).await.map(Body::from),
         _ => (
             StatusCode::NOT_FOUND,
             axum::Json(crate::fault::http_error_json(

@@ -12,9 +12,7 @@ use super::params::Params;
 use crate::control::record::{
     AliasRecord, AsyncConfig, FunctionKind, FunctionRecord, Settings, Status, TriggerRecord,
 };
-use crate::control::{
-    ConfigChange, ControlError, ControlPlane, FunctionView, NewFunction, now_text,
-};
+use crate::control::{ConfigChange, ControlError, ControlPlane, NewFunction, now_text};
 use crate::host::LATEST;
 
 type Answer = Result<Map<String, Value>, ApiError>;
@@ -236,7 +234,7 @@ fn trigger_json(t: &TriggerRecord, function: &str) -> Value {
 pub(super) async fn get_function(control: &ControlPlane, params: Params<'_>) -> Answer {
     let name = function_name(control, params)?;
     let view = control.get(name).await?;
-    let r = &view.record;
+    let r = &view;
     let qualifier = params
         .str("Qualifier")?
         .map(str::trim)
@@ -300,17 +298,17 @@ pub(super) async fn list_functions(control: &ControlPlane, params: Params<'_>) -
     control.check_namespace(params.str("Namespace")?)?;
     let search = params.str("SearchKey")?.unwrap_or("");
     let description = params.str("Description")?.unwrap_or("");
-    let mut all: Vec<FunctionView> = control
+    let mut all: Vec<FunctionRecord> = control
         .list()
         .await
         .into_iter()
-        .filter(|v| v.record.name.contains(search))
-        .filter(|v| v.record.latest.description.contains(description))
+        .filter(|v| v.name.contains(search))
+        .filter(|v| v.latest.description.contains(description))
         .collect();
     match params.str("Orderby")? {
         None | Some("FunctionName") => {}
-        Some("AddTime") => all.sort_by(|a, b| a.record.add_time.cmp(&b.record.add_time)),
-        Some("ModTime") => all.sort_by(|a, b| a.record.mod_time.cmp(&b.record.mod_time)),
+        Some("AddTime") => all.sort_by(|a, b| a.add_time.cmp(&b.add_time)),
+        Some("ModTime") => all.sort_by(|a, b| a.mod_time.cmp(&b.mod_time)),
         Some(other) => {
             return Err(ApiError::invalid_value(format!(
                 "Orderby must be AddTime, ModTime or FunctionName, not {other:?}"
@@ -331,7 +329,7 @@ pub(super) async fn list_functions(control: &ControlPlane, params: Params<'_>) -
         .skip(offset)
         .take(limit)
         .map(|v| {
-            let r = &v.record;
+            let r = v;
             json!({
                 "FunctionName": r.name,
                 "FunctionId": r.id,
@@ -385,7 +383,7 @@ pub(super) async fn publish_version(control: &ControlPlane, params: Params<'_>) 
 /// `ListVersionByFunction`: `$LATEST` then the versions (`Order` `ASC` | `DESC` by number).
 pub(super) async fn list_versions(control: &ControlPlane, params: Params<'_>) -> Answer {
     let name = function_name(control, params)?;
-    let r = control.get(name).await?.record;
+    let r = control.get(name).await?;
     let mut versions: Vec<Value> = vec![json!({
         "Version": LATEST, "Description": r.latest.description, "AddTime": r.add_time,
         "ModTime": r.mod_time, "Status": r.status.as_str(),
@@ -472,7 +470,7 @@ pub(super) async fn put_alias(control: &ControlPlane, params: Params<'_>, create
 pub(super) async fn get_alias(control: &ControlPlane, params: Params<'_>) -> Answer {
     let name = function_name(control, params)?;
     let alias = params.required("Name")?;
-    let r = control.get(name).await?.record;
+    let r = control.get(name).await?;
     let a = r.aliases.get(alias).ok_or_else(|| {
         ApiError::new(
             "ResourceNotFound.Alias",
@@ -486,7 +484,7 @@ pub(super) async fn get_alias(control: &ControlPlane, params: Params<'_>) -> Ans
 pub(super) async fn list_aliases(control: &ControlPlane, params: Params<'_>) -> Answer {
     let name = function_name(control, params)?;
     let version = params.str("FunctionVersion")?.filter(|v| !v.is_empty());
-    let r = control.get(name).await?.record;
+    let r = control.get(name).await?;
     let all: Vec<Value> = r
         .aliases
         .iter()
@@ -550,7 +548,7 @@ pub(super) async fn delete_trigger(control: &ControlPlane, params: Params<'_>) -
 /// `ListTriggers`.
 pub(super) async fn list_triggers(control: &ControlPlane, params: Params<'_>) -> Answer {
     let name = function_name(control, params)?;
-    let r = control.get(name).await?.record;
+    let r = control.get(name).await?;
     let all: Vec<Value> = r.triggers.iter().map(|t| trigger_json(t, name)).collect();
     let total = all.len();
     let offset = params.usize("Offset")?.unwrap_or(0);
@@ -681,7 +679,7 @@ pub(super) async fn put_reserved(control: &ControlPlane, params: Params<'_>) -> 
 /// `GetReservedConcurrencyConfig`.
 pub(super) async fn get_reserved(control: &ControlPlane, params: Params<'_>) -> Answer {
     let name = function_name(control, params)?;
-    let r = control.get(name).await?.record;
+    let r = control.get(name).await?;
     Ok(object(json!({ "ReservedMem": r.reserved_mem })))
 }
 
@@ -715,7 +713,7 @@ pub(super) async fn put_provisioned(
 pub(super) async fn get_provisioned(control: &ControlPlane, params: Params<'_>) -> Answer {
     let name = function_name(control, params)?;
     let only = params.str("Qualifier")?.filter(|q| !q.is_empty());
-    let r = control.get(name).await?.record;
+    let r = control.get(name).await?;
     let allocated: Vec<Value> = r
         .provisioned
         .iter()
