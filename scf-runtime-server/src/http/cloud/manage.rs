@@ -30,6 +30,13 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
+/// The page `Offset` / `Limit` (at most 1000, `default_limit` when absent) pick of `items`.
+fn page<T>(params: Params<'_>, items: Vec<T>, default_limit: u64) -> Result<Vec<T>, ApiError> {
+    let offset = params.usize("Offset")?.unwrap_or(0);
+    let limit = params.int_in("Limit", 0..=1000)?.unwrap_or(default_limit) as usize;
+    Ok(items.into_iter().skip(offset).take(limit).collect())
+}
+
 /// The `FunctionName` and checked `Namespace` every action takes.
 fn function_name<'a>(control: &ControlPlane, params: Params<'a>) -> Result<&'a str, ApiError> {
     control.check_namespace(params.str("Namespace")?)?;
@@ -322,14 +329,9 @@ pub(super) async fn list_functions(control: &ControlPlane, params: Params<'_>) -
         all.reverse();
     }
     let total = all.len();
-    let offset = params.usize("Offset")?.unwrap_or(0);
-    let limit = params.int_in("Limit", 0..=1000)?.unwrap_or(20) as usize;
-    let functions: Vec<Value> = all
+    let functions: Vec<Value> = page(params, all, 20)?
         .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|v| {
-            let r = v;
+        .map(|r| {
             json!({
                 "FunctionName": r.name,
                 "FunctionId": r.id,
@@ -401,9 +403,7 @@ pub(super) async fn list_versions(control: &ControlPlane, params: Params<'_>) ->
         versions[1..].reverse();
     }
     let total = versions.len();
-    let offset = params.usize("Offset")?.unwrap_or(0);
-    let limit = params.int_in("Limit", 0..=1000)?.unwrap_or(1000) as usize;
-    let page: Vec<Value> = versions.into_iter().skip(offset).take(limit).collect();
+    let page = page(params, versions, 1000)?;
     let names: Vec<Value> = page.iter().map(|v| v["Version"].clone()).collect();
     Ok(object(json!({
         "FunctionVersion": names, "Versions": page, "TotalCount": total,
@@ -492,9 +492,7 @@ pub(super) async fn list_aliases(control: &ControlPlane, params: Params<'_>) -> 
         .map(|(n, a)| alias_json(n, a))
         .collect();
     let total = all.len();
-    let offset = params.usize("Offset")?.unwrap_or(0);
-    let limit = params.int_in("Limit", 0..=1000)?.unwrap_or(20) as usize;
-    let page: Vec<Value> = all.into_iter().skip(offset).take(limit).collect();
+    let page = page(params, all, 20)?;
     Ok(object(json!({ "Aliases": page, "TotalCount": total })))
 }
 
@@ -551,9 +549,7 @@ pub(super) async fn list_triggers(control: &ControlPlane, params: Params<'_>) ->
     let r = control.get(name).await?;
     let all: Vec<Value> = r.triggers.iter().map(|t| trigger_json(t, name)).collect();
     let total = all.len();
-    let offset = params.usize("Offset")?.unwrap_or(0);
-    let limit = params.int_in("Limit", 0..=1000)?.unwrap_or(20) as usize;
-    let page: Vec<Value> = all.into_iter().skip(offset).take(limit).collect();
+    let page = page(params, all, 20)?;
     Ok(object(json!({ "Triggers": page, "TotalCount": total })))
 }
 
