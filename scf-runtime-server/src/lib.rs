@@ -46,6 +46,7 @@
 //! | `server.async_backoff_max_s` | `300` | cap of the exponential backoff (from 1 s) after throttles and system errors |
 //! | `server.async_max_age_s` | `21600` | an async event older than this is not retried but dead-lettered |
 //! | `server.async_retention_s` | `259200` | how long finished events stay queryable (dead letters stay until purged) |
+//! | `server.async_max_kept` | `100000` | most finished and aborted events kept; past it the oldest are pruned early |
 //! | `server.shutdown_timeout_s` | `10` | how long running invocations may finish on SIGINT/SIGTERM |
 //! | `server.credentials.{secret_id,secret_key,session_token}` | none | passed to functions as `TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN` |
 //! | `server.cloud_api.{secret_id,secret_key}` | none | when set (or `SCF_SERVE_SECRET_ID` / `SCF_SERVE_SECRET_KEY`), requests must carry a valid TC3-HMAC-SHA256 signature (or the token) |

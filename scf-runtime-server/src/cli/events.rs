@@ -231,7 +231,7 @@ impl Op {
 
     async fn run_local(&self, queue: &DurableQueue) -> Result<Answer, DurableError> {
         Ok(match self {
-            Op::List(f) => Answer::Events(view::list_events(queue, f)?),
+            Op::List(f) => Answer::Events(view::list_events(queue, f).await?),
             Op::Show(id) => Answer::Event(Box::new(view::show_event(queue, id)?)),
             Op::Abort(id) => Answer::Event(Box::new(view::abort_event(queue, id).await?)),
             Op::Dlq {

@@ -119,6 +119,9 @@ pub struct ServerConfig {
     pub async_max_age: Duration,
     /// `async_retention_s`: how long finished events stay queryable (default 259200 = 72 h).
     pub async_retention: Duration,
+    /// `async_max_kept`: most finished and aborted events kept, over all functions; past it the
+    /// oldest are pruned before their retention ends (default 100000).
+    pub async_max_kept: u64,
     /// `shutdown_timeout_s`: how long in-flight invocations may finish at shutdown (default 10).
     pub shutdown_timeout: Duration,
     /// `[server.credentials]`: temporary credentials handed to every function, if any.
@@ -215,6 +218,7 @@ impl ServerConfig {
                 max_age: self.async_max_age,
             },
             retention: self.async_retention,
+            max_kept: self.async_max_kept,
         }
     }
 }
@@ -486,6 +490,7 @@ struct RawServer {
     async_backoff_max_s: Option<Spanned<f64>>,
     async_max_age_s: Option<Spanned<f64>>,
     async_retention_s: Option<Spanned<f64>>,
+    async_max_kept: Option<Spanned<usize>>,
     shutdown_timeout_s: Option<Spanned<f64>>,
     credentials: Option<Credentials>,
     cloud_api: Option<Spanned<ApiSecret>>,
@@ -575,6 +580,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
         async_backoff_max_s: None,
         async_max_age_s: None,
         async_retention_s: None,
+        async_max_kept: None,
         shutdown_timeout_s: None,
         credentials: None,
         cloud_api: None,
@@ -649,6 +655,7 @@ fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, BuildError> {
             "server.async_retention_s",
             30.0 * 86_400.0,
         )?,
+        async_max_kept: at_least(&s.async_max_kept, 100_000, 1, "server.async_max_kept")? as u64,
         shutdown_timeout: seconds(
             &s.shutdown_timeout_s,
             Duration::from_secs(10),

@@ -22,7 +22,8 @@ pub struct DispatchConfig {
     pub per_function: HashMap<String, usize>,
     /// Most deliveries at once for a function not in `per_function` (default 64).
     pub default_per_function: usize,
-    /// How often finished events past their retention are pruned (default 60 s, real time).
+    /// How often finished events past their retention or the most kept are pruned (default
+    /// 1 s, real time: a prune with nothing to remove reads two index entries).
     pub prune_every: Duration,
 }
 
@@ -32,7 +33,7 @@ impl Default for DispatchConfig {
             concurrency: 64,
             per_function: HashMap::new(),
             default_per_function: 64,
-            prune_every: Duration::from_secs(60),
+            prune_every: Duration::from_secs(1),
         }
     }
 }
@@ -95,10 +96,12 @@ async fn run<F, Fut>(
             .max(1)
     };
     let mut deliveries = JoinSet::new();
-    // The first prune comes one period after the start, then every period.
-    let period = config.prune_every.max(Duration::from_millis(10));
-    let mut prune = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Pruning runs beside the deliveries, so a queue that is never idle is pruned too.
+    let pruner = tokio::spawn(prune_every(
+        queue.clone(),
+        config.prune_every,
+        stopped.clone(),
+    ));
     let clock = queue.clock().clone();
     'main: loop {
         while deliveries.try_join_next().is_some() {}
@@ -116,11 +119,6 @@ async fn run<F, Fut>(
             tokio::select! {
                 _ = queue.inner.wake.notified() => {}
                 _ = sleep_opt(wait) => {}
-                _ = prune.tick() => {
-                    if let Err(e) = queue.prune().await {
-                        tracing::warn!(target: "scf::async", "pruning old async events failed: {e}");
-                    }
-                }
                 _ = stopped.changed() => break 'main,
             }
         };
@@ -131,6 +129,8 @@ async fn run<F, Fut>(
             drop(permit);
         });
     }
+    // Stopped: the pruner ends at the same signal (after the prune it may be in).
+    let _ = pruner.await;
     let grace = stopped.borrow().unwrap_or_default();
     let drained = tokio::time::timeout(grace, async {
         while deliveries.join_next().await.is_some() {}
@@ -140,6 +140,27 @@ async fn run<F, Fut>(
         tracing::info!(target: "scf::async", "{} async deliveries still running at shutdown; they will run again after a restart", deliveries.len());
         deliveries.abort_all();
         while deliveries.join_next().await.is_some() {}
+    }
+}
+
+/// Prunes one period after the start, then every period, until stopped.
+async fn prune_every(
+    queue: DurableQueue,
+    period: Duration,
+    mut stopped: watch::Receiver<Option<Duration>>,
+) {
+    let period = period.max(Duration::from_millis(10));
+    let mut prune = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = prune.tick() => {
+                if let Err(e) = queue.prune().await {
+                    tracing::warn!(target: "scf::async", "pruning old async events failed: {e}");
+                }
+            }
+            _ = stopped.changed() => return,
+        }
     }
 }
 

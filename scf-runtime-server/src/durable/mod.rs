@@ -37,7 +37,8 @@
 //! [`DurableQueue::get`] (`GetAsyncEventStatus`), [`DurableQueue::list`] (`ListAsyncEvents`),
 //! [`DurableQueue::dead_letters`], [`DurableQueue::replay`] (same or fresh request id),
 //! [`DurableQueue::purge`] and [`DurableQueue::abort`]. Finished and aborted events are pruned
-//! after `retention` (72 h); dead letters stay until purged. [`view`] has what the `/async`
+//! after `retention` (72 h), or earlier, oldest first, past `max_kept` (100,000); dead letters
+//! stay until purged. Listings read an index, never every stored event (see [`store`]). [`view`] has what the `/async`
 //! routes and `cargo scf events` / `cargo scf dlq` show of them ([`EventView`], [`DeadLetterView`]).
 //!
 //! # Time
@@ -75,7 +76,7 @@ pub use dispatcher::{DispatchConfig, Dispatcher};
 pub use error::DurableError;
 pub use policy::{Backoff, Decision, DeliveryOutcome, FailureCounts, GiveUp, RetryPolicy};
 pub use queue::{
-    DeadLetterFilter, DurableQueue, ListQuery, PRUNE_BATCH, Page, QueueConfig, ReplayId,
+    COUNT_CAP, DeadLetterFilter, DurableQueue, ListQuery, PRUNE_BATCH, Page, QueueConfig, ReplayId,
     StateCounts,
 };
 pub use record::{

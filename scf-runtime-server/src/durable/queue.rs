@@ -14,7 +14,7 @@ use super::error::DurableError;
 use super::policy::{FailureCounts, RetryPolicy};
 use super::record::{DeadLetter, EventRecord, EventSource, NewEvent};
 use super::state::{AsyncStatus, EventState, Transition};
-use super::store::{Store, WriteOp};
+use super::store::{Bucket, IndexScan, Store, WriteOp};
 
 /// Limits and policy of a [`DurableQueue`].
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,10 @@ pub struct QueueConfig {
     /// How long finished and aborted events stay queryable (default 72 h, as SCF keeps
     /// `GetAsyncEventStatus` answers). Dead letters stay until purged.
     pub retention: Duration,
+    /// Most finished and aborted events kept, over all functions (default 100,000): past it
+    /// the oldest are pruned before their retention ends, so a sustained rate of events
+    /// leaves the store's size bounded.
+    pub max_kept: u64,
 }
 
 impl Default for QueueConfig {
@@ -37,12 +41,18 @@ impl Default for QueueConfig {
             max_pending_per_function: 100_000,
             policy: RetryPolicy::default(),
             retention: Duration::from_secs(72 * 3600),
+            max_kept: 100_000,
         }
     }
 }
 
 /// Most events one commit of [`DurableQueue::prune`] removes (a prune makes as many as needed).
 pub const PRUNE_BATCH: usize = 10_000;
+
+/// How many matches past the page a listing counts when its total cannot be read from the
+/// counts (a time interval, an invocation type or an end-time filter): `total` is then at most
+/// the page's end plus this.
+pub const COUNT_CAP: usize = 10_000;
 
 /// How [`DurableQueue::replay`] names the re-queued event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -497,6 +507,13 @@ impl DurableQueue {
         self.inner.store.commits()
     }
 
+    /// Event records read by lookups and listings since the queue was opened: a listing reads
+    /// the records of its page (and, with a filter the indexes do not hold, those it counts),
+    /// never every stored event.
+    pub fn records_read(&self) -> u64 {
+        self.inner.store.records_read()
+    }
+
     /// Events being delivered right now.
     pub fn in_flight(&self) -> usize {
         self.index().in_flight.len()
@@ -518,18 +535,72 @@ impl DurableQueue {
         self.inner.store.payload(request_id)
     }
 
-    /// Events matching `query`, in acceptance order, with the total count of matches.
+    /// Events matching `query`, in acceptance order, with the count of matches.
+    ///
+    /// The listing walks only the index of the function and statuses asked for, from the
+    /// start of the page, and reads only the records it returns; `total` comes from the
+    /// stored counts. With a filter the indexes do not hold (a time interval, sources or an
+    /// end time), matches are counted up to [`COUNT_CAP`] past the page. Blocking: async code
+    /// calls [`list_blocking`](Self::list_blocking).
     pub fn list(&self, query: &ListQuery) -> Result<Page<EventRecord>, DurableError> {
-        let mut total = 0;
+        if let Some(id) = &query.request_id {
+            let items: Vec<EventRecord> = self
+                .get(id)?
+                .filter(|r| query.matches(r))
+                .into_iter()
+                .collect();
+            let total = items.len();
+            let items = items
+                .into_iter()
+                .skip(query.offset)
+                .take(query.limit)
+                .collect();
+            return Ok(Page { total, items });
+        }
+        let exact = query.created.is_none() && query.sources.is_empty() && query.ended.is_none();
+        let total = if exact {
+            let counts = self.inner.store.counts()?;
+            let total: u64 = counts
+                .iter()
+                .filter(|(function, bucket, _)| {
+                    query.function.as_ref().is_none_or(|f| f == function)
+                        && (query.statuses.is_empty() || query.statuses.contains(&bucket.status()))
+                })
+                .map(|(_, _, n)| n)
+                .sum();
+            Some(total as usize)
+        } else {
+            None
+        };
+        let scan = IndexScan {
+            function: query.function.as_deref(),
+            statuses: &query.statuses,
+            created: query.created.clone().unwrap_or(0..u64::MAX),
+            ascending: query.ascending,
+        };
+        let page_end = query.offset.saturating_add(query.limit);
+        let mut matched = 0usize;
         let mut items = Vec::new();
-        self.inner.store.scan_timeline(query.ascending, |record| {
-            if query.matches(&record) {
-                if total >= query.offset && items.len() < query.limit {
+        self.inner.store.scan_index(&scan, |_, load| {
+            if exact {
+                if matched >= query.offset
+                    && let Some(record) = load()?
+                {
                     items.push(record);
                 }
-                total += 1;
+                matched += 1;
+                return Ok(matched < page_end);
             }
-            true
+            let Some(record) = load()? else {
+                return Ok(true);
+            };
+            if query.matches(&record) {
+                if matched >= query.offset && items.len() < query.limit {
+                    items.push(record);
+                }
+                matched += 1;
+            }
+            Ok(matched < page_end.saturating_add(COUNT_CAP))
         })?;
         let in_flight = &self.index().in_flight;
         for record in &mut items {
@@ -537,28 +608,69 @@ impl DurableQueue {
                 record.state = EventState::InFlight;
             }
         }
-        Ok(Page { total, items })
+        Ok(Page {
+            total: total.unwrap_or(matched),
+            items,
+        })
     }
 
-    /// Per function, how many of its kept events are in each state (one pass over the stored
-    /// events: meant for a dashboard refreshing every few seconds, not for the hot path).
+    /// [`list`](Self::list) on the blocking threads, so a listing never holds up the threads
+    /// that serve invocations.
+    pub async fn list_blocking(&self, query: ListQuery) -> Result<Page<EventRecord>, DurableError> {
+        let queue = self.clone();
+        tokio::task::spawn_blocking(move || queue.list(&query))
+            .await
+            .map_err(|e| DurableError::Store(format!("listing async events failed: {e}")))?
+    }
+
+    /// Per function, how many of its kept events are in each state (read from the stored
+    /// counts: a few entries per function, whatever the number of events).
     pub fn state_counts(&self) -> Result<BTreeMap<String, StateCounts>, DurableError> {
         let mut counts: BTreeMap<String, StateCounts> = BTreeMap::new();
-        let in_flight = self.index().in_flight.clone();
-        self.inner.store.scan_timeline(true, |record| {
-            let c = counts.entry(record.function.clone()).or_default();
-            match record.state {
-                _ if in_flight.contains(&record.request_id) => c.running += 1,
-                EventState::InFlight => c.running += 1,
-                EventState::Queued if record.attempts > 0 => c.retrying += 1,
-                EventState::Queued => c.queued += 1,
-                EventState::Finished => c.succeeded += 1,
-                EventState::Failed => c.dead_lettered += 1,
-                EventState::Aborted => c.aborted += 1,
+        for (function, bucket, n) in self.inner.store.counts()? {
+            let c = counts.entry(function).or_default();
+            let n = n as usize;
+            match bucket {
+                Bucket::Queued => c.queued += n,
+                Bucket::Retrying => c.retrying += n,
+                Bucket::InFlight => c.running += n,
+                Bucket::Finished => c.succeeded += n,
+                Bucket::Failed => c.dead_lettered += n,
+                Bucket::Aborted => c.aborted += n,
             }
-            true
-        })?;
+        }
+        // Events being delivered are stored as queued (or retrying): count them as running.
+        let in_flight: Vec<String> = self.index().in_flight.iter().cloned().collect();
+        for id in in_flight {
+            let Some(record) = self.inner.store.get(&id)? else {
+                continue;
+            };
+            if record.state != EventState::Queued {
+                continue;
+            }
+            let c = counts.entry(record.function).or_default();
+            let from = if record.attempts > 0 {
+                &mut c.retrying
+            } else {
+                &mut c.queued
+            };
+            if *from > 0 {
+                *from -= 1;
+                c.running += 1;
+            }
+        }
         Ok(counts)
+    }
+
+    /// The size of the store's file in bytes.
+    pub fn file_bytes(&self) -> u64 {
+        self.inner.store.file_bytes()
+    }
+
+    /// Compacts the store's file now (it is also compacted after prunes that leave it less
+    /// than half used); `false` when a reader held the file or nothing was gained.
+    pub async fn compact(&self) -> Result<bool, DurableError> {
+        self.inner.store.compact().await
     }
 
     /// Dead letters matching `filter`, oldest first, paged.
@@ -568,18 +680,39 @@ impl DurableQueue {
         offset: usize,
         limit: usize,
     ) -> Result<Page<DeadLetter>, DurableError> {
+        // Without request ids the total is in the counts, and the walk stops at the page's end.
+        let counted = if filter.request_ids.is_empty() {
+            let counts = self.inner.store.counts()?;
+            Some(
+                counts
+                    .iter()
+                    .filter(|(f, bucket, _)| {
+                        *bucket == Bucket::Failed && filter.function.as_ref().is_none_or(|g| g == f)
+                    })
+                    .map(|(_, _, n)| *n as usize)
+                    .sum::<usize>(),
+            )
+        } else {
+            None
+        };
+        let page_end = offset.saturating_add(limit);
         let mut total = 0;
         let mut items = Vec::new();
-        self.inner.store.dead_letters(|record, payload| {
-            if filter.matches(&record) {
-                if total >= offset && items.len() < limit {
-                    items.push(DeadLetter { record, payload });
+        self.inner
+            .store
+            .dead_letters(filter.function.as_deref(), |record, payload| {
+                if filter.matches(&record) {
+                    if total >= offset && items.len() < limit {
+                        items.push(DeadLetter { record, payload });
+                    }
+                    total += 1;
                 }
-                total += 1;
-            }
-            true
-        })?;
-        Ok(Page { total, items })
+                counted.is_none() || total < page_end
+            })?;
+        Ok(Page {
+            total: counted.unwrap_or(total),
+            items,
+        })
     }
 
     /// Re-queues the dead letters matching `filter` for delivery now, under the same or a fresh
@@ -591,12 +724,14 @@ impl DurableQueue {
         id: ReplayId,
     ) -> Result<Vec<String>, DurableError> {
         let mut found = Vec::new();
-        self.inner.store.dead_letters(|record, payload| {
-            if filter.matches(&record) {
-                found.push((record, payload));
-            }
-            true
-        })?;
+        self.inner
+            .store
+            .dead_letters(filter.function.as_deref(), |record, payload| {
+                if filter.matches(&record) {
+                    found.push((record, payload));
+                }
+                true
+            })?;
         if found.is_empty() && filter.request_ids.len() == 1 {
             return Err(self.missing_dead_letter(&filter.request_ids[0]));
         }
@@ -663,12 +798,14 @@ impl DurableQueue {
     /// Deletes the dead letters matching `filter`; returns how many.
     pub async fn purge(&self, filter: &DeadLetterFilter) -> Result<usize, DurableError> {
         let mut ids = Vec::new();
-        self.inner.store.dead_letters(|record, _| {
-            if filter.matches(&record) {
-                ids.push(record.request_id);
-            }
-            true
-        })?;
+        self.inner
+            .store
+            .dead_letters(filter.function.as_deref(), |record, _| {
+                if filter.matches(&record) {
+                    ids.push(record.request_id);
+                }
+                true
+            })?;
         if ids.is_empty() && filter.request_ids.len() == 1 {
             return Err(self.missing_dead_letter(&filter.request_ids[0]));
         }
@@ -751,33 +888,30 @@ impl DurableQueue {
         Ok(aborted)
     }
 
-    /// Removes every finished and aborted event that ended more than `retention` ago, in
-    /// commits of at most [`PRUNE_BATCH`] deletions, and returns how many went. Dead letters and
-    /// events still queued are kept, and never hold back the finished events behind them.
+    /// Removes every finished and aborted event that ended more than `retention` ago, and the
+    /// oldest of them past [`QueueConfig::max_kept`], in commits of at most [`PRUNE_BATCH`]
+    /// deletions; returns how many went. Dead letters and events still queued are kept, and
+    /// never hold back the finished events behind them. Reads only what it removes.
     pub async fn prune(&self) -> Result<usize, DurableError> {
         let retention = self.inner.config.retention.as_millis() as u64;
         let before_ms = self.inner.clock.now_ms().saturating_sub(retention);
         let mut pruned = 0;
         loop {
-            let mut ids = Vec::new();
-            self.inner.store.scan_timeline(true, |record| {
-                // An event ends after it is accepted: nothing accepted later ended earlier.
-                if record.created_ms >= before_ms {
-                    return false;
-                }
-                if super::store::prunable(&record, before_ms) {
-                    ids.push(record.request_id);
-                }
-                ids.len() < PRUNE_BATCH
-            })?;
+            let kept: u64 = self
+                .inner
+                .store
+                .counts()?
+                .iter()
+                .filter(|(_, bucket, _)| matches!(bucket, Bucket::Finished | Bucket::Aborted))
+                .map(|(_, _, n)| n)
+                .sum();
+            let excess = kept.saturating_sub(self.inner.config.max_kept);
+            let ids = self.inner.store.prunable(before_ms, excess, PRUNE_BATCH)?;
             let n = ids.len();
             if n == 0 {
                 return Ok(pruned);
             }
-            self.inner
-                .store
-                .write(vec![WriteOp::Prune { before_ms, ids }])
-                .await?;
+            self.inner.store.write(vec![WriteOp::Prune { ids }]).await?;
             pruned += n;
             if n < PRUNE_BATCH {
                 return Ok(pruned);

@@ -14,8 +14,22 @@
 //! | `payloads` | request id | the raw event (dropped when the event finishes or is aborted) |
 //! | `pending` | request id | due time (Unix ms) of every event not yet done |
 //! | `timeline` | (created ms, request id) | — (listing order) |
+//! | `by_function_status` | (function, status, created ms, request id) | — (listings by function) |
+//! | `by_status` | (status, created ms, request id) | — (listings by status) |
+//! | `ended` | (ended ms, request id) | — (finished and aborted events, oldest pruned first) |
+//! | `counts` | (function, [`Bucket`]) | how many events are in it |
 //! | `dead_letters` | (failed ms, request id) | — |
+//! | `dead_letters_by_function` | (function, failed ms, request id) | — |
 //! | `kafka_offsets` | (consumer, partition) | the next offset to read |
+//! | `meta` | `schema` | the layout's version ([`SCHEMA`]) |
+//!
+//! Every index is kept in step with `events` in the same transaction, so a listing reads only
+//! the index range it needs and the records of the page, and the counts answer totals without
+//! reading any record. A file written before the indexes existed is indexed once when opened.
+//!
+//! Freed pages are reused by later writes, so the file stays at the size of the most events it
+//! held at once; after a burst has been pruned, [`Store`] compacts the file (at most every
+//! [`COMPACT_EVERY`]) when less than half of it is in use and it is over [`COMPACT_MIN_BYTES`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,7 +45,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::error::DurableError;
 use super::record::EventRecord;
-use super::state::EventState;
+use super::state::{AsyncStatus, EventState};
 
 const EVENTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("events");
 const PAYLOADS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("payloads");
@@ -39,6 +53,124 @@ const PENDING: TableDefinition<'_, &str, u64> = TableDefinition::new("pending");
 const TIMELINE: TableDefinition<'_, (u64, &str), ()> = TableDefinition::new("timeline");
 const DEAD: TableDefinition<'_, (u64, &str), ()> = TableDefinition::new("dead_letters");
 const OFFSETS: TableDefinition<'_, (&str, i32), i64> = TableDefinition::new("kafka_offsets");
+const BY_FN_STATUS: TableDefinition<'_, (&str, u8, u64, &str), ()> =
+    TableDefinition::new("by_function_status");
+const BY_STATUS: TableDefinition<'_, (u8, u64, &str), ()> = TableDefinition::new("by_status");
+const ENDED: TableDefinition<'_, (u64, &str), ()> = TableDefinition::new("ended");
+const COUNTS: TableDefinition<'_, (&str, u8), u64> = TableDefinition::new("counts");
+const DEAD_BY_FN: TableDefinition<'_, (&str, u64, &str), ()> =
+    TableDefinition::new("dead_letters_by_function");
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+
+/// The version of the store's layout: 2 added the indexes and counts.
+pub const SCHEMA: u64 = 2;
+
+/// A file smaller than this is never compacted.
+pub const COMPACT_MIN_BYTES: u64 = 32 << 20;
+
+/// Least time between two compactions.
+pub const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Where an event is in its life, as the counts table counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Bucket {
+    /// Waiting for its first delivery.
+    Queued = 0,
+    /// Failed at least once and waiting for a retry.
+    Retrying = 1,
+    /// Stored as in flight (only by files of earlier versions).
+    InFlight = 2,
+    /// Finished.
+    Finished = 3,
+    /// Dead-lettered.
+    Failed = 4,
+    /// Aborted.
+    Aborted = 5,
+}
+
+impl Bucket {
+    fn of(record: &EventRecord) -> Bucket {
+        match record.state {
+            EventState::Queued if record.attempts > 0 => Bucket::Retrying,
+            EventState::Queued => Bucket::Queued,
+            EventState::InFlight => Bucket::InFlight,
+            EventState::Finished => Bucket::Finished,
+            EventState::Failed => Bucket::Failed,
+            EventState::Aborted => Bucket::Aborted,
+        }
+    }
+
+    fn from_u8(n: u8) -> Option<Bucket> {
+        [
+            Bucket::Queued,
+            Bucket::Retrying,
+            Bucket::InFlight,
+            Bucket::Finished,
+            Bucket::Failed,
+            Bucket::Aborted,
+        ]
+        .into_iter()
+        .find(|b| *b as u8 == n)
+    }
+
+    /// The SCF status of the events in it.
+    pub(crate) fn status(self) -> AsyncStatus {
+        match self {
+            Bucket::Queued | Bucket::Retrying | Bucket::InFlight => AsyncStatus::Running,
+            Bucket::Finished => AsyncStatus::Finished,
+            Bucket::Failed => AsyncStatus::Failed,
+            Bucket::Aborted => AsyncStatus::Aborted,
+        }
+    }
+}
+
+/// The number a status has in the index keys.
+fn status_code(status: AsyncStatus) -> u8 {
+    match status {
+        AsyncStatus::Running => 0,
+        AsyncStatus::Finished => 1,
+        AsyncStatus::Aborted => 2,
+        AsyncStatus::Failed => 3,
+    }
+}
+
+/// The index entries one record has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Keys {
+    status: u8,
+    bucket: Bucket,
+    /// End time, for the events a prune may remove (finished and aborted).
+    ended: Option<u64>,
+    /// Failure time, for dead letters.
+    dead: Option<u64>,
+}
+
+impl Keys {
+    fn of(record: &EventRecord) -> Keys {
+        let bucket = Bucket::of(record);
+        Keys {
+            status: status_code(record.status()),
+            bucket,
+            ended: matches!(bucket, Bucket::Finished | Bucket::Aborted)
+                .then(|| record.ended_ms.unwrap_or(0)),
+            dead: (bucket == Bucket::Failed).then(|| record.ended_ms.unwrap_or(0)),
+        }
+    }
+}
+
+/// Which index a listing walks and over which part of it.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexScan<'q> {
+    /// Only this function's events.
+    pub function: Option<&'q str>,
+    /// Only these statuses (empty: all).
+    pub statuses: &'q [AsyncStatus],
+    /// Accepted within this range of Unix ms.
+    pub created: std::ops::Range<u64>,
+    /// Oldest first.
+    pub ascending: bool,
+}
 
 /// The file inside the state folder.
 pub const FILE_NAME: &str = "async-queue.redb";
@@ -61,9 +193,9 @@ pub(crate) enum WriteOp {
     },
     /// Remove an event entirely.
     Delete { request_id: String },
-    /// Remove those of `ids` that are finished or aborted and ended before `before_ms` (checked
-    /// again in the write, so an event that changed since it was picked stays).
-    Prune { before_ms: u64, ids: Vec<String> },
+    /// Remove those of `ids` that are finished or aborted (checked again in the write, so an
+    /// event replaced since it was picked stays).
+    Prune { ids: Vec<String> },
     /// Store a Kafka consumer's next offset.
     Offset {
         consumer: String,
@@ -72,18 +204,33 @@ pub(crate) enum WriteOp {
     },
 }
 
-struct Job {
-    ops: Vec<WriteOp>,
-    reply: oneshot::Sender<Result<(), DurableError>>,
+enum Job {
+    Write {
+        ops: Vec<WriteOp>,
+        reply: oneshot::Sender<Result<(), DurableError>>,
+    },
+    /// Compact the file now (answers whether it was compacted).
+    Compact {
+        reply: oneshot::Sender<Result<bool, DurableError>>,
+    },
+}
+
+/// The database, shared by readers and the writer thread; compaction takes it alone.
+type Shared = Arc<std::sync::RwLock<Database>>;
+
+fn shared(db: &Shared) -> std::sync::RwLockReadGuard<'_, Database> {
+    db.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The store: readers use the database directly; writers go through the writer thread.
 pub(crate) struct Store {
-    db: Arc<Database>,
+    db: Shared,
     path: PathBuf,
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
+    /// Records read for queries (what a listing costs).
+    reads: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -154,18 +301,45 @@ impl Store {
             }
             Err(e) => return Err(store_err(&path, "cannot open the async queue", e)),
         };
-        let db = Arc::new(db);
-        // Create every table so readers never meet a missing one.
+        // Create every table so readers never meet a missing one, and index a file of an
+        // earlier layout.
         let mut txn = db
             .begin_write()
             .map_err(|e| store_err(&path, "begin write", e))?;
         txn.set_durability(Durability::Immediate)
             .map_err(|e| store_err(&path, "durability", e))?;
         {
-            let tables = Tables::open(&txn).map_err(|e| store_err(&path, "create tables", e))?;
-            drop(tables);
+            let mut tables =
+                Tables::open(&txn).map_err(|e| store_err(&path, "create tables", e))?;
+            let schema = tables
+                .meta
+                .get("schema")
+                .map_err(|e| store_err(&path, "read the layout version", e))?
+                .map(|v| v.value());
+            match schema {
+                Some(SCHEMA) => {}
+                Some(newer) if newer > SCHEMA => {
+                    return Err(DurableError::Store(format!(
+                        "{}: written by a newer version (layout {newer}; this one reads {SCHEMA})",
+                        path.display()
+                    )));
+                }
+                _ => {
+                    let indexed = tables
+                        .reindex()
+                        .map_err(|e| store_err(&path, "index the stored events", e))?;
+                    if indexed > 0 {
+                        tracing::info!(target: "scf::async", path = %path.display(), "indexed {indexed} stored async events");
+                    }
+                    tables
+                        .meta
+                        .insert("schema", SCHEMA)
+                        .map_err(|e| store_err(&path, "write the layout version", e))?;
+                }
+            }
         }
         txn.commit().map_err(|e| store_err(&path, "commit", e))?;
+        let db: Shared = Arc::new(std::sync::RwLock::new(db));
 
         let (tx, rx) = mpsc::channel(CHANNEL);
         let writer_db = db.clone();
@@ -182,12 +356,18 @@ impl Store {
             jobs: Some(tx),
             writer: Some(writer),
             commits,
+            reads: AtomicU64::new(0),
         })
     }
 
     /// Write transactions committed since the store was opened.
     pub(crate) fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Records read by queries since the store was opened.
+    pub(crate) fn records_read(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// The store's file.
@@ -199,16 +379,195 @@ impl Store {
     pub(crate) async fn write(&self, ops: Vec<WriteOp>) -> Result<(), DurableError> {
         let (reply, answer) = oneshot::channel();
         let jobs = self.jobs.as_ref().ok_or(DurableError::Closed)?;
-        jobs.send(Job { ops, reply })
+        jobs.send(Job::Write { ops, reply })
             .await
             .map_err(|_| DurableError::Closed)?;
         answer.await.map_err(|_| DurableError::Closed)?
     }
 
+    /// Compacts the file now, after the writes already sent; `false` when there was nothing to
+    /// gain or a reader held the file.
+    pub(crate) async fn compact(&self) -> Result<bool, DurableError> {
+        let (reply, answer) = oneshot::channel();
+        let jobs = self.jobs.as_ref().ok_or(DurableError::Closed)?;
+        jobs.send(Job::Compact { reply })
+            .await
+            .map_err(|_| DurableError::Closed)?;
+        answer.await.map_err(|_| DurableError::Closed)?
+    }
+
+    /// The size of the file in bytes.
+    pub(crate) fn file_bytes(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+
     fn read(&self) -> Result<ReadTransaction, DurableError> {
-        self.db
+        shared(&self.db)
             .begin_read()
             .map_err(|e| store_err(&self.path, "begin read", e))
+    }
+
+    /// Per function, how many events are in each [`Bucket`] (read from the counts, not the
+    /// events).
+    pub(crate) fn counts(&self) -> Result<Vec<(String, Bucket, u64)>, DurableError> {
+        let txn = self.read()?;
+        let counts = txn
+            .open_table(COUNTS)
+            .map_err(|e| store_err(&self.path, "counts", e))?;
+        let mut out = Vec::new();
+        for entry in counts
+            .iter()
+            .map_err(|e| store_err(&self.path, "read counts", e))?
+        {
+            let (key, n) = entry.map_err(|e| store_err(&self.path, "read counts", e))?;
+            let (function, bucket) = key.value();
+            if let Some(bucket) = Bucket::from_u8(bucket)
+                && n.value() > 0
+            {
+                out.push((function.to_owned(), bucket, n.value()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Visits the events `scan` selects in acceptance order, newest first unless ascending,
+    /// reading only the index ranges it needs: `visit` gets each request id and a loader of its
+    /// record, and returns whether to go on.
+    pub(crate) fn scan_index(
+        &self,
+        scan: &IndexScan<'_>,
+        mut visit: impl FnMut(
+            &str,
+            &mut dyn FnMut() -> Result<Option<EventRecord>, DurableError>,
+        ) -> Result<bool, DurableError>,
+    ) -> Result<(), DurableError> {
+        type Keys<'i> = Box<dyn Iterator<Item = Result<(u64, String), redb::StorageError>> + 'i>;
+        let err = |what: &str, e: redb::Error| store_err(&self.path, what, e);
+        let txn = self.read()?;
+        let events = txn
+            .open_table(EVENTS)
+            .map_err(|e| err("events", e.into()))?;
+        let by_fn = txn
+            .open_table(BY_FN_STATUS)
+            .map_err(|e| err("index", e.into()))?;
+        let by_status = txn
+            .open_table(BY_STATUS)
+            .map_err(|e| err("index", e.into()))?;
+        let timeline = txn
+            .open_table(TIMELINE)
+            .map_err(|e| err("timeline", e.into()))?;
+        let (from, to) = (scan.created.start, scan.created.end);
+        let statuses: Vec<u8> = if scan.statuses.is_empty() {
+            AsyncStatus::ALL.into_iter().map(status_code).collect()
+        } else {
+            scan.statuses.iter().copied().map(status_code).collect()
+        };
+        let mut ranges: Vec<Keys<'_>> = Vec::new();
+        match scan.function {
+            Some(function) => {
+                for status in statuses {
+                    let range = by_fn
+                        .range((function, status, from, "")..(function, status, to, ""))
+                        .map_err(|e| err("index", e.into()))?
+                        .map(|entry| entry.map(|(k, _)| (k.value().2, k.value().3.to_owned())));
+                    ranges.push(if scan.ascending {
+                        Box::new(range)
+                    } else {
+                        Box::new(range.rev())
+                    });
+                }
+            }
+            None if !scan.statuses.is_empty() => {
+                for status in statuses {
+                    let range = by_status
+                        .range((status, from, "")..(status, to, ""))
+                        .map_err(|e| err("index", e.into()))?
+                        .map(|entry| entry.map(|(k, _)| (k.value().1, k.value().2.to_owned())));
+                    ranges.push(if scan.ascending {
+                        Box::new(range)
+                    } else {
+                        Box::new(range.rev())
+                    });
+                }
+            }
+            None => {
+                let range = timeline
+                    .range((from, "")..(to, ""))
+                    .map_err(|e| err("timeline", e.into()))?
+                    .map(|entry| entry.map(|(k, _)| (k.value().0, k.value().1.to_owned())));
+                ranges.push(if scan.ascending {
+                    Box::new(range)
+                } else {
+                    Box::new(range.rev())
+                });
+            }
+        }
+        // Merge the ranges (each already in order) by (created, id).
+        let mut heads: Vec<Option<(u64, String)>> = Vec::with_capacity(ranges.len());
+        for range in &mut ranges {
+            heads.push(
+                range
+                    .next()
+                    .transpose()
+                    .map_err(|e| err("index", e.into()))?,
+            );
+        }
+        loop {
+            let pick = heads
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.as_ref().map(|h| (i, h)))
+                .reduce(|a, b| {
+                    let b_first = if scan.ascending { b.1 < a.1 } else { b.1 > a.1 };
+                    if b_first { b } else { a }
+                })
+                .map(|(i, _)| i);
+            let Some(i) = pick else {
+                return Ok(());
+            };
+            let (_, id) = heads[i].take().expect("picked a head");
+            heads[i] = ranges[i]
+                .next()
+                .transpose()
+                .map_err(|e| err("index", e.into()))?;
+            let mut load = || -> Result<Option<EventRecord>, DurableError> {
+                let found = events
+                    .get(id.as_str())
+                    .map_err(|e| err("read event", e.into()))?;
+                self.reads.fetch_add(1, Ordering::Relaxed);
+                found.map(|v| decode(&self.path, v.value())).transpose()
+            };
+            if !visit(&id, &mut load)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Up to `limit` finished or aborted events, oldest end first: those that ended before
+    /// `before_ms`, and past them as many as `excess` more.
+    pub(crate) fn prunable(
+        &self,
+        before_ms: u64,
+        excess: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, DurableError> {
+        let txn = self.read()?;
+        let ended = txn
+            .open_table(ENDED)
+            .map_err(|e| store_err(&self.path, "ended", e))?;
+        let mut ids = Vec::new();
+        for entry in ended
+            .iter()
+            .map_err(|e| store_err(&self.path, "scan ended", e))?
+        {
+            let (key, _) = entry.map_err(|e| store_err(&self.path, "scan ended", e))?;
+            let (at, id) = key.value();
+            if ids.len() >= limit || (at >= before_ms && ids.len() as u64 >= excess) {
+                break;
+            }
+            ids.push(id.to_owned());
+        }
+        Ok(ids)
     }
 
     /// One event's record.
@@ -220,6 +579,7 @@ impl Store {
         let found = events
             .get(request_id)
             .map_err(|e| store_err(&self.path, "read event", e))?;
+        self.reads.fetch_add(1, Ordering::Relaxed);
         found.map(|v| decode(&self.path, v.value())).transpose()
     }
 
@@ -260,52 +620,18 @@ impl Store {
         Ok(out)
     }
 
-    /// Visits records in acceptance order (newest first unless `ascending`) until `visit`
-    /// returns `false`.
-    pub(crate) fn scan_timeline(
-        &self,
-        ascending: bool,
-        mut visit: impl FnMut(EventRecord) -> bool,
-    ) -> Result<(), DurableError> {
-        let txn = self.read()?;
-        let timeline = txn
-            .open_table(TIMELINE)
-            .map_err(|e| store_err(&self.path, "timeline", e))?;
-        let events = txn
-            .open_table(EVENTS)
-            .map_err(|e| store_err(&self.path, "events", e))?;
-        let iter = timeline
-            .iter()
-            .map_err(|e| store_err(&self.path, "scan timeline", e))?;
-        let iter: Box<dyn Iterator<Item = _>> = if ascending {
-            Box::new(iter)
-        } else {
-            Box::new(iter.rev())
-        };
-        for entry in iter {
-            let (key, _) = entry.map_err(|e| store_err(&self.path, "scan timeline", e))?;
-            let (_, id) = key.value();
-            let Some(v) = events
-                .get(id)
-                .map_err(|e| store_err(&self.path, "read event", e))?
-            else {
-                continue;
-            };
-            if !visit(decode(&self.path, v.value())?) {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Dead-lettered events, oldest first: their records and payloads, for `ids` or all.
+    /// Dead-lettered events (of `function`, or all), oldest first: their records and payloads.
     pub(crate) fn dead_letters(
         &self,
+        function: Option<&str>,
         mut visit: impl FnMut(EventRecord, Option<Bytes>) -> bool,
     ) -> Result<(), DurableError> {
         let txn = self.read()?;
         let dead = txn
             .open_table(DEAD)
+            .map_err(|e| store_err(&self.path, "dead letters", e))?;
+        let by_fn = txn
+            .open_table(DEAD_BY_FN)
             .map_err(|e| store_err(&self.path, "dead letters", e))?;
         let events = txn
             .open_table(EVENTS)
@@ -313,18 +639,29 @@ impl Store {
         let payloads = txn
             .open_table(PAYLOADS)
             .map_err(|e| store_err(&self.path, "payloads", e))?;
-        for entry in dead
-            .iter()
-            .map_err(|e| store_err(&self.path, "scan dead letters", e))?
-        {
-            let (key, _) = entry.map_err(|e| store_err(&self.path, "scan dead letters", e))?;
-            let (_, id) = key.value();
+        let ids: Box<dyn Iterator<Item = Result<String, redb::StorageError>>> = match function {
+            Some(f) => Box::new(
+                by_fn
+                    .range((f, 0, "")..=(f, u64::MAX, "\u{10ffff}"))
+                    .map_err(|e| store_err(&self.path, "scan dead letters", e))?
+                    .map(|entry| entry.map(|(k, _)| k.value().2.to_owned())),
+            ),
+            None => Box::new(
+                dead.iter()
+                    .map_err(|e| store_err(&self.path, "scan dead letters", e))?
+                    .map(|entry| entry.map(|(k, _)| k.value().1.to_owned())),
+            ),
+        };
+        for id in ids {
+            let id = id.map_err(|e| store_err(&self.path, "scan dead letters", e))?;
+            let id = id.as_str();
             let Some(v) = events
                 .get(id)
                 .map_err(|e| store_err(&self.path, "read event", e))?
             else {
                 continue;
             };
+            self.reads.fetch_add(1, Ordering::Relaxed);
             let record = decode(&self.path, v.value())?;
             let payload = payloads
                 .get(id)
@@ -376,6 +713,12 @@ struct Tables<'t> {
     timeline: redb::Table<'t, (u64, &'static str), ()>,
     dead: redb::Table<'t, (u64, &'static str), ()>,
     offsets: redb::Table<'t, (&'static str, i32), i64>,
+    by_fn: redb::Table<'t, (&'static str, u8, u64, &'static str), ()>,
+    by_status: redb::Table<'t, (u8, u64, &'static str), ()>,
+    ended: redb::Table<'t, (u64, &'static str), ()>,
+    counts: redb::Table<'t, (&'static str, u8), u64>,
+    dead_by_fn: redb::Table<'t, (&'static str, u64, &'static str), ()>,
+    meta: redb::Table<'t, &'static str, u64>,
 }
 
 impl<'t> Tables<'t> {
@@ -387,6 +730,12 @@ impl<'t> Tables<'t> {
             timeline: txn.open_table(TIMELINE)?,
             dead: txn.open_table(DEAD)?,
             offsets: txn.open_table(OFFSETS)?,
+            by_fn: txn.open_table(BY_FN_STATUS)?,
+            by_status: txn.open_table(BY_STATUS)?,
+            ended: txn.open_table(ENDED)?,
+            counts: txn.open_table(COUNTS)?,
+            dead_by_fn: txn.open_table(DEAD_BY_FN)?,
+            meta: txn.open_table(META)?,
         })
     }
 
@@ -400,11 +749,32 @@ impl<'t> Tables<'t> {
         }
     }
 
+    /// Builds every index and count from the events (for a file of an earlier layout).
+    fn reindex(&mut self) -> Result<usize, String> {
+        let e = |e: redb::StorageError| e.to_string();
+        self.by_fn.retain(|_, _| false).map_err(e)?;
+        self.by_status.retain(|_, _| false).map_err(e)?;
+        self.ended.retain(|_, _| false).map_err(e)?;
+        self.counts.retain(|_, _| false).map_err(e)?;
+        self.dead_by_fn.retain(|_, _| false).map_err(e)?;
+        let mut records = Vec::new();
+        for entry in self.events.iter().map_err(e)? {
+            let (id, v) = entry.map_err(e)?;
+            let record: EventRecord = serde_json::from_slice(v.value())
+                .map_err(|err| format!("corrupt event record {}: {err}", id.value()))?;
+            records.push(record);
+        }
+        for record in &records {
+            self.index(record, Keys::of(record), 1)?;
+        }
+        Ok(records.len())
+    }
+
     fn apply(&mut self, op: &WriteOp) -> Result<(), String> {
         match op {
             WriteOp::Put { record, payload } => self.put(record, payload.as_deref()),
             WriteOp::Delete { request_id } => self.delete(request_id),
-            WriteOp::Prune { before_ms, ids } => self.prune(*before_ms, ids),
+            WriteOp::Prune { ids } => self.prune(ids),
             WriteOp::Offset {
                 consumer,
                 partition,
@@ -417,6 +787,59 @@ impl<'t> Tables<'t> {
         }
     }
 
+    /// Adds (`sign` 1) or removes (`sign` -1) the index entries and the count of `record`.
+    fn index(&mut self, record: &EventRecord, keys: Keys, sign: i8) -> Result<(), String> {
+        let e = |e: redb::StorageError| e.to_string();
+        let id = record.request_id.as_str();
+        let function = record.function.as_str();
+        let created = record.created_ms;
+        let add = sign > 0;
+        let by_fn = (function, keys.status, created, id);
+        let by_status = (keys.status, created, id);
+        if add {
+            self.timeline.insert((created, id), ()).map_err(e)?;
+            self.by_fn.insert(by_fn, ()).map_err(e)?;
+            self.by_status.insert(by_status, ()).map_err(e)?;
+        } else {
+            self.timeline.remove((created, id)).map_err(e)?;
+            self.by_fn.remove(by_fn).map_err(e)?;
+            self.by_status.remove(by_status).map_err(e)?;
+        }
+        if let Some(at) = keys.ended {
+            if add {
+                self.ended.insert((at, id), ()).map_err(e)?;
+            } else {
+                self.ended.remove((at, id)).map_err(e)?;
+            }
+        }
+        if let Some(at) = keys.dead {
+            if add {
+                self.dead.insert((at, id), ()).map_err(e)?;
+                self.dead_by_fn.insert((function, at, id), ()).map_err(e)?;
+            } else {
+                self.dead.remove((at, id)).map_err(e)?;
+                self.dead_by_fn.remove((function, at, id)).map_err(e)?;
+            }
+        }
+        let count_key = (function, keys.bucket as u8);
+        let count = self
+            .counts
+            .get(count_key)
+            .map_err(e)?
+            .map_or(0, |v| v.value());
+        let count = if add {
+            count + 1
+        } else {
+            count.saturating_sub(1)
+        };
+        if count == 0 {
+            self.counts.remove(count_key).map_err(e)?;
+        } else {
+            self.counts.insert(count_key, count).map_err(e)?;
+        }
+        Ok(())
+    }
+
     fn put(&mut self, record: &EventRecord, payload: Option<&[u8]>) -> Result<(), String> {
         let id = record.request_id.as_str();
         let e = |e: redb::StorageError| e.to_string();
@@ -426,28 +849,24 @@ impl<'t> Tables<'t> {
         if let Some(payload) = payload {
             self.payloads.insert(id, payload).map_err(e)?;
         }
-        if let Some(old) = &old {
-            if old.created_ms != record.created_ms {
-                self.timeline.remove((old.created_ms, id)).map_err(e)?;
+        let keys = Keys::of(record);
+        let unchanged = old.as_ref().is_some_and(|old| {
+            Keys::of(old) == keys
+                && old.created_ms == record.created_ms
+                && old.function == record.function
+        });
+        if !unchanged {
+            if let Some(old) = &old {
+                self.index(old, Keys::of(old), -1)?;
             }
-            if old.state == EventState::Failed {
-                self.dead
-                    .remove((old.ended_ms.unwrap_or(0), id))
-                    .map_err(e)?;
-            }
+            self.index(record, keys, 1)?;
         }
-        self.timeline
-            .insert((record.created_ms, id), ())
-            .map_err(e)?;
         match record.state {
             EventState::Queued | EventState::InFlight => {
                 self.pending.insert(id, record.due_ms).map_err(e)?;
             }
             EventState::Failed => {
                 self.pending.remove(id).map_err(e)?;
-                self.dead
-                    .insert((record.ended_ms.unwrap_or(0), id), ())
-                    .map_err(e)?;
             }
             EventState::Finished | EventState::Aborted => {
                 self.pending.remove(id).map_err(e)?;
@@ -465,19 +884,13 @@ impl<'t> Tables<'t> {
         self.events.remove(id).map_err(e)?;
         self.payloads.remove(id).map_err(e)?;
         self.pending.remove(id).map_err(e)?;
-        self.timeline.remove((old.created_ms, id)).map_err(e)?;
-        if old.state == EventState::Failed {
-            self.dead
-                .remove((old.ended_ms.unwrap_or(0), id))
-                .map_err(e)?;
-        }
-        Ok(())
+        self.index(&old, Keys::of(&old), -1)
     }
 
-    fn prune(&mut self, before_ms: u64, ids: &[String]) -> Result<(), String> {
+    fn prune(&mut self, ids: &[String]) -> Result<(), String> {
         for id in ids {
             if let Some(record) = self.record(id)?
-                && prunable(&record, before_ms)
+                && matches!(record.state, EventState::Finished | EventState::Aborted)
             {
                 self.delete(id)?;
             }
@@ -486,44 +899,110 @@ impl<'t> Tables<'t> {
     }
 }
 
-/// Whether `record` is finished or aborted and ended before `before_ms`.
-pub(crate) fn prunable(record: &EventRecord, before_ms: u64) -> bool {
-    matches!(record.state, EventState::Finished | EventState::Aborted)
-        && record.ended_ms.is_some_and(|ended| ended < before_ms)
-}
-
-fn writer_loop(db: &Database, path: &Path, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
+fn writer_loop(db: &Shared, path: &Path, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
     let mut batch = Vec::with_capacity(64);
+    let mut compaction = Compaction::default();
+    let mut pending_compact = None;
     while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Write { ops, reply } => batch.push((ops, reply)),
+                Job::Compact { reply } => {
+                    pending_compact = Some(reply);
+                    break;
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
             }
         }
-        let result = commit(db, &batch);
-        if result.is_ok() {
-            commits.fetch_add(1, Ordering::Relaxed);
+        if !batch.is_empty() {
+            let pruned = batch
+                .iter()
+                .any(|(ops, _)| ops.iter().any(|op| matches!(op, WriteOp::Prune { .. })));
+            let result = commit(&shared(db), &batch);
+            if result.is_ok() {
+                commits.fetch_add(1, Ordering::Relaxed);
+            }
+            let result = result.map_err(|message| {
+                tracing::error!(target: "scf::async", path = %path.display(), "async queue write failed: {message}");
+                DurableError::Store(format!("{}: write failed: {message}", path.display()))
+            });
+            for (_, reply) in batch.drain(..) {
+                let _ = reply.send(result.clone());
+            }
+            if pruned && compaction.due(db, path) {
+                let _ = compaction.run(db, path);
+            }
         }
-        let result = result.map_err(|message| {
-            tracing::error!(target: "scf::async", path = %path.display(), "async queue write failed: {message}");
-            DurableError::Store(format!("{}: write failed: {message}", path.display()))
-        });
-        for job in batch.drain(..) {
-            let _ = job.reply.send(result.clone());
+        if let Some(reply) = pending_compact.take() {
+            let _ = reply.send(compaction.run(db, path));
         }
     }
 }
 
-fn commit(db: &Database, batch: &[Job]) -> Result<(), String> {
+/// When the writer last compacted and checked whether to.
+#[derive(Default)]
+struct Compaction {
+    last_check: Option<std::time::Instant>,
+    last_run: Option<std::time::Instant>,
+}
+
+impl Compaction {
+    /// After a prune: whether the file is over [`COMPACT_MIN_BYTES`], less than half used, and
+    /// was not compacted in the last [`COMPACT_EVERY`] (checked at most once a minute).
+    fn due(&mut self, db: &Shared, path: &Path) -> bool {
+        let now = std::time::Instant::now();
+        let recent = |at: Option<std::time::Instant>, every| {
+            at.is_some_and(|t: std::time::Instant| now.duration_since(t) < every)
+        };
+        if recent(self.last_check, std::time::Duration::from_secs(60))
+            || recent(self.last_run, COMPACT_EVERY)
+        {
+            return false;
+        }
+        self.last_check = Some(now);
+        let file = std::fs::metadata(path).map_or(0, |m| m.len());
+        if file < COMPACT_MIN_BYTES {
+            return false;
+        }
+        let used = (|| -> Result<u64, redb::Error> {
+            let txn = shared(db).begin_write()?;
+            let stats = txn.stats()?;
+            txn.abort()?;
+            Ok(stats.allocated_pages() * stats.page_size() as u64)
+        })();
+        used.is_ok_and(|used| used < file / 2)
+    }
+
+    /// Compacts the file; `false` when a reader held it or there was nothing to gain.
+    fn run(&mut self, db: &Shared, path: &Path) -> Result<bool, DurableError> {
+        self.last_run = Some(std::time::Instant::now());
+        let before = std::fs::metadata(path).map_or(0, |m| m.len());
+        let mut db = db.write().unwrap_or_else(|e| e.into_inner());
+        match db.compact() {
+            Ok(done) => {
+                let after = std::fs::metadata(path).map_or(0, |m| m.len());
+                tracing::info!(target: "scf::async", path = %path.display(), "compacted the async queue from {before} to {after} bytes");
+                Ok(done)
+            }
+            Err(redb::CompactionError::TransactionInProgress) => Ok(false),
+            Err(e) => Err(store_err(path, "compaction", e)),
+        }
+    }
+}
+
+type Batch = Vec<(Vec<WriteOp>, oneshot::Sender<Result<(), DurableError>>)>;
+
+fn commit(db: &Database, batch: &Batch) -> Result<(), String> {
     let mut txn = db.begin_write().map_err(|e| e.to_string())?;
     txn.set_durability(Durability::Immediate)
         .map_err(|e| e.to_string())?;
     {
         let mut tables = Tables::open(&txn).map_err(|e| e.to_string())?;
-        for job in batch {
-            for op in &job.ops {
+        for (ops, _) in batch {
+            for op in ops {
                 tables.apply(op)?;
             }
         }

@@ -264,9 +264,12 @@ impl DlqSelection {
     }
 }
 
-/// The events `filter` selects.
-pub fn list_events(queue: &DurableQueue, filter: &EventFilter) -> Result<EventPage, DurableError> {
-    let page = queue.list(&filter.query()?)?;
+/// The events `filter` selects (read on the blocking threads).
+pub async fn list_events(
+    queue: &DurableQueue,
+    filter: &EventFilter,
+) -> Result<EventPage, DurableError> {
+    let page = queue.list_blocking(filter.query()?).await?;
     Ok(EventPage {
         events: page.items.iter().map(EventView::from).collect(),
         total: page.total,

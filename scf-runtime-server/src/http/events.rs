@@ -100,7 +100,7 @@ pub(crate) async fn list(
     filter: Result<Query<EventFilter>, QueryRejection>,
 ) -> Result<Json<EventPage>, EventsApiError> {
     let Query(filter) = filter.map_err(|e| EventsApiError::bad(e.body_text()))?;
-    Ok(Json(view::list_events(queue_of(&state)?, &filter)?))
+    Ok(Json(view::list_events(queue_of(&state)?, &filter).await?))
 }
 
 /// `GET /async/events/{request_id}`.

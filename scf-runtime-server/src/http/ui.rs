@@ -306,17 +306,8 @@ async fn route_events(
     let Some(queue) = state.host.async_queue() else {
         return Ok(Json(json!({"counts": {}, "total": 0, "events": []})));
     };
-    let queue = queue.clone();
-    let page = tokio::task::spawn_blocking(move || -> Result<Value, OpError> {
-        let mut page = json!(list_events(&queue, &filter)?);
-        page["counts"] = json!(event_counts(Some(&queue))?);
-        Ok(page)
-    })
-    .await
-    .map_err(|e| OpError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        message: e.to_string(),
-    })??;
+    let mut page = json!(list_events(queue, &filter).await?);
+    page["counts"] = json!(event_counts(Some(queue))?);
     Ok(Json(page))
 }
 

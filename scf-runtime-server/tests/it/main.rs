@@ -9,6 +9,7 @@ mod dashboard;
 mod deploy_client;
 mod deploy_serve;
 mod durable_queue;
+mod durable_scale;
 mod hardening;
 mod host_echo_example;
 mod host_serve;

@@ -40,7 +40,7 @@ pub(super) fn get_status(
 }
 
 /// `ListAsyncEvents`: `EventList` and `TotalCount`.
-pub(super) fn list(
+pub(super) async fn list(
     host: &Host,
     queue: Option<&DurableQueue>,
     params: Params<'_>,
@@ -93,7 +93,7 @@ pub(super) fn list(
         offset: params.usize("Offset")?.unwrap_or(0),
         limit,
     };
-    let page = queue.list(&query)?;
+    let page = queue.list_blocking(query).await?;
     let list: Vec<Value> = page
         .items
         .iter()

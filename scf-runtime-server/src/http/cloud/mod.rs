@@ -255,7 +255,7 @@ impl CloudApi {
                 invoke::invoke_function(host, params, request_id).await
             }
             "GetAsyncEventStatus" => async_events::get_status(queue, params),
-            "ListAsyncEvents" => async_events::list(host, queue, params),
+            "ListAsyncEvents" => async_events::list(host, queue, params).await,
             "TerminateAsyncEvent" => async_events::terminate(queue, params).await,
             "" => Err(ApiError::new(
                 "InvalidAction",
