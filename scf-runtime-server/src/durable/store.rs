@@ -1009,3 +1009,64 @@ fn commit(db: &Database, batch: &Batch) -> Result<(), String> {
     }
     txn.commit().map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::durable::{DurableQueue, EventSource, ListQuery, NewEvent, QueueConfig};
+
+    #[tokio::test]
+    async fn a_file_of_the_first_layout_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let queue = DurableQueue::open(dir.path(), QueueConfig::default()).unwrap();
+            for (function, n) in [("a", 3), ("b", 2)] {
+                for i in 0..n {
+                    let event = NewEvent::new(function, format!("{i}"), EventSource::Invoke);
+                    queue.enqueue(event).await.unwrap();
+                }
+            }
+        }
+        // What the first layout left: events and the timeline, no indexes, no version.
+        {
+            let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut tables = Tables::open(&txn).unwrap();
+                tables.meta.remove("schema").unwrap();
+                tables.by_fn.retain(|_, _| false).unwrap();
+                tables.by_status.retain(|_, _| false).unwrap();
+                tables.counts.retain(|_, _| false).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let queue = DurableQueue::open(dir.path(), QueueConfig::default()).unwrap();
+        let page = queue
+            .list(&ListQuery {
+                function: Some("a".into()),
+                ..ListQuery::default()
+            })
+            .unwrap();
+        assert_eq!((page.total, page.items.len()), (3, 3));
+        let counts = queue.state_counts().unwrap();
+        assert_eq!((counts["a"].queued, counts["b"].queued), (3, 2));
+    }
+
+    #[tokio::test]
+    async fn a_file_of_a_newer_layout_is_refused_with_its_version() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        {
+            let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert("schema", SCHEMA + 1)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let err = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("newer version"), "{err}");
+        assert!(err.contains(FILE_NAME), "{err}");
+    }
+}

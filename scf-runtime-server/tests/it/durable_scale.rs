@@ -245,3 +245,47 @@ async fn a_sustained_accept_rate_leaves_the_store_bounded_by_retention() {
     );
     dispatcher.stop(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pruned_store_is_compacted_to_what_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = QueueConfig {
+        retention: Duration::ZERO,
+        ..QueueConfig::default()
+    };
+    let queue = DurableQueue::open(dir.path(), config).unwrap();
+    accept(&queue, 20_000).await;
+    let dispatcher = queue.start_dispatcher(
+        DispatchConfig {
+            prune_every: Duration::from_secs(3600),
+            concurrency: 1024,
+            default_per_function: 1024,
+            ..DispatchConfig::default()
+        },
+        |_| async { DeliveryOutcome::Success },
+    );
+    let running = ListQuery {
+        statuses: vec![AsyncStatus::Running],
+        ..ListQuery::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while queue.list(&running).unwrap().total > 0 {
+        assert!(Instant::now() < deadline, "the events were not delivered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    dispatcher.stop(Duration::from_secs(5)).await;
+    let full = queue.file_bytes();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(queue.prune().await.unwrap(), 20_000);
+    assert_eq!(queue.list(&ListQuery::default()).unwrap().total, 0);
+    assert!(queue.compact().await.unwrap(), "nothing was compacted");
+    let compacted = queue.file_bytes();
+    println!("{full} bytes with 20,000 events, {compacted} bytes after pruning and compacting");
+    assert!(compacted < full / 4, "{full} -> {compacted} bytes");
+    // The compacted store goes on accepting.
+    let id = queue
+        .enqueue(NewEvent::new("f0", "{}", EventSource::Invoke))
+        .await
+        .unwrap();
+    assert!(queue.get(&id).unwrap().is_some());
+}
