@@ -248,8 +248,18 @@ async fn deliver_one<F, Fut>(
     if record.state.is_terminal() {
         record.ended_ms = Some(end);
     }
+    let ended = match record.state {
+        EventState::Finished => Some(1),
+        EventState::Failed => Some(2),
+        _ => None,
+    };
     match queue.put(record).await {
-        Ok(()) => queue.delivered(&function, request_id, retry_at),
+        Ok(()) => {
+            if let Some(i) = ended {
+                queue.inner.totals[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            queue.delivered(&function, request_id, retry_at)
+        }
         Err(e) => {
             // Still queued on disk: deliver it again (a duplicate if it had succeeded).
             tracing::error!(target: "scf::async", request_id, "cannot record the delivery outcome: {e}; it will be delivered again");

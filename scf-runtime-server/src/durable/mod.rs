@@ -76,8 +76,8 @@ pub use dispatcher::{DispatchConfig, Dispatcher};
 pub use error::DurableError;
 pub use policy::{Backoff, Decision, DeliveryOutcome, FailureCounts, GiveUp, RetryPolicy};
 pub use queue::{
-    COUNT_CAP, DeadLetterFilter, DurableQueue, ListQuery, PRUNE_BATCH, Page, QueueConfig, ReplayId,
-    StateCounts,
+    COUNT_CAP, DeadLetterFilter, DurableQueue, ListQuery, PRUNE_BATCH, Page, QueueConfig,
+    QueueTotals, ReplayId, StateCounts,
 };
 pub use record::{
     AsyncEvent, DeadLetter, EventError, EventRecord, EventSource, NewEvent, OrderKey,

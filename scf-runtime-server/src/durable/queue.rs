@@ -147,6 +147,17 @@ impl DeadLetterFilter {
     }
 }
 
+/// Events a queue accepted and ended since it was opened (see [`DurableQueue::totals`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueTotals {
+    /// Accepted (enqueued; replays not included).
+    pub accepted: u64,
+    /// Finished by a delivery.
+    pub finished: u64,
+    /// Dead-lettered by a delivery.
+    pub dead_lettered: u64,
+}
+
 /// How many of one function's events are in each state (see [`DurableQueue::state_counts`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StateCounts {
@@ -191,6 +202,8 @@ pub(crate) struct Inner {
     pub(crate) wake: Notify,
     /// Functions with retry settings of their own (`UpdateFunctionEventInvokeConfig`).
     policies: std::sync::RwLock<HashMap<String, RetryPolicy>>,
+    /// Since the queue was opened: events accepted, finished and dead-lettered.
+    pub(crate) totals: [std::sync::atomic::AtomicU64; 3],
 }
 
 /// The schedule: per function, due events by (due time, arrival), and counts.
@@ -364,6 +377,7 @@ impl DurableQueue {
                 index: Mutex::new(index),
                 wake: Notify::new(),
                 policies: std::sync::RwLock::new(HashMap::new()),
+                totals: Default::default(),
             }),
         })
     }
@@ -468,8 +482,20 @@ impl DurableQueue {
             now,
             event.order.as_ref(),
         );
+        self.inner.totals[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.wake.notify_one();
         Ok(request_id)
+    }
+
+    /// Since the queue was opened: events accepted, and events that finished or were
+    /// dead-lettered by a delivery (what a soak run compares).
+    pub fn totals(&self) -> QueueTotals {
+        let read = |i: usize| self.inner.totals[i].load(std::sync::atomic::Ordering::Relaxed);
+        QueueTotals {
+            accepted: read(0),
+            finished: read(1),
+            dead_lettered: read(2),
+        }
     }
 
     /// Takes a slot of `function`'s bound.

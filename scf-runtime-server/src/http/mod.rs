@@ -249,9 +249,16 @@ pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Option<
 }
 
 async fn status(State(state): State<AppState>) -> Response {
+    let queue = state.host.async_queue().map(|q| {
+        serde_json::json!({
+            "totals": q.totals(),
+            "store_bytes": q.file_bytes(),
+        })
+    });
     axum::Json(serde_json::json!({
         "functions": state.host.status(),
         "in_flight": state.host.in_flight(),
+        "async": queue,
     }))
     .into_response()
 }
