@@ -51,7 +51,7 @@ pub(crate) fn target_dir(root: &Path) -> Result<PathBuf> {
 
 /// Runs `cargo build --release` for `packages` in the workspace, into `target_dir`, with
 /// extra environment (profile overrides). Cargo's progress goes to our stderr.
-fn cargo_build(
+pub(crate) fn cargo_build(
     root: &Path,
     target_dir: &Path,
     packages: &[&str],

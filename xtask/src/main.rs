@@ -5,6 +5,9 @@
 //! Rust-on-Lambda baseline (`lambda_runtime` under `cargo lambda watch`), and prints a table
 //! of figures, ratios and targets. BENCHMARKS.md at the repository root describes every row.
 //!
+//! `cargo run --release -p xtask -- soak [--minutes 30]` runs the server under mixed traffic and
+//! reports its memory, descriptors, store size, latency and async totals over time.
+//!
 //! `cargo run -p xtask -- modules` checks that no workspace crate has a module-level import
 //! cycle (see the `modules` module for the rule).
 
@@ -19,6 +22,7 @@ mod modules;
 mod procs;
 mod report;
 mod serve;
+mod soak;
 mod stats;
 
 use std::path::PathBuf;
@@ -40,6 +44,8 @@ enum Command {
     Bench(bench::Options),
     /// Check every workspace crate for module-level import cycles.
     Modules,
+    /// Run `cargo scf serve` under mixed traffic for a long time and report what must stay flat.
+    Soak(soak::Options),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Bench(options) => bench::run(options),
         Command::Modules => modules::run(&workspace_root()),
+        Command::Soak(options) => soak::run(options),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
