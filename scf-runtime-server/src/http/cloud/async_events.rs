@@ -39,7 +39,10 @@ pub(super) fn get_status(
     Ok(result)
 }
 
-/// `ListAsyncEvents`: `EventList` and `TotalCount`.
+/// `ListAsyncEvents`: `EventList` and `TotalCount`, read from the store's indexes on the
+/// blocking threads. `TotalCount` is exact, except with `StartTimeInterval`, `EndTimeInterval`
+/// or `InvokeType`, where it counts at most [`COUNT_CAP`](crate::durable::COUNT_CAP) matches
+/// past the page.
 pub(super) async fn list(
     host: &Host,
     queue: Option<&DurableQueue>,
