@@ -185,7 +185,13 @@ impl Conn {
     }
 
     async fn get_json(&mut self, path: &str) -> Result<serde_json::Value> {
-        let (status, body) = self.send(Method::GET, path, &[], "").await?;
+        // An idle connection may have been closed by the server's keep-alive timeout: one retry
+        // on a new connection.
+        let answer = match self.send(Method::GET, path, &[], "").await {
+            Ok(answer) => answer,
+            Err(_) => self.send(Method::GET, path, &[], "").await?,
+        };
+        let (status, body) = answer;
         if status != StatusCode::OK {
             bail!("GET {path} answered {status}");
         }
@@ -341,18 +347,26 @@ async fn soak(options: &Options, server: &Path, config: &Path, dir: &Path) -> Re
     );
     let span = Duration::from_secs(10);
     let alone = echo_throughput(addr, 16, span).await?;
+    // Four people paging through the events, each asking for a page every 100 ms (the first
+    // 50 pages, 20 events each, newest first), and one dashboard refreshing its counts.
     let listing = Arc::new(AtomicU64::new(0));
     let list_us = Arc::new(Mutex::new(Vec::new()));
     let stop_at = Instant::now() + span;
     let mut listers = Vec::new();
-    for i in 0..4u64 {
+    for i in 0..5u64 {
         let (listing, list_us) = (listing.clone(), list_us.clone());
         listers.push(tokio::spawn(async move {
             let mut conn = Conn::new(addr);
+            let mut ticker = tokio::time::interval(Duration::from_millis(100));
             let mut page = 0u64;
             while Instant::now() < stop_at {
-                let offset = (page * 997 + i * 50_000) % 150_000;
-                let path = format!("/async/events?function=echo&limit=20&offset={offset}");
+                ticker.tick().await;
+                let path = if i == 4 {
+                    "/ui/api/events?limit=20".to_owned()
+                } else {
+                    let offset = (page * 7 + i * 13) % 50 * 20;
+                    format!("/async/events?function=echo&limit=20&offset={offset}")
+                };
                 let started = Instant::now();
                 conn.get_json(&path).await?;
                 list_us.lock().await.push(started.elapsed());
@@ -368,7 +382,7 @@ async fn soak(options: &Options, server: &Path, config: &Path, dir: &Path) -> Re
     }
     let pages = Samples::from_durations(&list_us.lock().await);
     println!(
-        "echo with 16 clients: {alone:.0}/s alone, {with_listing:.0}/s while 4 clients listed {} pages of the store ({:.2}x); a page took p50 {:.0} µs, p99 {:.0} µs",
+        "echo with 16 clients: {alone:.0}/s alone, {with_listing:.0}/s while {} pages of the store were listed ({:.2}x); a page took p50 {:.0} µs, p99 {:.0} µs",
         listing.load(Ordering::Relaxed),
         with_listing / alone,
         pages.p50().unwrap_or(0.0),
@@ -406,7 +420,12 @@ async fn soak(options: &Options, server: &Path, config: &Path, dir: &Path) -> Re
         let interval = interval.clone();
         workers.push(tokio::spawn(async move {
             let mut conn = Conn::new(addr);
-            while let Some(kind) = receiver.lock().await.recv().await {
+            loop {
+                // The lock is held only while taking a job, not while sending it.
+                let next = receiver.lock().await.recv().await;
+                let Some(kind) = next else {
+                    break;
+                };
                 let started = Instant::now();
                 let answer = conn.invoke(kind).await;
                 let elapsed = started.elapsed();
