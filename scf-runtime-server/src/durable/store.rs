@@ -719,6 +719,8 @@ struct Tables<'t> {
     counts: redb::Table<'t, (&'static str, u8), u64>,
     dead_by_fn: redb::Table<'t, (&'static str, u64, &'static str), ()>,
     meta: redb::Table<'t, &'static str, u64>,
+    /// Changes to the counts, written once per commit by [`Tables::flush_counts`].
+    deltas: std::collections::HashMap<(String, u8), i64>,
 }
 
 impl<'t> Tables<'t> {
@@ -736,6 +738,7 @@ impl<'t> Tables<'t> {
             counts: txn.open_table(COUNTS)?,
             dead_by_fn: txn.open_table(DEAD_BY_FN)?,
             meta: txn.open_table(META)?,
+            deltas: std::collections::HashMap::new(),
         })
     }
 
@@ -767,6 +770,7 @@ impl<'t> Tables<'t> {
         for record in &records {
             self.index(record, Keys::of(record), 1)?;
         }
+        self.flush_counts()?;
         Ok(records.len())
     }
 
@@ -821,21 +825,29 @@ impl<'t> Tables<'t> {
                 self.dead_by_fn.remove((function, at, id)).map_err(e)?;
             }
         }
-        let count_key = (function, keys.bucket as u8);
-        let count = self
-            .counts
-            .get(count_key)
-            .map_err(e)?
-            .map_or(0, |v| v.value());
-        let count = if add {
-            count + 1
-        } else {
-            count.saturating_sub(1)
-        };
-        if count == 0 {
-            self.counts.remove(count_key).map_err(e)?;
-        } else {
-            self.counts.insert(count_key, count).map_err(e)?;
+        *self
+            .deltas
+            .entry((function.to_owned(), keys.bucket as u8))
+            .or_default() += i64::from(sign);
+        Ok(())
+    }
+
+    /// Writes the counts changed since the last flush (one read and one write per function
+    /// and bucket, however many events of the commit changed it).
+    fn flush_counts(&mut self) -> Result<(), String> {
+        let e = |e: redb::StorageError| e.to_string();
+        for ((function, bucket), delta) in std::mem::take(&mut self.deltas) {
+            if delta == 0 {
+                continue;
+            }
+            let key = (function.as_str(), bucket);
+            let count = self.counts.get(key).map_err(e)?.map_or(0, |v| v.value());
+            let count = count.saturating_add_signed(delta);
+            if count == 0 {
+                self.counts.remove(key).map_err(e)?;
+            } else {
+                self.counts.insert(key, count).map_err(e)?;
+            }
         }
         Ok(())
     }
@@ -843,9 +855,15 @@ impl<'t> Tables<'t> {
     fn put(&mut self, record: &EventRecord, payload: Option<&[u8]>) -> Result<(), String> {
         let id = record.request_id.as_str();
         let e = |e: redb::StorageError| e.to_string();
-        let old = self.record(id)?;
         let json = serde_json::to_vec(record).map_err(|e| e.to_string())?;
-        self.events.insert(id, json.as_slice()).map_err(e)?;
+        // The record it replaces comes back from the insert: no lookup of its own.
+        let old: Option<EventRecord> = match self.events.insert(id, json.as_slice()).map_err(e)? {
+            None => None,
+            Some(v) => Some(
+                serde_json::from_slice(v.value())
+                    .map_err(|err| format!("corrupt event record {id}: {err}"))?,
+            ),
+        };
         if let Some(payload) = payload {
             self.payloads.insert(id, payload).map_err(e)?;
         }
@@ -1006,6 +1024,7 @@ fn commit(db: &Database, batch: &Batch) -> Result<(), String> {
                 tables.apply(op)?;
             }
         }
+        tables.flush_counts()?;
     }
     txn.commit().map_err(|e| e.to_string())
 }
