@@ -125,8 +125,7 @@ async fn run<F, Fut>(
         let queue = queue.clone();
         let deliver = deliver.clone();
         deliveries.spawn(async move {
-            deliver_one(&queue, request_id, function, &*deliver).await;
-            drop(permit);
+            deliver_one(&queue, request_id, function, &*deliver, permit).await;
         });
     }
     // Stopped: the pruner ends at the same signal (after the prune it may be in).
@@ -171,11 +170,15 @@ async fn sleep_opt(wait: Option<Duration>) {
     }
 }
 
+/// Runs one delivery. The concurrency it holds (`permit` and the function's count) is given
+/// back as soon as the function has answered; the event stays in flight until its outcome is
+/// written, so it is never taken twice.
 async fn deliver_one<F, Fut>(
     queue: &DurableQueue,
     request_id: String,
     function: String,
     deliver: &F,
+    permit: tokio::sync::OwnedSemaphorePermit,
 ) where
     F: Fn(AsyncEvent) -> Fut,
     Fut: Future<Output = DeliveryOutcome>,
@@ -190,12 +193,16 @@ async fn deliver_one<F, Fut>(
         Ok((Some(record), payload)) if record.state == EventState::Queued => (record, payload),
         Ok(_) => {
             // Gone or done meanwhile (purged, aborted): nothing to deliver.
+            drop(permit);
+            queue.invocation_ended(&function);
             queue.delivered(&function, request_id, None);
             return;
         }
         Err(e) => {
             tracing::error!(target: "scf::async", request_id, "cannot read the async event: {e}; retrying in 1 s");
             let retry = clock.now_ms() + 1000;
+            drop(permit);
+            queue.invocation_ended(&function);
             queue.delivered(&function, request_id, Some(retry));
             return;
         }
@@ -213,6 +220,8 @@ async fn deliver_one<F, Fut>(
         payload: payload.unwrap_or_default(),
     };
     let outcome = deliver(event).await;
+    drop(permit);
+    queue.invocation_ended(&function);
     let end = clock.now_ms();
     let decision = queue.policy_of(&record.function).decide(
         &outcome,

@@ -234,6 +234,7 @@ struct FunctionQueue {
     due: BTreeMap<(u64, u64), String>,
     /// Accepted and not done: waiting in `due` or in flight.
     pending: usize,
+    /// Deliveries whose function has not answered yet (what the per-function limit counts).
     in_flight: usize,
 }
 
@@ -1001,13 +1002,21 @@ impl DurableQueue {
         Next::Deliver(request_id, function)
     }
 
-    /// A delivery ended: the event is due again at `retry_at`, or done.
+    /// A delivery's function answered (its outcome may still be being written): the function
+    /// may take its next event.
+    pub(crate) fn invocation_ended(&self, function: &str) {
+        if let Some(queue) = self.index().functions.get_mut(function) {
+            queue.in_flight = queue.in_flight.saturating_sub(1);
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// A delivery's outcome is written: the event is due again at `retry_at`, or done.
     pub(crate) fn delivered(&self, function: &str, request_id: String, retry_at: Option<u64>) {
         {
             let mut index = self.index();
             index.in_flight.remove(&request_id);
             if let Some(queue) = index.functions.get_mut(function) {
-                queue.in_flight = queue.in_flight.saturating_sub(1);
                 if retry_at.is_none() {
                     queue.pending = queue.pending.saturating_sub(1);
                 }
