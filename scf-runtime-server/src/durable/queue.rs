@@ -1016,10 +1016,10 @@ impl DurableQueue {
         {
             let mut index = self.index();
             index.in_flight.remove(&request_id);
-            if let Some(queue) = index.functions.get_mut(function) {
-                if retry_at.is_none() {
-                    queue.pending = queue.pending.saturating_sub(1);
-                }
+            if let Some(queue) = index.functions.get_mut(function)
+                && retry_at.is_none()
+            {
+                queue.pending = queue.pending.saturating_sub(1);
             }
             match retry_at {
                 Some(due) => index.schedule(function, request_id, due),
