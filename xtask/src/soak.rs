@@ -10,6 +10,7 @@
 //!    half the measured echo throughput (or `--rate`) for `--minutes`, and every `--sample-s`
 //!    prints the server's RSS, open descriptors, instances, store size, the async totals and
 //!    the sync echo p50/p99 of that interval.
+//!    The dead letters (kept until purged) are purged every interval, as an operator would.
 //! 4. Waits for every accepted async event to finish or be dead-lettered and compares: accepted
 //!    (202s seen by the client, and the server's count) = finished + dead-lettered.
 //!
@@ -482,6 +483,13 @@ async fn soak(options: &Options, server: &Path, config: &Path, dir: &Path) -> Re
         tokio::time::sleep(wait).await;
         let taken = std::mem::take(&mut *interval.lock().await);
         client_accepted += taken.accepted;
+        // Dead letters stay until purged: an operator purges them, as this does every interval.
+        if let Err(e) = control
+            .send(Method::POST, "/async/dlq/purge", &[], "{}")
+            .await
+        {
+            println!("purging the dead letters failed: {e:#}");
+        }
         let status = control.get_json("/status").await;
         let Ok(status) = status else {
             println!("the server did not answer /status: {status:?}");

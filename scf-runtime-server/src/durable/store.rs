@@ -65,6 +65,10 @@ const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 /// The version of the store's layout: 2 added the indexes and counts.
 pub const SCHEMA: u64 = 2;
 
+/// The store's page cache: hot index and record pages stay in memory; the rest is read from
+/// the file (the operating system's page cache keeps it warm).
+pub const CACHE_BYTES: usize = 64 << 20;
+
 /// A file smaller than this is never compacted.
 pub const COMPACT_MIN_BYTES: u64 = 32 << 20;
 
@@ -291,7 +295,10 @@ impl Store {
         let path = state_dir.join(FILE_NAME);
         make_private(state_dir, &[FILE_NAME])
             .map_err(|e| store_err(state_dir, "cannot make the state folder private", e))?;
-        let db = match Database::create(&path) {
+        let db = match redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(DurableError::Store(format!(
