@@ -283,6 +283,22 @@ fn panic_error(panic: &Box<dyn std::any::Any + Send>) -> Error {
     Error::new("Panic", format_args!("handler panicked: {message}"))
 }
 
+/// What the runtime makes of one `GET /runtime/invocation/next` answer, as [`Runtime::run`] does
+/// before calling the handler: the invocation (context from the headers, event from the body),
+/// or the JSON body it posts to `/runtime/invocation/error` instead. For the fuzz targets in
+/// `fuzz/`; not part of the stable API.
+#[doc(hidden)]
+pub fn decode_next<E: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+    config: &Arc<Config>,
+) -> Result<Invocation<E>, Bytes> {
+    let context =
+        context_from_headers(headers, Instant::now(), config).map_err(|e| error_post(&e).1)?;
+    let event = decode_event::<E>(body).map_err(|e| error_post(&e).1)?;
+    Ok(Invocation { event, context })
+}
+
 /// The `/next` headers. `HeaderMap` keys are lower-case, whatever case the host sent;
 /// looking them up by `HeaderName` skips the per-lookup validation a `&str` key costs.
 const REQUEST_ID: HeaderName = HeaderName::from_static("request_id");
