@@ -412,6 +412,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_next_answer_is_an_invocation_or_the_error_post() {
+        let mut headers = HeaderMap::new();
+        headers.insert("request_id", " r-1 ".parse().unwrap());
+        headers.insert("memory_limit_in_mb", "128".parse().unwrap());
+        headers.insert("time_limit_in_ms", "3000".parse().unwrap());
+        let config = Arc::new(Config::default());
+        let invocation =
+            decode_next::<serde_json::Value>(&headers, br#"{"a": 1}"#, &config).unwrap();
+        assert_eq!(invocation.context.request_id(), "r-1");
+        assert_eq!(invocation.context.time_limit(), Duration::from_millis(3000));
+        assert_eq!(invocation.event["a"], 1);
+
+        let error_type = |post: Bytes| {
+            let post: serde_json::Value = serde_json::from_slice(&post).unwrap();
+            post["errorType"].as_str().unwrap().to_owned()
+        };
+        let post = decode_next::<u32>(&headers, br#""x""#, &config).unwrap_err();
+        assert_eq!(error_type(post), "DeserializeError");
+        headers.insert("time_limit_in_ms", "-1".parse().unwrap());
+        let post = decode_next::<u32>(&headers, b"1", &config).unwrap_err();
+        assert_eq!(error_type(post), "InvalidInvocation");
+    }
+
+    #[test]
     fn headers_any_case() {
         let mut headers = HeaderMap::new();
         headers.insert("Request_Id", "abc".parse().unwrap());
