@@ -283,6 +283,22 @@ fn panic_error(panic: &Box<dyn std::any::Any + Send>) -> Error {
     Error::new("Panic", format_args!("handler panicked: {message}"))
 }
 
+/// What the runtime makes of one `GET /runtime/invocation/next` answer, as [`Runtime::run`] does
+/// before calling the handler: the invocation (context from the headers, event from the body),
+/// or the JSON body it posts to `/runtime/invocation/error` instead. For the fuzz targets in
+/// `fuzz/`; not part of the stable API.
+#[doc(hidden)]
+pub fn decode_next<E: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+    config: &Arc<Config>,
+) -> Result<Invocation<E>, Bytes> {
+    let context =
+        context_from_headers(headers, Instant::now(), config).map_err(|e| error_post(&e).1)?;
+    let event = decode_event::<E>(body).map_err(|e| error_post(&e).1)?;
+    Ok(Invocation { event, context })
+}
+
 /// The `/next` headers. `HeaderMap` keys are lower-case, whatever case the host sent;
 /// looking them up by `HeaderName` skips the per-lookup validation a `&str` key costs.
 const REQUEST_ID: HeaderName = HeaderName::from_static("request_id");
@@ -394,6 +410,30 @@ impl Sigterm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_next_answer_is_an_invocation_or_the_error_post() {
+        let mut headers = HeaderMap::new();
+        headers.insert("request_id", " r-1 ".parse().unwrap());
+        headers.insert("memory_limit_in_mb", "128".parse().unwrap());
+        headers.insert("time_limit_in_ms", "3000".parse().unwrap());
+        let config = Arc::new(Config::default());
+        let invocation =
+            decode_next::<serde_json::Value>(&headers, br#"{"a": 1}"#, &config).unwrap();
+        assert_eq!(invocation.context.request_id(), "r-1");
+        assert_eq!(invocation.context.time_limit(), Duration::from_millis(3000));
+        assert_eq!(invocation.event["a"], 1);
+
+        let error_type = |post: Bytes| {
+            let post: serde_json::Value = serde_json::from_slice(&post).unwrap();
+            post["errorType"].as_str().unwrap().to_owned()
+        };
+        let post = decode_next::<u32>(&headers, br#""x""#, &config).unwrap_err();
+        assert_eq!(error_type(post), "DeserializeError");
+        headers.insert("time_limit_in_ms", "-1".parse().unwrap());
+        let post = decode_next::<u32>(&headers, b"1", &config).unwrap_err();
+        assert_eq!(error_type(post), "InvalidInvocation");
+    }
 
     #[test]
     fn headers_any_case() {

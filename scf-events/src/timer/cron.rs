@@ -271,6 +271,11 @@ impl Cron {
 /// Checks the characters SCF allows in `field`, and the year range, before croner sees the field.
 fn check_field_syntax(expression: &str, field: CronField, part: &str) -> Result<(), CronError> {
     let fail = |message: String| Err(CronError::new(expression, Some(field), message));
+    // croner reads an empty list item as no value at all: a field that never matches, which
+    // next_after would search for seconds before giving up.
+    if part.split(',').any(str::is_empty) {
+        return fail(format!("{part:?}: a list item is empty"));
+    }
     if field == CronField::DayOfWeek && part.starts_with('+') {
         return fail(format!(
             "{part:?}: a leading '+' is not part of SCF's cron grammar"
@@ -418,6 +423,27 @@ impl<Tz: TimeZone> std::iter::FusedIterator for FireTimes<Tz> {}
 mod tests {
     use super::*;
     use chrono::Utc;
+
+    #[test]
+    fn an_empty_list_item_is_refused_in_every_field() {
+        // "5 , * * * * *" parsed to a schedule without minutes, whose next_after took 13 s.
+        for expression in [
+            "5 , * * * * *",
+            ", * * * * * *",
+            "0 0 1,,2 * * * *",
+            "0 0 0 ? * MON, *",
+            "0 0 0 1 * ? 2030,",
+            ", * * * *",
+        ] {
+            let err = Cron::parse(expression).unwrap_err();
+            assert!(
+                err.message().contains("a list item is empty"),
+                "{expression}: {err}"
+            );
+            assert!(err.field().is_some(), "{expression}: {err}");
+        }
+        assert!(Cron::parse("5 1,2 * * * * *").is_ok());
+    }
 
     #[test]
     fn field_count_is_checked() {
