@@ -9,6 +9,7 @@
 //! cycle (see the `modules` module for the rule).
 
 mod artifacts;
+mod asyncq;
 mod bench;
 mod callgrind;
 mod coldstart;
@@ -20,6 +21,7 @@ mod procs;
 mod report;
 mod serve;
 mod stats;
+mod wrk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
