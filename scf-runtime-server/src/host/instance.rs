@@ -37,7 +37,7 @@ use tokio::task::JoinSet;
 use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES};
 use crate::host::lifecycle::{
     self, Completion, Control, FunctionSpec, Gone, InstanceHandle, Invocation, Lifecycle,
-    STOP_GRACE, State, StopReason, Work, sleep_until,
+    STOP_GRACE, State, StopReason, Work,
 };
 use crate::host::logs::{self, LineSplitter, LogBuf, drain_now, read_chunk};
 use crate::host::process::{self, Spawned};
@@ -228,8 +228,28 @@ impl Supervisor {
         let mut memory_tick = tokio::time::interval(MEMORY_POLL);
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut was_busy = false;
+        // The exit is awaited by a task of its own: a `child.wait()` polled in the `select!`
+        // below would be polled (and made again) on every event of the instance.
+        let (exit_tx, mut exit_rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let _ = exit_tx.send(child.wait().await);
+        });
+        let exit_of = |r: Result<std::io::Result<std::process::ExitStatus>, _>| {
+            r.unwrap_or_else(|_| Err(std::io::Error::other("the exit watcher ended")))
+        };
+        // One timer for every deadline, moved when the deadline changes, instead of a new one
+        // registered and dropped on every event.
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
             let deadline = self.deadline();
+            if let Some(at) = deadline
+                && armed != deadline
+            {
+                timer.as_mut().reset(at.into());
+                armed = deadline;
+            }
             let busy = self.state == State::Busy;
             if busy && !was_busy {
                 // The first sample of an invocation is one period in: one that ends sooner is
@@ -241,10 +261,10 @@ impl Supervisor {
                 biased;
                 r = read_chunk(&out, &mut out_buf), if out_open => Event::Output(Stream::Out, r),
                 r = read_chunk(&err, &mut err_buf), if err_open => Event::Output(Stream::Err, r),
-                s = child.wait(), if !exited => Event::Exit(s),
+                s = &mut exit_rx, if !exited => Event::Exit(exit_of(s)),
                 m = rx.recv() => Event::Msg(m),
                 c = control.recv(), if control_open => Event::Control(c),
-                _ = sleep_until(deadline), if deadline.is_some() => Event::Deadline,
+                _ = &mut timer, if deadline.is_some() => Event::Deadline,
                 _ = memory_tick.tick(), if busy => Event::MemoryTick,
             };
             match event {
@@ -283,7 +303,7 @@ impl Supervisor {
                     // Nobody can reach this instance any more.
                     if !exited {
                         self.kill();
-                        let _ = child.wait().await;
+                        let _ = (&mut exit_rx).await;
                     }
                     break;
                 }
@@ -292,7 +312,7 @@ impl Supervisor {
                     control_open = false;
                     if !exited {
                         self.kill();
-                        let _ = child.wait().await;
+                        let _ = (&mut exit_rx).await;
                         break;
                     }
                 }
@@ -452,17 +472,19 @@ impl Supervisor {
             invocation,
             assigned_at: Instant::now(),
             fetched_at: None,
-            log: LogBuf::default(),
+            log: LogBuf::for_invocation(),
             mem_peak: cold_start.map(|c| c.1).unwrap_or(0),
             cold_start: cold_start.map(|c| c.0),
         };
-        let request_id = running.invocation.request_id.clone();
         self.set_state(State::Busy);
         self.log_budget.start_invocation();
-        let start = format!("START RequestId:{request_id}");
-        logs::emit(&self.spec.name, self.id, Some(&request_id), &start);
-        running.log.push(&start);
+        let request_id = &running.invocation.request_id;
+        let start = running
+            .log
+            .push_fmt(format_args!("START RequestId:{request_id}"));
+        logs::emit(&self.spec.name, self.id, Some(request_id), start);
         if let Some((init, mem)) = cold_start {
+            let request_id = running.invocation.request_id.clone();
             running.log.append(&self.init_log);
             self.init_log = LogBuf::default();
             let line = logs::init_report_line(
@@ -522,7 +544,8 @@ impl Supervisor {
                 "the instance went over its memory limit; the invocation failed with 434",
             );
         }
-        self.finish(result);
+        // check_memory just sampled: no second sample.
+        self.finish(result, false);
         self.set_state(State::Idle);
         if let Some(events) = self.events() {
             events.done(self.id);
@@ -541,47 +564,47 @@ impl Supervisor {
     }
 
     /// Ends the running invocation with `result`: platform lines, completion, bookkeeping.
-    fn finish(&mut self, result: Result<Bytes, InvokeError>) {
+    /// `sample`: measure the memory once more first (not when the caller just did).
+    fn finish(&mut self, result: Result<Bytes, InvokeError>, sample: bool) {
         let Some(mut running) = self.running.take() else {
             return;
         };
-        if let Some(rss) = self.probe.tree_rss_bytes(self.pid) {
+        if sample && let Some(rss) = self.probe.tree_rss_bytes(self.pid) {
             running.mem_peak = running.mem_peak.max(rss);
         }
-        let request_id = running.invocation.request_id.clone();
         let duration = running.fetched_at.unwrap_or(running.assigned_at).elapsed();
-        let emit = |line: String, log: &mut LogBuf| {
-            logs::emit(&self.spec.name, self.id, Some(&request_id), &line);
-            log.push(&line);
-        };
+        let Running {
+            invocation,
+            mut log,
+            mem_peak,
+            cold_start,
+            ..
+        } = running;
+        let request_id = invocation.request_id;
+        let emit = |line: &str| logs::emit(&self.spec.name, self.id, Some(&request_id), line);
         if let Err(e) = &result {
-            let text = if e.code() == Fault::UserError.code() {
-                e.message.clone()
+            let text: &dyn std::fmt::Display = if e.code() == Fault::UserError.code() {
+                &e.message
             } else {
-                e.to_string()
+                e
             };
-            emit(
-                format!("ERROR RequestId:{request_id} Result:{text}"),
-                &mut running.log,
-            );
+            emit(log.push_fmt(format_args!("ERROR RequestId:{request_id} Result:{text}")));
         }
-        emit(format!("END RequestId:{request_id}"), &mut running.log);
-        emit(
-            logs::report_line(
-                &request_id,
-                logs::duration_ms(duration),
-                self.spec.memory_mb,
-                running.mem_peak,
-            ),
-            &mut running.log,
-        );
+        emit(log.push_fmt(format_args!("END RequestId:{request_id}")));
+        emit(logs::push_report_line(
+            &mut log,
+            &request_id,
+            logs::duration_ms(duration),
+            self.spec.memory_mb,
+            mem_peak,
+        ));
         self.answered = Some(request_id);
-        let _ = running.invocation.done.send(Completion {
+        let _ = invocation.done.send(Completion {
             result,
             duration,
-            mem_peak: running.mem_peak,
-            log: running.log.tail(),
-            cold_start: running.cold_start,
+            mem_peak,
+            log: log.into_tail(),
+            cold_start,
             instance: Some(self.id),
         });
     }
@@ -595,9 +618,10 @@ impl Supervisor {
                 self.kill_at = Some(Instant::now() + STOP_GRACE);
             }
             State::Busy if reason == StopReason::Shutdown => {
-                self.finish(Err(
-                    Fault::ShuttingDown.error("the server stopped during the invocation")
-                ));
+                self.finish(
+                    Err(Fault::ShuttingDown.error("the server stopped during the invocation")),
+                    true,
+                );
                 self.set_state(State::Stopping);
                 self.signal(Signal::SIGTERM);
                 self.kill_at = Some(Instant::now() + STOP_GRACE);
@@ -622,7 +646,7 @@ impl Supervisor {
                     "the invocation did not finish within {:?} (timeout_s); the instance was killed",
                     self.spec.timeout
                 );
-                self.finish(Err(Fault::Timeout.error(message)));
+                self.finish(Err(Fault::Timeout.error(message)), true);
                 self.timed_out = id;
                 self.kill();
             }
@@ -649,7 +673,7 @@ impl Supervisor {
                 logs::megabytes(rss),
                 self.spec.memory_mb
             );
-            self.finish(Err(Fault::MemoryLimit.error(message)));
+            self.finish(Err(Fault::MemoryLimit.error(message)), false);
             self.kill();
         }
     }
@@ -686,9 +710,12 @@ impl Supervisor {
                 log: self.init_log.tail(),
             },
             State::Busy => {
-                self.finish(Err(Fault::ProcessExit.error(format!(
-                    "the process exited during the invocation ({status})"
-                ))));
+                self.finish(
+                    Err(Fault::ProcessExit.error(format!(
+                        "the process exited during the invocation ({status})"
+                    ))),
+                    true,
+                );
                 Gone::Ended
             }
             State::Idle | State::Stopping | State::Exited => Gone::Ended,

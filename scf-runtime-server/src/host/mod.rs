@@ -633,7 +633,7 @@ impl Host {
                 return InvokeOutcome::refused(request_id, error);
             }
         };
-        metrics.invocation(function);
+        pool.count_invocation();
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         let _guard = InFlight(&self.inner.in_flight);
         let (done, rx) = oneshot::channel();
@@ -651,7 +651,7 @@ impl Host {
             metrics.error(function, e.code());
         }
         if completion.instance.is_some() {
-            metrics.duration(function, completion.duration);
+            pool.observe_duration(completion.duration);
         }
         if completion.cold_start.is_some() {
             metrics.cold_start(function);
