@@ -318,6 +318,31 @@ mod tests {
     }
 
     #[test]
+    fn at_least_targets_and_rows_without_a_baseline() {
+        let row = Row::ours_only(
+            "events/s",
+            "ev/s",
+            Some(12_000.0),
+            Some(Target::AtLeast(10_000.0)),
+        );
+        assert_eq!(row.status, Status::Met);
+        let row = Row::ours_only(
+            "events/s",
+            "ev/s",
+            Some(9_000.0),
+            Some(Target::AtLeast(10_000.0)),
+        );
+        assert_eq!(row.status, Status::Missed);
+        // A row of ours only says `none` in the baseline column; an unmeasured baseline `-`.
+        let text = table(&[row, Row::new("p50", "µs", Some(1.0), None, None)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].contains(" none "), "{text}");
+        assert!(lines[2].contains(">= 10,000 ev/s"), "{text}");
+        assert!(!lines[3].contains("none"), "{text}");
+        assert!(markdown(&[Row::ours_only("x", "ms", Some(1.0), None)]).contains("| none |"));
+    }
+
+    #[test]
     fn table_lists_every_row() {
         let rows = vec![
             Row::new(

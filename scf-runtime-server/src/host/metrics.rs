@@ -213,7 +213,9 @@ impl Metrics {
 
     /// The `scf_invocations_total` series of `function`, to count into without a lookup.
     pub(crate) fn invocations_of(&self, function: &str) -> Counter {
-        self.invocations.get_or_create(&Self::label(function)).clone()
+        self.invocations
+            .get_or_create(&Self::label(function))
+            .clone()
     }
 
     /// The `scf_duration_seconds` series of `function`, to observe without a lookup.

@@ -24,9 +24,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
-use std::time::{Duration, Instant};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::Histogram;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::fault::Fault;
