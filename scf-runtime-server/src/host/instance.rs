@@ -26,6 +26,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::header::HeaderName;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
@@ -53,6 +54,11 @@ const PATH_READY: &str = "/runtime/init/ready";
 const PATH_NEXT: &str = "/runtime/invocation/next";
 const PATH_RESPONSE: &str = "/runtime/invocation/response";
 const PATH_ERROR: &str = "/runtime/invocation/error";
+
+// The event's header names, parsed once rather than on every `/next`.
+const REQUEST_ID: HeaderName = HeaderName::from_static("request_id");
+const MEMORY_LIMIT: HeaderName = HeaderName::from_static("memory_limit_in_mb");
+const TIME_LIMIT: HeaderName = HeaderName::from_static("time_limit_in_ms");
 
 /// Messages to the supervisor.
 enum Msg {
@@ -836,12 +842,13 @@ async fn runtime_api(
                         HeaderValue::from_static("application/json"),
                     );
                     if let Ok(v) = HeaderValue::from_str(&request_id) {
-                        headers.insert("request_id", v);
+                        headers.insert(REQUEST_ID, v);
                     }
-                    headers.insert("memory_limit_in_mb", HeaderValue::from(memory_mb));
-                    if let Ok(v) = HeaderValue::from_str(&timeout_ms.to_string()) {
-                        headers.insert("time_limit_in_ms", v);
-                    }
+                    headers.insert(MEMORY_LIMIT, HeaderValue::from(memory_mb));
+                    headers.insert(
+                        TIME_LIMIT,
+                        HeaderValue::from(u64::try_from(timeout_ms).unwrap_or(u64::MAX)),
+                    );
                     response
                 }
                 Ok(NextReply::Gone) | Err(_) => gone(),
