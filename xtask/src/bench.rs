@@ -64,6 +64,10 @@ pub(crate) struct Options {
     /// profile settings); it must answer every event with the event itself.
     #[arg(long, value_name = "PATH")]
     echo_binary: Option<PathBuf>,
+    /// Measure this `cargo-scf` (the runtime server) instead of building one; with
+    /// `--echo-binary` too, nothing is built.
+    #[arg(long, value_name = "PATH")]
+    server_binary: Option<PathBuf>,
     /// Which load generators measure warm latency and throughput (comma-separated): the
     /// harness's own client pinned to CPU 0 with the hosts on the others, and `wrk` with
     /// nothing pinned [default: both].
@@ -228,10 +232,29 @@ pub(crate) fn run(options: Options) -> Result<bool> {
              (run `cargo run --release -p xtask -- bench`)"
         );
     }
-    let mut ours = artifacts::build_ours(&root, &target_dir, options.smoke)?;
-    if let Some(binary) = &options.echo_binary {
-        ours.echo = std::fs::canonicalize(binary)
-            .with_context(|| format!("--echo-binary {}", binary.display()))?;
+    let given = |binary: &Option<PathBuf>, flag: &str| {
+        binary
+            .as_ref()
+            .map(|binary| {
+                std::fs::canonicalize(binary)
+                    .with_context(|| format!("{flag} {}", binary.display()))
+            })
+            .transpose()
+    };
+    let echo_binary = given(&options.echo_binary, "--echo-binary")?;
+    let server_binary = given(&options.server_binary, "--server-binary")?;
+    let mut ours = match (&echo_binary, &server_binary) {
+        (Some(echo), Some(server)) => artifacts::Ours {
+            echo: echo.clone(),
+            server: Ok(server.clone()),
+        },
+        _ => artifacts::build_ours(&root, &target_dir, options.smoke)?,
+    };
+    if let Some(echo) = echo_binary {
+        ours.echo = echo;
+    }
+    if let Some(server) = server_binary {
+        ours.server = Ok(server);
     }
     if let Err(reason) = &ours.server {
         eprintln!("note: {reason}");
