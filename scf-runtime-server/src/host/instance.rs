@@ -26,7 +26,6 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::HeaderName;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
@@ -38,7 +37,7 @@ use tokio::task::JoinSet;
 use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES};
 use crate::host::lifecycle::{
     self, Completion, Control, FunctionSpec, Gone, InstanceHandle, Invocation, Lifecycle,
-    STOP_GRACE, State, StopReason, Work,
+    STOP_GRACE, State, StopReason, Work, sleep_until,
 };
 use crate::host::logs::{self, LineSplitter, LogBuf, drain_now, read_chunk};
 use crate::host::process::{self, Spawned};
@@ -54,11 +53,6 @@ const PATH_READY: &str = "/runtime/init/ready";
 const PATH_NEXT: &str = "/runtime/invocation/next";
 const PATH_RESPONSE: &str = "/runtime/invocation/response";
 const PATH_ERROR: &str = "/runtime/invocation/error";
-
-// The event's header names, parsed once rather than on every `/next`.
-const REQUEST_ID: HeaderName = HeaderName::from_static("request_id");
-const MEMORY_LIMIT: HeaderName = HeaderName::from_static("memory_limit_in_mb");
-const TIME_LIMIT: HeaderName = HeaderName::from_static("time_limit_in_ms");
 
 /// Messages to the supervisor.
 enum Msg {
@@ -234,28 +228,8 @@ impl Supervisor {
         let mut memory_tick = tokio::time::interval(MEMORY_POLL);
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut was_busy = false;
-        // The exit is awaited by a task of its own: a `child.wait()` polled in the `select!`
-        // below would be polled (and made again) on every event of the instance.
-        let (exit_tx, mut exit_rx) = oneshot::channel();
-        tokio::spawn(async move {
-            let _ = exit_tx.send(child.wait().await);
-        });
-        let exit_of = |r: Result<std::io::Result<std::process::ExitStatus>, _>| {
-            r.unwrap_or_else(|_| Err(std::io::Error::other("the exit watcher ended")))
-        };
-        // One timer for every deadline, moved when the deadline changes, instead of a new one
-        // registered and dropped on every event.
-        let timer = tokio::time::sleep(Duration::ZERO);
-        tokio::pin!(timer);
-        let mut armed: Option<Instant> = None;
         loop {
             let deadline = self.deadline();
-            if let Some(at) = deadline
-                && armed != deadline
-            {
-                timer.as_mut().reset(at.into());
-                armed = deadline;
-            }
             let busy = self.state == State::Busy;
             if busy && !was_busy {
                 // The first sample of an invocation is one period in: one that ends sooner is
@@ -267,10 +241,10 @@ impl Supervisor {
                 biased;
                 r = read_chunk(&out, &mut out_buf), if out_open => Event::Output(Stream::Out, r),
                 r = read_chunk(&err, &mut err_buf), if err_open => Event::Output(Stream::Err, r),
-                s = &mut exit_rx, if !exited => Event::Exit(exit_of(s)),
+                s = child.wait(), if !exited => Event::Exit(s),
                 m = rx.recv() => Event::Msg(m),
                 c = control.recv(), if control_open => Event::Control(c),
-                _ = &mut timer, if deadline.is_some() => Event::Deadline,
+                _ = sleep_until(deadline), if deadline.is_some() => Event::Deadline,
                 _ = memory_tick.tick(), if busy => Event::MemoryTick,
             };
             match event {
@@ -309,7 +283,7 @@ impl Supervisor {
                     // Nobody can reach this instance any more.
                     if !exited {
                         self.kill();
-                        let _ = (&mut exit_rx).await;
+                        let _ = child.wait().await;
                     }
                     break;
                 }
@@ -318,7 +292,7 @@ impl Supervisor {
                     control_open = false;
                     if !exited {
                         self.kill();
-                        let _ = (&mut exit_rx).await;
+                        let _ = child.wait().await;
                         break;
                     }
                 }
@@ -478,19 +452,17 @@ impl Supervisor {
             invocation,
             assigned_at: Instant::now(),
             fetched_at: None,
-            log: LogBuf::for_invocation(),
+            log: LogBuf::default(),
             mem_peak: cold_start.map(|c| c.1).unwrap_or(0),
             cold_start: cold_start.map(|c| c.0),
         };
+        let request_id = running.invocation.request_id.clone();
         self.set_state(State::Busy);
         self.log_budget.start_invocation();
-        let request_id = &running.invocation.request_id;
-        let start = running
-            .log
-            .push_fmt(format_args!("START RequestId:{request_id}"));
-        logs::emit(&self.spec.name, self.id, Some(request_id), start);
+        let start = format!("START RequestId:{request_id}");
+        logs::emit(&self.spec.name, self.id, Some(&request_id), &start);
+        running.log.push(&start);
         if let Some((init, mem)) = cold_start {
-            let request_id = running.invocation.request_id.clone();
             running.log.append(&self.init_log);
             self.init_log = LogBuf::default();
             let line = logs::init_report_line(
@@ -550,8 +522,7 @@ impl Supervisor {
                 "the instance went over its memory limit; the invocation failed with 434",
             );
         }
-        // check_memory just sampled: no second sample.
-        self.finish(result, false);
+        self.finish(result);
         self.set_state(State::Idle);
         if let Some(events) = self.events() {
             events.done(self.id);
@@ -570,47 +541,47 @@ impl Supervisor {
     }
 
     /// Ends the running invocation with `result`: platform lines, completion, bookkeeping.
-    /// `sample`: measure the memory once more first (not when the caller just did).
-    fn finish(&mut self, result: Result<Bytes, InvokeError>, sample: bool) {
+    fn finish(&mut self, result: Result<Bytes, InvokeError>) {
         let Some(mut running) = self.running.take() else {
             return;
         };
-        if sample && let Some(rss) = self.probe.tree_rss_bytes(self.pid) {
+        if let Some(rss) = self.probe.tree_rss_bytes(self.pid) {
             running.mem_peak = running.mem_peak.max(rss);
         }
+        let request_id = running.invocation.request_id.clone();
         let duration = running.fetched_at.unwrap_or(running.assigned_at).elapsed();
-        let Running {
-            invocation,
-            mut log,
-            mem_peak,
-            cold_start,
-            ..
-        } = running;
-        let request_id = invocation.request_id;
-        let emit = |line: &str| logs::emit(&self.spec.name, self.id, Some(&request_id), line);
+        let emit = |line: String, log: &mut LogBuf| {
+            logs::emit(&self.spec.name, self.id, Some(&request_id), &line);
+            log.push(&line);
+        };
         if let Err(e) = &result {
-            let text: &dyn std::fmt::Display = if e.code() == Fault::UserError.code() {
-                &e.message
+            let text = if e.code() == Fault::UserError.code() {
+                e.message.clone()
             } else {
-                e
+                e.to_string()
             };
-            emit(log.push_fmt(format_args!("ERROR RequestId:{request_id} Result:{text}")));
+            emit(
+                format!("ERROR RequestId:{request_id} Result:{text}"),
+                &mut running.log,
+            );
         }
-        emit(log.push_fmt(format_args!("END RequestId:{request_id}")));
-        emit(logs::push_report_line(
-            &mut log,
-            &request_id,
-            logs::duration_ms(duration),
-            self.spec.memory_mb,
-            mem_peak,
-        ));
+        emit(format!("END RequestId:{request_id}"), &mut running.log);
+        emit(
+            logs::report_line(
+                &request_id,
+                logs::duration_ms(duration),
+                self.spec.memory_mb,
+                running.mem_peak,
+            ),
+            &mut running.log,
+        );
         self.answered = Some(request_id);
-        let _ = invocation.done.send(Completion {
+        let _ = running.invocation.done.send(Completion {
             result,
             duration,
-            mem_peak,
-            log: log.into_tail(),
-            cold_start,
+            mem_peak: running.mem_peak,
+            log: running.log.tail(),
+            cold_start: running.cold_start,
             instance: Some(self.id),
         });
     }
@@ -624,10 +595,9 @@ impl Supervisor {
                 self.kill_at = Some(Instant::now() + STOP_GRACE);
             }
             State::Busy if reason == StopReason::Shutdown => {
-                self.finish(
-                    Err(Fault::ShuttingDown.error("the server stopped during the invocation")),
-                    true,
-                );
+                self.finish(Err(
+                    Fault::ShuttingDown.error("the server stopped during the invocation")
+                ));
                 self.set_state(State::Stopping);
                 self.signal(Signal::SIGTERM);
                 self.kill_at = Some(Instant::now() + STOP_GRACE);
@@ -652,7 +622,7 @@ impl Supervisor {
                     "the invocation did not finish within {:?} (timeout_s); the instance was killed",
                     self.spec.timeout
                 );
-                self.finish(Err(Fault::Timeout.error(message)), true);
+                self.finish(Err(Fault::Timeout.error(message)));
                 self.timed_out = id;
                 self.kill();
             }
@@ -679,7 +649,7 @@ impl Supervisor {
                 logs::megabytes(rss),
                 self.spec.memory_mb
             );
-            self.finish(Err(Fault::MemoryLimit.error(message)), false);
+            self.finish(Err(Fault::MemoryLimit.error(message)));
             self.kill();
         }
     }
@@ -716,12 +686,9 @@ impl Supervisor {
                 log: self.init_log.tail(),
             },
             State::Busy => {
-                self.finish(
-                    Err(Fault::ProcessExit.error(format!(
-                        "the process exited during the invocation ({status})"
-                    ))),
-                    true,
-                );
+                self.finish(Err(Fault::ProcessExit.error(format!(
+                    "the process exited during the invocation ({status})"
+                ))));
                 Gone::Ended
             }
             State::Idle | State::Stopping | State::Exited => Gone::Ended,
@@ -842,13 +809,12 @@ async fn runtime_api(
                         HeaderValue::from_static("application/json"),
                     );
                     if let Ok(v) = HeaderValue::from_str(&request_id) {
-                        headers.insert(REQUEST_ID, v);
+                        headers.insert("request_id", v);
                     }
-                    headers.insert(MEMORY_LIMIT, HeaderValue::from(memory_mb));
-                    headers.insert(
-                        TIME_LIMIT,
-                        HeaderValue::from(u64::try_from(timeout_ms).unwrap_or(u64::MAX)),
-                    );
+                    headers.insert("memory_limit_in_mb", HeaderValue::from(memory_mb));
+                    if let Ok(v) = HeaderValue::from_str(&timeout_ms.to_string()) {
+                        headers.insert("time_limit_in_ms", v);
+                    }
                     response
                 }
                 Ok(NextReply::Gone) | Err(_) => gone(),

@@ -21,37 +21,10 @@ pub(crate) struct LogBuf {
 }
 
 impl LogBuf {
-    /// An empty log with room for an invocation's platform lines (`START`, `END`, `Report`).
-    pub(crate) fn for_invocation() -> Self {
-        LogBuf {
-            text: String::with_capacity(256),
-        }
-    }
-
     /// Appends one line.
     pub(crate) fn push(&mut self, line: &str) {
         self.text.push_str(line);
         self.text.push('\n');
-        self.keep_bound();
-    }
-
-    /// Appends one line written in place from `args` (no intermediate string); returns it.
-    pub(crate) fn push_fmt(&mut self, args: std::fmt::Arguments<'_>) -> &str {
-        let start = self.text.len();
-        let _ = self.text.write_fmt(args);
-        let len = self.text.len() - start;
-        self.text.push('\n');
-        self.keep_bound();
-        let end = self.text.len() - 1;
-        // A line longer than what is kept comes back cut like the log itself.
-        let mut from = end.saturating_sub(len);
-        while !self.text.is_char_boundary(from) {
-            from += 1;
-        }
-        &self.text[from..end]
-    }
-
-    fn keep_bound(&mut self) {
         if self.text.len() > KEEP_BYTES {
             let mut cut = self.text.len() - KEEP_BYTES;
             while !self.text.is_char_boundary(cut) {
@@ -70,23 +43,11 @@ impl LogBuf {
 
     /// The last `TAIL_BYTES` bytes, starting at a character boundary.
     pub(crate) fn tail(&self) -> String {
-        self.text[self.tail_start()..].to_owned()
-    }
-
-    /// [`Self::tail`], without a copy when the whole log is the tail.
-    pub(crate) fn into_tail(self) -> String {
-        match self.tail_start() {
-            0 => self.text,
-            start => self.text[start..].to_owned(),
-        }
-    }
-
-    fn tail_start(&self) -> usize {
         let mut start = self.text.len().saturating_sub(TAIL_BYTES);
         while !self.text.is_char_boundary(start) {
             start += 1;
         }
-        start
+        self.text[start..].to_owned()
     }
 }
 
@@ -298,19 +259,20 @@ pub(crate) fn duration_ms(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
 }
 
-/// `Report RequestId:<id> Duration:<ms>ms Memory:<MB>MB MemUsage:<MB>MB`, written into `log`;
-/// returns the line.
-pub(crate) fn push_report_line<'a>(
-    log: &'a mut LogBuf,
+/// `Report RequestId:<id> Duration:<ms>ms Memory:<MB>MB MemUsage:<MB>MB`.
+pub(crate) fn report_line(
     request_id: &str,
     duration_ms: u64,
     memory_mb: u32,
     mem_bytes: u64,
-) -> &'a str {
-    log.push_fmt(format_args!(
+) -> String {
+    let mut line = String::new();
+    let _ = write!(
+        line,
         "Report RequestId:{request_id} Duration:{duration_ms}ms Memory:{memory_mb}MB MemUsage:{}MB",
-        Megabytes(mem_bytes)
-    ))
+        megabytes(mem_bytes)
+    );
+    line
 }
 
 /// `Init Report RequestId:<id> InitDuration: <ms>ms Duration: <ms>ms Memory: <MB>MB MemUsage: <MB>MB`.
@@ -330,29 +292,6 @@ pub(crate) fn init_report_line(
 pub(crate) fn megabytes(bytes: u64) -> f64 {
     // Rounded to 1/1024 MB (1 KiB), which is what /proc reports anyway.
     (bytes / 1024) as f64 / 1024.0
-}
-
-/// Writes [`megabytes`] as its `f64` would print (`29.734375`, `29`) from integers: a whole
-/// number of KiB over 1024 has at most ten decimals, all exact, and no float formatting runs
-/// on every invocation's `Report` line.
-struct Megabytes(u64);
-
-impl std::fmt::Display for Megabytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kib = self.0 / 1024;
-        let (whole, rest) = (kib / 1024, kib % 1024);
-        if rest == 0 {
-            return write!(f, "{whole}");
-        }
-        // rest / 1024 = rest * 5^10 / 10^10, exactly.
-        let mut fraction = rest * 9_765_625;
-        let mut digits = 10;
-        while fraction % 10 == 0 {
-            fraction /= 10;
-            digits -= 1;
-        }
-        write!(f, "{whole}.{fraction:0digits$}")
-    }
 }
 
 #[cfg(test)]
@@ -428,54 +367,9 @@ mod tests {
         assert!(tail.len() <= TAIL_BYTES);
         assert!(tail.ends_with("line 1999 é\n"));
         assert!(log.text.len() <= KEEP_BYTES);
-        let mut log = LogBuf::for_invocation();
         assert_eq!(
-            push_report_line(&mut log, "r", 12, 128, 31_178_752),
+            report_line("r", 12, 128, 31_178_752),
             "Report RequestId:r Duration:12ms Memory:128MB MemUsage:29.734375MB"
         );
-        assert_eq!(
-            push_report_line(&mut log, "s", 1, 64, 0),
-            "Report RequestId:s Duration:1ms Memory:64MB MemUsage:0MB"
-        );
-        assert_eq!(
-            log.into_tail(),
-            "Report RequestId:r Duration:12ms Memory:128MB MemUsage:29.734375MB\n\
-             Report RequestId:s Duration:1ms Memory:64MB MemUsage:0MB\n"
-        );
-    }
-
-    #[test]
-    fn megabytes_print_as_their_float_would() {
-        let mut kib = 0u64;
-        while kib < 1 << 26 {
-            let bytes = kib * 1024 + kib % 1000;
-            assert_eq!(
-                Megabytes(bytes).to_string(),
-                megabytes(bytes).to_string(),
-                "{bytes} bytes"
-            );
-            kib = if kib < 5000 { kib + 1 } else { kib * 3 / 2 + 7 };
-        }
-    }
-
-    #[test]
-    fn a_line_written_in_place_is_returned_and_kept() {
-        let mut log = LogBuf::for_invocation();
-        log.push("before");
-        let id = "req-1";
-        assert_eq!(
-            log.push_fmt(format_args!("START RequestId:{id}")),
-            "START RequestId:req-1"
-        );
-        assert_eq!(log.tail(), "before\nSTART RequestId:req-1\n");
-        let long = "é".repeat(KEEP_BYTES);
-        let line = log.push_fmt(format_args!("{long}")).to_owned();
-        assert!(
-            line.len() <= KEEP_BYTES && long.ends_with(&line),
-            "{}",
-            line.len()
-        );
-        let tail = log.into_tail();
-        assert!(tail.len() <= TAIL_BYTES && tail.len() > TAIL_BYTES - 4 && tail.ends_with("é\n"));
     }
 }

@@ -211,18 +211,6 @@ impl Metrics {
             .observe(d.as_secs_f64());
     }
 
-    /// The `scf_invocations_total` series of `function`, to count into without a lookup.
-    pub(crate) fn invocations_of(&self, function: &str) -> Counter {
-        self.invocations
-            .get_or_create(&Self::label(function))
-            .clone()
-    }
-
-    /// The `scf_duration_seconds` series of `function`, to observe without a lookup.
-    pub(crate) fn duration_of(&self, function: &str) -> Histogram {
-        self.duration.get_or_create(&Self::label(function)).clone()
-    }
-
     pub(crate) fn duration(&self, function: &str, d: Duration) {
         self.duration
             .get_or_create(&Self::label(function))

@@ -633,7 +633,7 @@ impl Host {
                 return InvokeOutcome::refused(request_id, error);
             }
         };
-        pool.count_invocation();
+        metrics.invocation(function);
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         let _guard = InFlight(&self.inner.in_flight);
         let (done, rx) = oneshot::channel();
@@ -651,7 +651,7 @@ impl Host {
             metrics.error(function, e.code());
         }
         if completion.instance.is_some() {
-            pool.observe_duration(completion.duration);
+            metrics.duration(function, completion.duration);
         }
         if completion.cold_start.is_some() {
             metrics.cold_start(function);

@@ -22,10 +22,8 @@
 //!   stops every instance.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::histogram::Histogram;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -160,10 +158,6 @@ pub(crate) struct Pool {
     shared: Arc<Shared>,
     state: Mutex<PoolState>,
     me: Weak<Pool>,
-    /// This function's invocation counter and duration histogram, looked up once (at first
-    /// use, when the series appears in `/metrics`, as with a lookup per invocation).
-    invocations: OnceLock<Counter>,
-    durations: OnceLock<Histogram>,
 }
 
 impl Pool {
@@ -183,25 +177,9 @@ impl Pool {
             shared: shared.clone(),
             state: Mutex::new(PoolState::default()),
             me: me.clone(),
-            invocations: OnceLock::new(),
-            durations: OnceLock::new(),
         });
         shared.register(pool.me.clone());
         pool
-    }
-
-    /// Counts one invocation in `scf_invocations_total`.
-    pub(crate) fn count_invocation(&self) {
-        self.invocations
-            .get_or_init(|| self.shared.metrics.invocations_of(&self.spec.name))
-            .inc();
-    }
-
-    /// Observes one execution time in `scf_duration_seconds`.
-    pub(crate) fn observe_duration(&self, duration: Duration) {
-        self.durations
-            .get_or_init(|| self.shared.metrics.duration_of(&self.spec.name))
-            .observe(duration.as_secs_f64());
     }
 
     /// Resolves once an instance of this pool is ready (at once when one is), or with the

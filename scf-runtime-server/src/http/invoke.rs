@@ -17,7 +17,6 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::fault::{Fault, InvokeError};
@@ -27,13 +26,6 @@ use crate::http::{AppState, DRAIN_MAX_BYTES, read_limited};
 
 /// `X-Scf-Request-Id`.
 pub const REQUEST_ID_HEADER: &str = "x-scf-request-id";
-
-// The answer's header names, parsed once rather than on every answer.
-const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
-const ERROR_TYPE: HeaderName = HeaderName::from_static("x-scf-error-type");
-const DURATION_MS: HeaderName = HeaderName::from_static("x-scf-duration-ms");
-const MEM_USAGE: HeaderName = HeaderName::from_static("x-scf-mem-usage");
-const LOG: HeaderName = HeaderName::from_static("x-scf-log");
 
 fn content_length(headers: &HeaderMap) -> Option<usize> {
     headers
@@ -48,12 +40,12 @@ fn content_length(headers: &HeaderMap) -> Option<usize> {
 pub fn error_response(error: &InvokeError, request_id: &str) -> Response {
     let mut response = axum::Json(error.to_json()).into_response();
     error.fault.set_status(&mut response);
-    set_header(response.headers_mut(), REQUEST_ID, request_id);
-    set_header(response.headers_mut(), ERROR_TYPE, error.name());
+    set_header(response.headers_mut(), REQUEST_ID_HEADER, request_id);
+    set_header(response.headers_mut(), "x-scf-error-type", error.name());
     response
 }
 
-fn set_header(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+fn set_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(name, v);
     }
@@ -134,7 +126,7 @@ pub(crate) async fn invoke_api(
                     axum::Json(serde_json::json!({ "RequestId": id })),
                 )
                     .into_response();
-                set_header(response.headers_mut(), REQUEST_ID, &id);
+                set_header(response.headers_mut(), REQUEST_ID_HEADER, &id);
                 response
             }
             Err(e) => error_response(&e, &fresh_id()),
@@ -163,20 +155,21 @@ pub(crate) async fn invoke_api(
                     "text/plain; charset=utf-8"
                 }),
             );
-            set_header(r.headers_mut(), REQUEST_ID, &outcome.request_id);
+            set_header(r.headers_mut(), REQUEST_ID_HEADER, &outcome.request_id);
             r
         }
         Err(e) => error_response(e, &outcome.request_id),
     };
     let h = response.headers_mut();
-    h.insert(
-        DURATION_MS,
-        HeaderValue::from(logs::duration_ms(outcome.duration)),
+    set_header(
+        h,
+        "x-scf-duration-ms",
+        &logs::duration_ms(outcome.duration).to_string(),
     );
-    h.insert(MEM_USAGE, HeaderValue::from(outcome.mem_usage));
+    set_header(h, "x-scf-mem-usage", &outcome.mem_usage.to_string());
     if tail {
         let log = base64::engine::general_purpose::STANDARD.encode(outcome.log.as_bytes());
-        set_header(h, LOG, &log);
+        set_header(h, "x-scf-log", &log);
     }
     response
 }

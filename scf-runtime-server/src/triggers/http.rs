@@ -8,7 +8,6 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -28,16 +27,14 @@ use crate::host::web;
 
 /// API gateway routes, function URLs and web functions, in front of an [`Invoker`].
 ///
-/// Cheap to clone (the server's router clones it with its state on every request): the lists are
-/// shared, and copied only when a `with_*`/`add_*` method changes a shared one. Build it with
-/// [`HttpTriggers::new`] and the `with_*` methods.
+/// Cheap to clone; build it with [`HttpTriggers::new`] and the `with_*` methods.
 #[derive(Clone)]
 pub struct HttpTriggers<I> {
     invoker: I,
-    routes: Arc<Vec<ApigwRoute>>,
-    function_urls: Arc<Vec<String>>,
-    url_auth: Arc<Vec<String>>,
-    web: Arc<Vec<String>>,
+    routes: Vec<ApigwRoute>,
+    function_urls: Vec<String>,
+    url_auth: Vec<String>,
+    web: Vec<String>,
 }
 
 impl<I> fmt::Debug for HttpTriggers<I> {
@@ -55,10 +52,10 @@ impl<I: Invoker> HttpTriggers<I> {
     pub fn new(invoker: I) -> Self {
         HttpTriggers {
             invoker,
-            routes: Arc::default(),
-            function_urls: Arc::default(),
-            url_auth: Arc::default(),
-            web: Arc::default(),
+            routes: Vec::new(),
+            function_urls: Vec::new(),
+            url_auth: Vec::new(),
+            web: Vec::new(),
         }
     }
 
@@ -83,20 +80,20 @@ impl<I: Invoker> HttpTriggers<I> {
 
     /// [`with_apigw`](Self::with_apigw) in place.
     pub fn add_apigw(&mut self, route: ApigwRoute) {
-        Arc::make_mut(&mut self.routes).push(route);
+        self.routes.push(route);
     }
 
     /// [`with_function_url`](Self::with_function_url) in place.
     pub fn add_function_url(&mut self, function: &str) {
         if !self.function_urls.iter().any(|f| f == function) {
-            Arc::make_mut(&mut self.function_urls).push(function.to_owned());
+            self.function_urls.push(function.to_owned());
         }
     }
 
     /// Makes the function URL of `function` require authentication (`auth = true`).
     pub fn require_auth_on_url(&mut self, function: &str) {
         if !self.url_auth.iter().any(|f| f == function) {
-            Arc::make_mut(&mut self.url_auth).push(function.to_owned());
+            self.url_auth.push(function.to_owned());
         }
     }
 
@@ -118,7 +115,7 @@ impl<I: Invoker> HttpTriggers<I> {
     /// [`with_web_function`](Self::with_web_function) in place.
     pub fn add_web_function(&mut self, function: &str) {
         if !self.is_web(function) {
-            Arc::make_mut(&mut self.web).push(function.to_owned());
+            self.web.push(function.to_owned());
         }
     }
 
