@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::artifacts::{self, Baseline};
+use crate::asyncq;
 use crate::callgrind::{self, Hot, Subject};
 use crate::coldstart;
 use crate::host::Protocol;
@@ -16,6 +17,7 @@ use crate::load::{self, Target as LoadTarget};
 use crate::procs::{descendants_named, rss_kib};
 use crate::report::{self, Row, Status, Target};
 use crate::serve::{self, BURST_FUNCTION, WARM_FUNCTION};
+use crate::wrk;
 
 /// The event every benchmark sends: the SCF console's "Hello World" test event.
 pub(crate) const EVENT: &str = r#"{"key1":"value1","key2":"value2","key3":"value3"}"#;
@@ -62,6 +64,24 @@ pub(crate) struct Options {
     /// profile settings); it must answer every event with the event itself.
     #[arg(long, value_name = "PATH")]
     echo_binary: Option<PathBuf>,
+    /// Measure this `cargo-scf` (the runtime server) instead of building one; with
+    /// `--echo-binary` too, nothing is built.
+    #[arg(long, value_name = "PATH")]
+    server_binary: Option<PathBuf>,
+    /// Which load generators measure warm latency and throughput (comma-separated): the
+    /// harness's own client pinned to CPU 0 with the hosts on the others, and `wrk` with
+    /// nothing pinned [default: both].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "MODES")]
+    load: Vec<LoadMode>,
+}
+
+/// The load generators of the warm rows, for `--load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LoadMode {
+    /// The harness's own hyper client, pinned to CPU 0 (the hosts to the other CPUs).
+    Harness,
+    /// `wrk` (installed with apt-get when missing), nothing pinned.
+    Wrk,
 }
 
 /// The parts of a run, for `--only`.
@@ -75,6 +95,8 @@ enum Part {
     Size,
     /// `cargo scf serve` and `cargo lambda watch`: warm latency, throughput, burst, host RSS.
     Hosts,
+    /// `cargo scf serve`: durable async acceptance and accept-to-completion times.
+    Async,
 }
 
 /// How much of everything a run does.
@@ -89,6 +111,11 @@ struct Sizes {
     throughput_warmup_ms: u64,
     throughput_ms: u64,
     burst: usize,
+    /// wrk's warm-up and measured runs, s.
+    wrk_warmup_s: u64,
+    wrk_s: u64,
+    /// How long each async acceptance run sends events, ms.
+    async_ms: u64,
 }
 
 impl Sizes {
@@ -102,7 +129,10 @@ impl Sizes {
                 clients: 16,
                 throughput_warmup_ms: 500,
                 throughput_ms: 1000,
-                burst: 200,
+                burst: 20,
+                wrk_warmup_s: 1,
+                wrk_s: 1,
+                async_ms: 300,
             }
         } else {
             Self {
@@ -113,7 +143,10 @@ impl Sizes {
                 clients: 16,
                 throughput_warmup_ms: 2000,
                 throughput_ms: 5000,
-                burst: 200,
+                burst: 1000,
+                wrk_warmup_s: 2,
+                wrk_s: 5,
+                async_ms: 3000,
             }
         }
     }
@@ -181,6 +214,10 @@ pub(crate) fn run(options: Options) -> Result<bool> {
     let host_cpus = pin.then(|| format!("1-{}", cpus - 1));
     let client_cpu = pin.then_some(0);
 
+    // The burst holds a connection per invocation here and an instance (pipes, sockets) per
+    // invocation in the server, which inherits the limit.
+    raise_open_files(4 * sizes.burst as u64 + 256);
+
     step("building our echo bootstrap and the scf server (release)");
     let target_dir = artifacts::target_dir(&root)?;
     let cache = options
@@ -195,10 +232,29 @@ pub(crate) fn run(options: Options) -> Result<bool> {
              (run `cargo run --release -p xtask -- bench`)"
         );
     }
-    let mut ours = artifacts::build_ours(&root, &target_dir, options.smoke)?;
-    if let Some(binary) = &options.echo_binary {
-        ours.echo = std::fs::canonicalize(binary)
-            .with_context(|| format!("--echo-binary {}", binary.display()))?;
+    let given = |binary: &Option<PathBuf>, flag: &str| {
+        binary
+            .as_ref()
+            .map(|binary| {
+                std::fs::canonicalize(binary)
+                    .with_context(|| format!("{flag} {}", binary.display()))
+            })
+            .transpose()
+    };
+    let echo_binary = given(&options.echo_binary, "--echo-binary")?;
+    let server_binary = given(&options.server_binary, "--server-binary")?;
+    let mut ours = match (&echo_binary, &server_binary) {
+        (Some(echo), Some(server)) => artifacts::Ours {
+            echo: echo.clone(),
+            server: Ok(server.clone()),
+        },
+        _ => artifacts::build_ours(&root, &target_dir, options.smoke)?,
+    };
+    if let Some(echo) = echo_binary {
+        ours.echo = echo;
+    }
+    if let Some(server) = server_binary {
+        ours.server = Ok(server);
     }
     if let Err(reason) = &ours.server {
         eprintln!("note: {reason}");
@@ -254,31 +310,44 @@ pub(crate) fn run(options: Options) -> Result<bool> {
             &cache,
         );
     }
+    if wanted(Part::Instructions) {
+        host_instructions(&mut run, &runtime, &ours, &event, &sizes, &cache);
+    }
+    let harness = options.load.is_empty() || options.load.contains(&LoadMode::Harness);
+    let wrk_wanted = options.load.is_empty() || options.load.contains(&LoadMode::Wrk);
+    let wrk = if !wrk_wanted {
+        Err("not run (--load)".to_owned())
+    } else if !wanted(Part::Hosts) {
+        Err("not run (--only)".to_owned())
+    } else {
+        // A smoke run never installs anything: its wrk rows are skipped without one on PATH.
+        wrk::find_or_install(!options.smoke && !options.no_install).and_then(|binary| {
+            let script = cache.join("wrk-invoke.lua");
+            std::fs::write(&script, wrk::script(EVENT))
+                .map_err(|err| format!("cannot write {}: {err}", script.display()))?;
+            Ok(Wrk { binary, script })
+        })
+    };
+    if let Err(reason) = &wrk {
+        println!("SKIPPED: the wrk rows: {reason}");
+    }
+    let plan = Plan {
+        harness,
+        host_cpus: host_cpus.as_deref(),
+        client_cpu,
+        wrk,
+        dashboard: options.dashboard,
+    };
     match &ours.server {
         _ if !wanted(Part::Hosts) => {}
         Ok(scf) => {
             let hosted = runtime.block_on(scf_host(
-                &mut run,
-                scf,
-                &ours.echo,
-                &event,
-                &sizes,
-                &cache,
-                host_cpus.as_deref(),
-                client_cpu,
-                options.dashboard,
+                &mut run, scf, &ours.echo, &event, &sizes, &cache, &plan,
             ));
             let lambda = runtime.block_on(lambda_host(
-                &mut run,
-                &baseline,
-                &event,
-                &sizes,
-                &cache,
-                &options,
-                host_cpus.as_deref(),
-                client_cpu,
+                &mut run, &baseline, &event, &sizes, &cache, &options, &plan,
             ));
-            host_rows(&mut run, &hosted, &lambda);
+            host_rows(&mut run, &plan, &sizes, &hosted, &lambda);
             let starts = sizes.cold_starts.min(40);
             step(&format!(
                 "cargo scf serve: {starts} cold invocations one at a time, with and without the sandbox"
@@ -299,7 +368,23 @@ pub(crate) fn run(options: Options) -> Result<bool> {
                 .next()
                 .unwrap_or("the scf server does not build")
                 .to_owned();
-            host_rows(&mut run, &Err(reason.clone()), &Err(reason));
+            host_rows(&mut run, &plan, &sizes, &Err(reason.clone()), &Err(reason));
+        }
+    }
+    if wanted(Part::Async) {
+        match &ours.server {
+            Ok(scf) => runtime.block_on(async_rows(
+                &mut run, scf, &ours.echo, &event, &sizes, &cache,
+            )),
+            Err(reason) => {
+                let reason = reason
+                    .lines()
+                    .next()
+                    .unwrap_or("the scf server does not build");
+                for (name, unit, target) in ASYNC_ROWS {
+                    run.rows.push(Row::skipped(name, unit, target, reason));
+                }
+            }
         }
     }
     if options.profile {
@@ -382,6 +467,24 @@ pub(crate) fn run(options: Options) -> Result<bool> {
         eprintln!("wrote {}", path.display());
     }
     Ok(run.failures.is_empty())
+}
+
+/// Raises this process's soft limit on open files to at least `wanted` (up to the hard limit);
+/// says so when the hard limit is lower.
+fn raise_open_files(wanted: u64) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    if soft >= wanted {
+        return;
+    }
+    let new = wanted.min(hard);
+    if let Err(err) = setrlimit(Resource::RLIMIT_NOFILE, new, hard) {
+        eprintln!("note: cannot raise the open-file limit from {soft} to {new}: {err}");
+    } else if new < wanted {
+        eprintln!("note: the open-file limit is {new} (the hard limit); the burst wants {wanted}");
+    }
 }
 
 /// A callgrind function name without the source path and the object's directory.
@@ -677,12 +780,81 @@ struct Hosted {
     warm_p50_us: Option<f64>,
     warm_p99_us: Option<f64>,
     throughput: Option<f64>,
+    wrk_p50_us: Option<f64>,
+    wrk_p99_us: Option<f64>,
+    wrk_throughput: Option<f64>,
     burst_s: Option<f64>,
     burst_instances: Option<f64>,
     burst_p99_ms: Option<f64>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `wrk` and the script it runs.
+#[derive(Debug, Clone)]
+struct Wrk {
+    binary: PathBuf,
+    script: PathBuf,
+}
+
+/// How the warm rows are measured in this run.
+#[derive(Debug, Clone)]
+struct Plan<'a> {
+    /// The harness's client runs (pinned when the CPU lists are given).
+    harness: bool,
+    host_cpus: Option<&'a str>,
+    client_cpu: Option<usize>,
+    /// wrk, unpinned, or why it does not run.
+    wrk: Result<Wrk, String>,
+    dashboard: bool,
+}
+
+impl Plan<'_> {
+    /// wrk's figures against `target` (the host started unpinned): 1 connection for latency,
+    /// `clients` connections on up to one thread per CPU for throughput, each after a warm-up.
+    async fn wrk_rows(
+        &self,
+        hosted: &mut Hosted,
+        target: &LoadTarget,
+        sizes: &Sizes,
+    ) -> Result<()> {
+        let Ok(wrk) = &self.wrk else {
+            return Ok(());
+        };
+        let warmup = Duration::from_secs(sizes.wrk_warmup_s);
+        let measured = Duration::from_secs(sizes.wrk_s);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(sizes.clients);
+        let run = |threads, connections, duration| {
+            wrk::run(
+                &wrk.binary,
+                &wrk.script,
+                target.addr,
+                &target.path,
+                threads,
+                connections,
+                duration,
+            )
+        };
+        run(1, 1, warmup).await?;
+        let latency = run(1, 1, measured).await?;
+        hosted.wrk_p50_us = Some(latency.p50_us);
+        hosted.wrk_p99_us = Some(latency.p99_us);
+        run(threads, sizes.clients, warmup).await?;
+        hosted.wrk_throughput = Some(run(threads, sizes.clients, measured).await?.rate);
+        Ok(())
+    }
+}
+
+/// Writes the scf.toml of a `cargo scf serve` session into a fresh `dir`.
+fn fresh_scf_config(dir: &Path, echo: &Path, sizes: &Sizes) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let config = dir.join("scf.toml");
+    let text = serve::scf_config(echo, &dir.join("state"), sizes.clients, sizes.burst);
+    std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
+    Ok(config)
+}
+
 async fn scf_host(
     run: &mut Run,
     scf: &Path,
@@ -690,29 +862,22 @@ async fn scf_host(
     event: &Bytes,
     sizes: &Sizes,
     cache: &Path,
-    host_cpus: Option<&str>,
-    client_cpu: Option<usize>,
-    dashboard: bool,
+    plan: &Plan<'_>,
 ) -> Result<Hosted, String> {
     let dir = cache.join("scf-serve");
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(err) = std::fs::create_dir_all(&dir) {
-        return Err(run.fail("cargo scf serve", &err.into()));
-    }
-    let config = dir.join("scf.toml");
-    let text = serve::scf_config(echo, &dir.join("state"), sizes.clients, sizes.burst);
-    if let Err(err) = std::fs::write(&config, text) {
-        return Err(run.fail("cargo scf serve", &err.into()));
-    }
+    let config = match fresh_scf_config(&dir, echo, sizes) {
+        Ok(config) => config,
+        Err(err) => return Err(run.fail("cargo scf serve", &err)),
+    };
     let mut hosted = Hosted::default();
 
-    // Session 1: idle host, then the cold burst, then the host with its burst instances.
+    // Session 1, unpinned: idle host, then the cold burst, then the host with its burst
+    // instances idle.
     step(&format!(
-        "cargo scf serve: idle RSS, then a burst of {} on a cold function",
+        "cargo scf serve: idle RSS, then a burst of {} on a cold function (unpinned)",
         sizes.burst
     ));
-    let server = match serve::start_scf(scf, &config, &dir.join("serve-burst.log"), host_cpus).await
-    {
+    let server = match serve::start_scf(scf, &config, &dir.join("serve-burst.log"), None).await {
         Ok(server) => server,
         Err(err) => return Err(run.fail("starting cargo scf serve", &err)),
     };
@@ -726,7 +891,7 @@ async fn scf_host(
         event: event.clone(),
     };
     let n = sizes.burst;
-    match load::run_pinned(client_cpu, async move { load::burst(&target, n).await }) {
+    match load::run_pinned(None, async move { load::burst(&target, n).await }) {
         Ok(burst) => {
             hosted.burst_s = Some(burst.all_answered.as_secs_f64());
             hosted.burst_p99_ms = burst.latencies.p99().map(|us| us / 1000.0);
@@ -744,15 +909,72 @@ async fn scf_host(
             );
         }
     }
-    let _ = server.process.terminate(Duration::from_secs(5)).await;
+    let _ = server.process.terminate(Duration::from_secs(10)).await;
 
-    // Session 2: warm latency and throughput.
-    step("cargo scf serve: warm latency (1 client) and throughput (16 clients)");
-    let server = match serve::start_scf(scf, &config, &dir.join("serve-warm.log"), host_cpus).await
-    {
-        Ok(server) => server,
-        Err(err) => return Err(run.fail("starting cargo scf serve", &err)),
-    };
+    // Session 2: warm latency and throughput with the harness's client (pinned when pinning).
+    if plan.harness {
+        step(
+            "cargo scf serve: warm latency (1 client) and throughput (16 clients), harness client",
+        );
+        scf_warm_harness(run, &mut hosted, scf, &config, &dir, event, sizes, plan).await?;
+    }
+
+    // Session 3: the same with wrk, nothing pinned.
+    if plan.wrk.is_ok() {
+        step("cargo scf serve: warm latency and throughput with wrk, unpinned");
+        let server = match serve::start_scf(scf, &config, &dir.join("serve-wrk.log"), None).await {
+            Ok(server) => server,
+            Err(err) => return Err(run.fail("starting cargo scf serve", &err)),
+        };
+        let target = LoadTarget {
+            addr: server.addr,
+            path: serve::scf_invoke_path(WARM_FUNCTION),
+            event: event.clone(),
+        };
+        let measured = match first_answer(&target, Duration::from_secs(30)) {
+            Ok(()) => plan.wrk_rows(&mut hosted, &target, sizes).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = measured {
+            run.fail(
+                "wrk against cargo scf serve",
+                &err.context(format!("log: {}", server.log.display())),
+            );
+        }
+        let _ = server.process.terminate(Duration::from_secs(5)).await;
+    }
+    Ok(hosted)
+}
+
+/// One invocation through `target` answered with the event, within `patience` (the first may
+/// start an instance).
+fn first_answer(target: &LoadTarget, patience: Duration) -> Result<()> {
+    let target = target.clone();
+    load::run_pinned(None, async move {
+        let mut client = load::Client::connect(&target).await?;
+        tokio::time::timeout(patience, client.invoke())
+            .await
+            .map_err(|_| anyhow::anyhow!("the first invoke took over {patience:?}"))??;
+        Ok(())
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn scf_warm_harness(
+    run: &mut Run,
+    hosted: &mut Hosted,
+    scf: &Path,
+    config: &Path,
+    dir: &Path,
+    event: &Bytes,
+    sizes: &Sizes,
+    plan: &Plan<'_>,
+) -> Result<(), String> {
+    let server =
+        match serve::start_scf(scf, config, &dir.join("serve-warm.log"), plan.host_cpus).await {
+            Ok(server) => server,
+            Err(err) => return Err(run.fail("starting cargo scf serve", &err)),
+        };
     let log = server.log.clone();
     let target = LoadTarget {
         addr: server.addr,
@@ -761,14 +983,14 @@ async fn scf_host(
     };
     warm(
         run,
-        &mut hosted,
+        hosted,
         target.clone(),
         sizes,
-        client_cpu,
+        plan.client_cpu,
         "cargo scf serve",
         &log,
     );
-    if dashboard {
+    if plan.dashboard {
         step("cargo scf serve: the same with a dashboard open (a client reading /ui/api/stream)");
         match open_dashboard(server.addr).await {
             Ok(reader) => {
@@ -778,12 +1000,12 @@ async fn scf_host(
                     &mut open,
                     target,
                     sizes,
-                    client_cpu,
+                    plan.client_cpu,
                     "cargo scf serve with a dashboard open",
                     &log,
                 );
                 reader.abort();
-                dashboard_rows(run, &hosted, &open);
+                dashboard_rows(run, hosted, &open);
             }
             Err(err) => {
                 run.fail("opening the dashboard stream", &err);
@@ -791,7 +1013,7 @@ async fn scf_host(
         }
     }
     let _ = server.process.terminate(Duration::from_secs(5)).await;
-    Ok(hosted)
+    Ok(())
 }
 
 /// A dashboard left open on the warm function: a client of `/ui/api/stream` reading every
@@ -893,7 +1115,6 @@ fn warm(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn lambda_host(
     run: &mut Run,
     baseline: &Result<Baseline, String>,
@@ -901,8 +1122,7 @@ async fn lambda_host(
     sizes: &Sizes,
     cache: &Path,
     options: &Options,
-    host_cpus: Option<&str>,
-    client_cpu: Option<usize>,
+    plan: &Plan<'_>,
 ) -> Result<Hosted, String> {
     let baseline = baseline.as_ref().map_err(Clone::clone)?;
     let install = !options.smoke && !options.no_install;
@@ -910,145 +1130,265 @@ async fn lambda_host(
         step("cargo-lambda (installed into the cache once)");
     }
     let cargo_lambda = artifacts::cargo_lambda(cache, install).map_err(|err| format!("{err:#}"))?;
-    step("cargo lambda watch --release: warm latency (1 client) and throughput (16 clients)");
-    let log = cache.join("cargo-lambda-watch.log");
+    let mut hosted = Hosted::default();
+    if plan.harness {
+        step(
+            "cargo lambda watch --release: warm latency (1 client) and throughput (16 clients), harness client",
+        );
+        let log = cache.join("cargo-lambda-watch.log");
+        let (server, target) = start_lambda(
+            &cargo_lambda,
+            baseline,
+            event,
+            sizes,
+            &log,
+            plan.host_cpus,
+            true,
+        )
+        .await?;
+        hosted.idle_rss_mb = server.idle_rss_mb;
+        warm(
+            run,
+            &mut hosted,
+            target,
+            sizes,
+            plan.client_cpu,
+            "cargo lambda watch",
+            &log,
+        );
+        let _ = server
+            .server
+            .process
+            .terminate(Duration::from_secs(5))
+            .await;
+    }
+    if plan.wrk.is_ok() {
+        step("cargo lambda watch --release: warm latency and throughput with wrk, unpinned");
+        let log = cache.join("cargo-lambda-watch-wrk.log");
+        let (server, target) = start_lambda(
+            &cargo_lambda,
+            baseline,
+            event,
+            sizes,
+            &log,
+            None,
+            !plan.harness,
+        )
+        .await?;
+        if hosted.idle_rss_mb.is_none() {
+            hosted.idle_rss_mb = server.idle_rss_mb;
+        }
+        if let Err(err) = plan.wrk_rows(&mut hosted, &target, sizes).await {
+            run.fail(
+                "wrk against cargo lambda watch",
+                &err.context(format!("log: {}", log.display())),
+            );
+        }
+        let _ = server
+            .server
+            .process
+            .terminate(Duration::from_secs(5))
+            .await;
+    }
+    Ok(hosted)
+}
+
+/// A started `cargo lambda watch` that has answered its first invoke.
+struct LambdaSession {
+    server: serve::Server,
+    /// Its RSS before the first invoke, when `measure_rss` asked for it.
+    idle_rss_mb: Option<f64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start_lambda(
+    cargo_lambda: &Path,
+    baseline: &Baseline,
+    event: &Bytes,
+    sizes: &Sizes,
+    log: &Path,
+    cpus: Option<&str>,
+    measure_rss: bool,
+) -> Result<(LambdaSession, LoadTarget), String> {
     let server = match serve::start_cargo_lambda(
-        &cargo_lambda,
+        cargo_lambda,
         &baseline.project,
         &baseline.target_dir,
         sizes.clients,
-        &log,
-        host_cpus,
+        log,
+        cpus,
     )
     .await
     {
         Ok(server) => server,
         Err(err) => return Err(format!("cargo lambda watch did not start: {err:#}")),
     };
-    let mut hosted = Hosted::default();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    hosted.idle_rss_mb = rss_kib(server.process.pid())
-        .ok()
-        .map(|kib| kib as f64 * 1024.0 / MB);
+    let mut idle_rss_mb = None;
+    if measure_rss {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        idle_rss_mb = rss_kib(server.process.pid())
+            .ok()
+            .map(|kib| kib as f64 * 1024.0 / MB);
+    }
     let target = LoadTarget {
         addr: server.addr,
         path: serve::lambda_invoke_path(artifacts::BASELINE_BIN),
         event: event.clone(),
     };
     // The first invoke starts the function (`cargo run`); give it time.
-    let first = target.clone();
-    let started = load::run_pinned(client_cpu, async move {
-        let mut client = load::Client::connect(&first).await?;
-        tokio::time::timeout(Duration::from_secs(300), client.invoke())
-            .await
-            .map_err(|_| anyhow::anyhow!("the first invoke took over 300 s"))?
-    });
-    if let Err(err) = started {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
+    if let Err(err) = first_answer(&target, Duration::from_secs(300)) {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
         return Err(format!(
             "cargo lambda watch did not answer: {err:#} ({})",
             serve::tail(&text)
         ));
     }
-    warm(
-        run,
-        &mut hosted,
+    Ok((
+        LambdaSession {
+            server,
+            idle_rss_mb,
+        },
         target,
-        sizes,
-        client_cpu,
-        "cargo lambda watch",
-        &log,
-    );
-    let _ = server.process.terminate(Duration::from_secs(5)).await;
-    Ok(hosted)
+    ))
 }
 
-fn host_rows(run: &mut Run, ours: &Result<Hosted, String>, theirs: &Result<Hosted, String>) {
+/// Which session a host row comes from, and so when it is skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The harness's client (both hosts).
+    Harness,
+    /// wrk (both hosts).
+    Wrk,
+    /// Both hosts, any session.
+    Any,
+    /// Ours only: the baseline has no counterpart.
+    OursOnly,
+}
+
+fn host_rows(
+    run: &mut Run,
+    plan: &Plan<'_>,
+    sizes: &Sizes,
+    ours: &Result<Hosted, String>,
+    theirs: &Result<Hosted, String>,
+) {
     type Pick = fn(&Hosted) -> Option<f64>;
-    let rows: [(&str, &str, Pick, Option<Target>, bool); 8] = [
+    let pinned = if plan.client_cpu.is_some() {
+        "harness client pinned"
+    } else {
+        "harness client, unpinned"
+    };
+    let burst = report::grouped(sizes.burst as u64);
+    let rows: Vec<(String, &str, Pick, Option<Target>, Source)> = vec![
         (
-            "warm invoke p50 (1 client)",
+            format!("warm invoke p50 (1 client), {pinned}"),
             "µs",
             |h| h.warm_p50_us,
-            Some(Target::RatioAtMost(0.5)),
-            true,
+            Some(Target::RatioAtMost(0.3)),
+            Source::Harness,
         ),
         (
-            "warm invoke p99 (1 client)",
+            format!("warm invoke p99 (1 client), {pinned}"),
             "µs",
             |h| h.warm_p99_us,
             None,
-            true,
+            Source::Harness,
         ),
         (
-            "throughput (16 clients, <= 16 instances)",
+            format!("throughput (16 clients, <= 16 instances), {pinned}"),
             "inv/s",
             |h| h.throughput,
-            Some(Target::RatioAtLeast(2.0)),
-            true,
+            Some(Target::RatioAtLeast(2.5)),
+            Source::Harness,
         ),
         (
-            "host RSS, idle (0 instances)",
+            "warm invoke p50 (1 connection), wrk, unpinned".to_owned(),
+            "µs",
+            |h| h.wrk_p50_us,
+            Some(Target::RatioAtMost(0.4)),
+            Source::Wrk,
+        ),
+        (
+            "warm invoke p99 (1 connection), wrk, unpinned".to_owned(),
+            "µs",
+            |h| h.wrk_p99_us,
+            None,
+            Source::Wrk,
+        ),
+        (
+            "throughput (16 connections, <= 16 instances), wrk, unpinned".to_owned(),
+            "inv/s",
+            |h| h.wrk_throughput,
+            Some(Target::RatioAtLeast(2.5)),
+            Source::Wrk,
+        ),
+        (
+            "host RSS, idle (0 instances)".to_owned(),
             "MB",
             |h| h.idle_rss_mb,
             Some(Target::AtMost(20.0)),
-            true,
+            Source::Any,
         ),
         (
-            "host RSS after the burst (200 instances)",
+            format!("host RSS with {burst} idle instances (after the burst)"),
             "MB",
             |h| h.busy_rss_mb,
-            None,
-            false,
+            Some(Target::AtMost(50.0)),
+            Source::OursOnly,
         ),
         (
-            "burst of 200 on a cold function: all answered",
+            format!("burst of {burst} on a cold function: all answered (unpinned)"),
             "ms",
             |h| h.burst_s.map(|s| s * 1000.0),
-            Some(Target::AtMost(1000.0)),
-            false,
+            Some(Target::AtMost(2000.0)),
+            Source::OursOnly,
         ),
         (
-            "  instances started by the burst",
+            "  instances started by the burst".to_owned(),
             "count",
             |h| h.burst_instances,
             None,
-            false,
+            Source::OursOnly,
         ),
         (
-            "  burst invocation latency p99",
+            "  burst invocation latency p99".to_owned(),
             "ms",
             |h| h.burst_p99_ms,
             None,
-            false,
+            Source::OursOnly,
         ),
     ];
-    for (name, unit, pick, target, compared) in rows {
+    for (name, unit, pick, target, source) in rows {
+        let not_run = match source {
+            Source::Harness if !plan.harness => Some("not run (--load)".to_owned()),
+            Source::Wrk => plan.wrk.as_ref().err().cloned(),
+            _ => None,
+        };
+        if let Some(reason) = not_run {
+            run.rows.push(Row::skipped(&name, unit, target, &reason));
+            continue;
+        }
         let row = match ours {
+            Ok(hosted) if source == Source::OursOnly => {
+                Row::ours_only(&name, unit, pick(hosted), target)
+            }
             Ok(hosted) => {
-                let theirs_value = if compared {
-                    theirs.as_ref().ok().and_then(pick)
-                } else {
-                    None
-                };
-                let row = Row::new(name, unit, pick(hosted), theirs_value, target);
-                let row = if pick(hosted).is_none() {
-                    Row {
-                        status: Status::Skipped("not measured (see failures)".to_owned()),
-                        ..row
-                    }
-                } else {
-                    row
-                };
+                let theirs_value = theirs.as_ref().ok().and_then(pick);
+                let row = Row::new(&name, unit, pick(hosted), theirs_value, target);
                 match theirs {
-                    Err(reason) if compared => row.baseline_missing(reason),
-                    Ok(_) if compared && theirs_value.is_none() => {
-                        row.baseline_missing("not measured")
-                    }
-                    _ => row,
+                    Err(reason) => row.baseline_missing(reason),
+                    Ok(_) if theirs_value.is_none() => row.baseline_missing("not measured"),
+                    Ok(_) => row,
                 }
             }
-            Err(reason) => Row::skipped(name, unit, target, reason),
+            Err(reason) => Row::skipped(&name, unit, target, reason),
+        };
+        let row = match ours {
+            Ok(hosted) if pick(hosted).is_none() => Row {
+                status: Status::Skipped("not measured (see failures)".to_owned()),
+                ..row
+            },
+            _ => row,
         };
         run.rows.push(row);
     }
@@ -1137,10 +1477,36 @@ async fn host_profile(
     let scf = artifacts::build_server_with_symbols(root, target_dir)?;
     let echo = artifacts::build_ours_with_symbols(root, target_dir)?;
     let dir = cache.join("profile");
-    std::fs::create_dir_all(&dir)?;
+    let (small, large, per) = host_callgrind(&scf, &echo, valgrind, event, sizes, &dir).await?;
+    let runs = [small, large];
+    let mut hot = callgrind::hot_functions(&runs[0], &runs[1])?;
+    let categories = callgrind::categories(&hot);
+    hot.truncate(30);
+    Ok(ProfileEntry {
+        subject:
+            "host (cargo scf serve, per warm invocation through the invoke API; the instance not counted)"
+                .to_owned(),
+        instructions_per_invocation: per,
+        categories,
+        hot,
+    })
+}
+
+/// Runs `cargo scf serve` (`scf`, hosting `echo`) under callgrind twice, for a small and a
+/// larger number of warm invocations through its invoke API from one keep-alive client (the
+/// instance runs outside callgrind); returns both runs and the instructions per invocation.
+async fn host_callgrind(
+    scf: &Path,
+    echo: &Path,
+    valgrind: &Path,
+    event: &Bytes,
+    sizes: &Sizes,
+    dir: &Path,
+) -> Result<(callgrind::Run, callgrind::Run, f64)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let config = dir.join("scf.toml");
-    std::fs::write(&config, serve::scf_config(&echo, &dir.join("state"), 1, 1))?;
-    // Fewer invocations than the SDK profile: the host runs at callgrind speed in-line.
+    std::fs::write(&config, serve::scf_config(echo, &dir.join("state"), 1, 1))?;
+    // Fewer invocations than the SDK's count: the host runs at callgrind speed in-line.
     let (n1, n2) = (
         sizes.callgrind.0,
         sizes.callgrind.0 + (sizes.callgrind.1 - sizes.callgrind.0) / 10,
@@ -1151,7 +1517,7 @@ async fn host_profile(
         let _ = std::fs::remove_file(&out);
         let log = dir.join(format!("serve.{n}.log"));
         let server =
-            serve::start_scf_under(&scf, &config, &log, None, Some((valgrind, &out)), "warn")
+            serve::start_scf_under(scf, &config, &log, None, Some((valgrind, &out)), "warn")
                 .await?;
         let target = LoadTarget {
             addr: server.addr,
@@ -1177,16 +1543,124 @@ async fn host_profile(
             out_file: out,
         });
     }
-    let per = callgrind::per_invocation(&runs[0], &runs[1])?;
-    let mut hot = callgrind::hot_functions(&runs[0], &runs[1])?;
-    let categories = callgrind::categories(&hot);
-    hot.truncate(30);
-    Ok(ProfileEntry {
-        subject:
-            "host (cargo scf serve, per warm invocation through the invoke API; the instance not counted)"
-                .to_owned(),
-        instructions_per_invocation: per,
-        categories,
-        hot,
+    let large = runs.pop().expect("two runs");
+    let small = runs.pop().expect("two runs");
+    let per = callgrind::per_invocation(&small, &large)?;
+    Ok((small, large, per))
+}
+
+/// The row of the host's instructions per warm invocation (the release `scf`, under callgrind).
+fn host_instructions(
+    run: &mut Run,
+    runtime: &tokio::runtime::Runtime,
+    ours: &artifacts::Ours,
+    event: &Bytes,
+    sizes: &Sizes,
+    cache: &Path,
+) {
+    const NAME: &str = "host instructions / warm invocation (cargo scf serve)";
+    let target = Some(Target::AtMost(40_000.0));
+    let scf = match &ours.server {
+        Ok(scf) => scf,
+        Err(reason) => {
+            let reason = reason
+                .lines()
+                .next()
+                .unwrap_or("the scf server does not build");
+            run.rows.push(Row::skipped(NAME, "instr", target, reason));
+            return;
+        }
+    };
+    let Some(valgrind) = callgrind::valgrind() else {
+        let reason = "valgrind is not installed (apt-get install valgrind)";
+        run.rows.push(Row::skipped(NAME, "instr", target, reason));
+        return;
+    };
+    step("counting the host's instructions per warm invocation under callgrind");
+    let dir = cache.join("callgrind-host");
+    match runtime.block_on(host_callgrind(
+        scf, &ours.echo, &valgrind, event, sizes, &dir,
+    )) {
+        Ok((_, _, per)) => run
+            .rows
+            .push(Row::ours_only(NAME, "instr", Some(per), target)),
+        Err(err) => {
+            let reason = run.fail("callgrind on cargo scf serve", &err);
+            run.rows.push(Row::skipped(NAME, "instr", target, &reason));
+        }
+    }
+}
+
+/// The durable async rows: their names, units and targets.
+const ASYNC_ROWS: [(&str, &str, Option<Target>); 4] = [
+    ("durable async acceptance, 1 client", "ev/s", None),
+    (
+        "durable async acceptance, 16 clients",
+        "ev/s",
+        Some(Target::AtLeast(10_000.0)),
+    ),
+    ("  accept -> completion p50 (16 clients)", "ms", None),
+    ("  accept -> completion p99 (16 clients)", "ms", None),
+];
+
+/// Durable async acceptance through the invoke API (`X-Scf-Invocation-Type: Event`, each `202`
+/// after the event is fsynced), at 1 and 16 clients, unpinned, then the accept-to-completion
+/// times of the 16-client run. `cargo lambda watch` keeps no durable queue: no baseline.
+async fn async_rows(
+    run: &mut Run,
+    scf: &Path,
+    echo: &Path,
+    event: &Bytes,
+    sizes: &Sizes,
+    cache: &Path,
+) {
+    step(&format!(
+        "cargo scf serve: durable async acceptance at 1 and {} clients, {} ms each (unpinned)",
+        sizes.clients, sizes.async_ms
+    ));
+    let measured = async_session(scf, echo, event, sizes, &cache.join("scf-async")).await;
+    match measured {
+        Ok((one, many, completion)) => {
+            let figures = [Some(one), Some(many), completion.p50(), completion.p99()];
+            for ((name, unit, target), value) in ASYNC_ROWS.into_iter().zip(figures) {
+                run.rows.push(Row::ours_only(name, unit, value, target));
+            }
+        }
+        Err(err) => {
+            let reason = run.fail("durable async acceptance", &err);
+            for (name, unit, target) in ASYNC_ROWS {
+                run.rows.push(Row::skipped(name, unit, target, &reason));
+            }
+        }
+    }
+}
+
+async fn async_session(
+    scf: &Path,
+    echo: &Path,
+    event: &Bytes,
+    sizes: &Sizes,
+    dir: &Path,
+) -> Result<(f64, f64, crate::stats::Samples)> {
+    let config = fresh_scf_config(dir, echo, sizes)?;
+    let server = serve::start_scf(scf, &config, &dir.join("serve-async.log"), None).await?;
+    let log = server.log.clone();
+    let target = LoadTarget {
+        addr: server.addr,
+        path: serve::scf_invoke_path(WARM_FUNCTION),
+        event: event.clone(),
+    };
+    let duration = Duration::from_millis(sizes.async_ms);
+    let clients = sizes.clients;
+    let patience = Duration::from_secs(120);
+    let measured = load::run_pinned(None, async move {
+        let one = asyncq::accept(&target, 1, duration).await?;
+        asyncq::completion(&target, WARM_FUNCTION, &one.ids, patience).await?;
+        let many = asyncq::accept(&target, clients, duration).await?;
+        let completion = asyncq::completion(&target, WARM_FUNCTION, &many.ids, patience).await?;
+        Ok((one.rate, many.rate, completion))
     })
+    .with_context(|| format!("log: {}", log.display()));
+    let _ = server.process.terminate(Duration::from_secs(10)).await;
+    measured
 }

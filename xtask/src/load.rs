@@ -55,13 +55,46 @@ impl Client {
 
     /// Sends one invocation and reads the whole answer; fails on a non-200 status.
     pub(crate) async fn invoke(&mut self) -> Result<Duration> {
-        let request = Request::builder()
+        let started = Instant::now();
+        let (status, body) = self.send(false).await?;
+        let elapsed = started.elapsed();
+        if status != StatusCode::OK {
+            bail!(
+                "invocation answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        Ok(elapsed)
+    }
+
+    /// Sends one async invocation (`X-Scf-Invocation-Type: Event`); returns the request id of
+    /// the `202` answer, and fails on any other status.
+    pub(crate) async fn invoke_async(&mut self) -> Result<String> {
+        let (status, body) = self.send(true).await?;
+        if status != StatusCode::ACCEPTED {
+            bail!(
+                "async invocation answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&body)
+            .with_context(|| format!("the 202 answer is not JSON: {body:?}"))?;
+        answer["RequestId"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("the 202 answer has no RequestId: {answer}"))
+    }
+
+    async fn send(&mut self, event: bool) -> Result<(StatusCode, Bytes)> {
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(&self.target.path)
             .header(http::header::HOST, self.target.addr.to_string())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(self.target.event.clone()))?;
-        let started = Instant::now();
+            .header(http::header::CONTENT_TYPE, "application/json");
+        if event {
+            request = request.header("x-scf-invocation-type", "Event");
+        }
+        let request = request.body(Full::new(self.target.event.clone()))?;
         self.sender.ready().await.context("connection closed")?;
         let response = self
             .sender
@@ -75,14 +108,34 @@ impl Client {
             .await
             .context("cannot read the answer")?
             .to_bytes();
-        let elapsed = started.elapsed();
+        Ok((status, body))
+    }
+
+    /// `GET path` on this connection; the answer's JSON (fails on a non-200 status).
+    pub(crate) async fn get_json(&mut self, path: &str) -> Result<serde_json::Value> {
+        let request = Request::get(path)
+            .header(http::header::HOST, self.target.addr.to_string())
+            .body(Full::new(Bytes::new()))?;
+        self.sender.ready().await.context("connection closed")?;
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .with_context(|| format!("GET {path} failed"))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .with_context(|| format!("cannot read the answer to GET {path}"))?
+            .to_bytes();
         if status != StatusCode::OK {
             bail!(
-                "invocation answered {status}: {}",
+                "GET {path} answered {status}: {}",
                 String::from_utf8_lossy(&body)
             );
         }
-        Ok(elapsed)
+        serde_json::from_slice(&body).with_context(|| format!("GET {path} did not answer JSON"))
     }
 }
 

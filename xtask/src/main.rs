@@ -12,6 +12,7 @@
 //! cycle (see the `modules` module for the rule).
 
 mod artifacts;
+mod asyncq;
 mod bench;
 mod callgrind;
 mod coldstart;
@@ -24,6 +25,7 @@ mod report;
 mod serve;
 mod soak;
 mod stats;
+mod wrk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -15,6 +15,8 @@ pub(crate) enum Target {
     RatioAtLeast(f64),
     /// ours ≤ value (in the row's unit).
     AtMost(f64),
+    /// ours ≥ value (in the row's unit).
+    AtLeast(f64),
 }
 
 /// Whether a row met its target.
@@ -48,6 +50,8 @@ pub(crate) struct Row {
     pub(crate) target: Option<Target>,
     /// Met, missed, informational or skipped.
     pub(crate) status: Status,
+    /// False when the baseline has no counterpart of this figure (shown as `none`).
+    pub(crate) comparable: bool,
 }
 
 impl Row {
@@ -70,6 +74,11 @@ impl Row {
                 Some(_) => Status::Missed,
                 None => Status::Skipped("not measured".to_owned()),
             },
+            Some(Target::AtLeast(limit)) => match ours {
+                Some(value) if value >= limit => Status::Met,
+                Some(_) => Status::Missed,
+                None => Status::Skipped("not measured".to_owned()),
+            },
             Some(Target::RatioAtMost(limit)) => match ratio {
                 Some(r) if r <= limit => Status::Met,
                 Some(_) => Status::Missed,
@@ -89,6 +98,21 @@ impl Row {
             ratio,
             target,
             status,
+            comparable: true,
+        }
+    }
+
+    /// A row of ours only: the baseline has nothing that measures the same (its cell says
+    /// `none`, not `-`).
+    pub(crate) fn ours_only(
+        name: &str,
+        unit: &str,
+        ours: Option<f64>,
+        target: Option<Target>,
+    ) -> Self {
+        Self {
+            comparable: false,
+            ..Self::new(name, unit, ours, None, target)
         }
     }
 
@@ -102,6 +126,7 @@ impl Row {
             ratio: None,
             target,
             status: Status::Skipped(reason.to_owned()),
+            comparable: true,
         }
     }
 
@@ -109,7 +134,7 @@ impl Row {
     pub(crate) fn baseline_missing(mut self, reason: &str) -> Self {
         if self.baseline.is_none() {
             self.status = match self.target {
-                Some(Target::AtMost(_)) | None => self.status,
+                Some(Target::AtMost(_) | Target::AtLeast(_)) | None => self.status,
                 Some(_) => Status::Skipped(format!("baseline: {reason}")),
             };
         }
@@ -123,14 +148,7 @@ fn number(value: f64) -> String {
     } else if value.abs() >= 100.0 {
         // Thousands separators for large counts.
         let rounded = value.round() as i64;
-        let digits = rounded.unsigned_abs().to_string();
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
+        let out = grouped(rounded.unsigned_abs());
         if rounded < 0 { format!("-{out}") } else { out }
     } else if value.abs() >= 10.0 {
         format!("{value:.1}")
@@ -139,12 +157,34 @@ fn number(value: f64) -> String {
     }
 }
 
+/// A count with thousands separators (`1,000`).
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn target_text(target: Option<Target>, unit: &str) -> String {
     match target {
         None => "-".to_owned(),
         Some(Target::RatioAtMost(r)) => format!("ratio <= {r}"),
         Some(Target::RatioAtLeast(r)) => format!("ratio >= {r}"),
         Some(Target::AtMost(v)) => format!("<= {} {unit}", number(v)),
+        Some(Target::AtLeast(v)) => format!(">= {} {unit}", number(v)),
+    }
+}
+
+fn baseline_text(row: &Row) -> String {
+    match row.baseline {
+        Some(value) => number(value),
+        None if !row.comparable => "none".to_owned(),
+        None => "-".to_owned(),
     }
 }
 
@@ -175,7 +215,7 @@ pub(crate) fn table(rows: &[Row]) -> String {
                 row.name.clone(),
                 row.unit.clone(),
                 row.ours.map_or("-".to_owned(), number),
-                row.baseline.map_or("-".to_owned(), number),
+                baseline_text(row),
                 row.ratio.map_or("-".to_owned(), |r| format!("{r:.2}x")),
                 target_text(row.target, &row.unit),
                 status_text(&row.status),
@@ -224,7 +264,7 @@ pub(crate) fn markdown(rows: &[Row]) -> String {
             row.name,
             row.unit,
             row.ours.map_or("-".to_owned(), number),
-            row.baseline.map_or("-".to_owned(), number),
+            baseline_text(row),
             row.ratio.map_or("-".to_owned(), |r| format!("{r:.2}x")),
             target_text(row.target, &row.unit),
             status_text(&row.status),
@@ -275,6 +315,31 @@ mod tests {
         assert_eq!(row.clone().baseline_missing("x").status, Status::Missed);
         let row = Row::new("info", "MB", Some(2.6), None, None);
         assert_eq!(row.status, Status::Info);
+    }
+
+    #[test]
+    fn at_least_targets_and_rows_without_a_baseline() {
+        let row = Row::ours_only(
+            "events/s",
+            "ev/s",
+            Some(12_000.0),
+            Some(Target::AtLeast(10_000.0)),
+        );
+        assert_eq!(row.status, Status::Met);
+        let row = Row::ours_only(
+            "events/s",
+            "ev/s",
+            Some(9_000.0),
+            Some(Target::AtLeast(10_000.0)),
+        );
+        assert_eq!(row.status, Status::Missed);
+        // A row of ours only says `none` in the baseline column; an unmeasured baseline `-`.
+        let text = table(&[row, Row::new("p50", "µs", Some(1.0), None, None)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].contains(" none "), "{text}");
+        assert!(lines[2].contains(">= 10,000 ev/s"), "{text}");
+        assert!(!lines[3].contains("none"), "{text}");
+        assert!(markdown(&[Row::ours_only("x", "ms", Some(1.0), None)]).contains("| none |"));
     }
 
     #[test]
