@@ -17,7 +17,7 @@
 //! | `by_function_status` | (function, status, created ms, request id) | — (listings by function) |
 //! | `by_status` | (status, created ms, request id) | — (listings by status) |
 //! | `ended` | (ended ms, request id) | — (finished and aborted events, oldest pruned first) |
-//! | `counts` | (function, [`Bucket`]) | how many events are in it |
+//! | `counts` | (function, bucket: queued, retrying, in flight, finished, failed, aborted) | how many events are in it |
 //! | `dead_letters` | (failed ms, request id) | — |
 //! | `dead_letters_by_function` | (function, failed ms, request id) | — |
 //! | `kafka_offsets` | (consumer, partition) | the next offset to read |
@@ -28,7 +28,7 @@
 //! reading any record. A file written before the indexes existed is indexed once when opened.
 //!
 //! Freed pages are reused by later writes, so the file stays at the size of the most events it
-//! held at once; after a burst has been pruned, [`Store`] compacts the file (at most every
+//! held at once; after a burst has been pruned, the writer compacts the file (at most every
 //! [`COMPACT_EVERY`]) when less than half of it is in use and it is over [`COMPACT_MIN_BYTES`].
 
 use std::path::{Path, PathBuf};

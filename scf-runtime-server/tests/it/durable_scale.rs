@@ -36,6 +36,31 @@ async fn accept(queue: &DurableQueue, n: usize) {
     }
 }
 
+/// A dispatcher whose function succeeds at once, pruning every `prune_every`. Deliveries share
+/// commits: enough run at once that one commit ends hundreds of them.
+fn succeed_all(
+    queue: &DurableQueue,
+    prune_every: Duration,
+) -> scf_runtime_server::durable::Dispatcher {
+    queue.start_dispatcher(
+        DispatchConfig {
+            prune_every,
+            concurrency: 1024,
+            default_per_function: 1024,
+            ..DispatchConfig::default()
+        },
+        |_| async { DeliveryOutcome::Success },
+    )
+}
+
+/// The events not done yet.
+fn running() -> ListQuery {
+    ListQuery {
+        statuses: vec![AsyncStatus::Running],
+        ..ListQuery::default()
+    }
+}
+
 /// Lists `query`, returning the page and how many records the listing read.
 fn list(
     queue: &DurableQueue,
@@ -196,20 +221,8 @@ async fn a_sustained_accept_rate_leaves_the_store_bounded_by_retention() {
         ..QueueConfig::default()
     };
     let queue = DurableQueue::open_with_clock(dir.path(), config, clock.clone()).unwrap();
-    // Deliveries share commits: enough at once that one commit ends hundreds of them.
-    let dispatcher = queue.start_dispatcher(
-        DispatchConfig {
-            prune_every: Duration::from_millis(100),
-            concurrency: 1024,
-            default_per_function: 1024,
-            ..DispatchConfig::default()
-        },
-        |_| async { DeliveryOutcome::Success },
-    );
-    let running = ListQuery {
-        statuses: vec![AsyncStatus::Running],
-        ..ListQuery::default()
-    };
+    let dispatcher = succeed_all(&queue, Duration::from_millis(100));
+    let running = running();
     let mut samples = Vec::new();
     for second in 1..=60usize {
         accept(&queue, PER_SECOND).await;
@@ -258,19 +271,8 @@ async fn a_pruned_store_is_compacted_to_what_it_holds() {
     };
     let queue = DurableQueue::open(dir.path(), config).unwrap();
     accept(&queue, 20_000).await;
-    let dispatcher = queue.start_dispatcher(
-        DispatchConfig {
-            prune_every: Duration::from_secs(3600),
-            concurrency: 1024,
-            default_per_function: 1024,
-            ..DispatchConfig::default()
-        },
-        |_| async { DeliveryOutcome::Success },
-    );
-    let running = ListQuery {
-        statuses: vec![AsyncStatus::Running],
-        ..ListQuery::default()
-    };
+    let dispatcher = succeed_all(&queue, Duration::from_secs(3600));
+    let running = running();
     let deadline = Instant::now() + Duration::from_secs(120);
     while queue.list(&running).unwrap().total > 0 {
         assert!(Instant::now() < deadline, "the events were not delivered");
