@@ -252,13 +252,14 @@ async fn a_sustained_accept_rate_leaves_the_store_bounded_by_retention() {
             "events stored after second {second}"
         );
     }
-    // The file stops growing once retention removes as much as is accepted: freed pages are
-    // reused. (A store keeps ~1.5 KB per event; 72,000 unpruned events need over 100 MB.)
-    let at_10 = samples[9].2;
+    // Freed pages are reused: the file follows the events alive at once (a few thousand), not
+    // the 72,000 accepted, which unpruned take over 100 MB (~1.4 KB each, as the 200,000-event
+    // test's file shows). When redb grows its file depends on when readers let pages go, so the
+    // bound allows a doubling or two past the ~18 MB it settles at.
     let last = samples.last().unwrap().2;
     assert!(
-        last <= at_10 + at_10 / 2,
-        "the file grew from {at_10} bytes after 10 s to {last} bytes after 60 s"
+        last <= 48 << 20,
+        "the file is {last} bytes after 72,000 events, of which at most 6,000 were alive at once"
     );
 }
 
