@@ -22,6 +22,7 @@
 //! identity, so a bootstrap may use a new connection for every request.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -85,55 +86,107 @@ impl std::fmt::Debug for Msg {
     }
 }
 
-/// Starts instance `id` of `spec`: binds its runtime API, spawns the bootstrap and the supervisor.
+/// Starts instance `id` of `spec` and returns its handle at once: binding its runtime API and
+/// spawning the bootstrap happen in the instance's own task, so a burst starts its instances side
+/// by side and never holds up the pool. A start that fails is reported as an init failure
+/// ([`Gone::InitFailed`], 404 `HandlerNotFound` for a missing bootstrap).
 pub(crate) fn spawn(
     spec: Arc<FunctionSpec>,
     id: u64,
     events: Weak<dyn Lifecycle>,
-) -> std::io::Result<InstanceHandle> {
+) -> InstanceHandle {
     // Init duration counts from here: the sandbox is part of the start.
     let spawned_at = Instant::now();
+    let (tx, control) = mpsc::unbounded_channel();
+    let pid = Arc::new(AtomicU32::new(0));
+    tokio::spawn(start(spec, id, events, spawned_at, control, pid.clone()));
+    InstanceHandle { id, pid, tx }
+}
+
+/// The bootstrap with its runtime API listener (and its namespace in a sandbox).
+async fn launch(
+    spec: &FunctionSpec,
+) -> std::io::Result<(std::net::TcpListener, Spawned, Option<Netns>)> {
     let env = |port: u16| {
         let mut env = spec.env.clone();
         env.push(("SCF_RUNTIME_API".to_owned(), "127.0.0.1".to_owned()));
         env.push(("SCF_RUNTIME_API_PORT".to_owned(), port.to_string()));
         env
     };
-    let (listener, spawned, net) = match spec.jail {
+    match spec.jail {
         Jail::Namespaces(sandbox) => {
             let port = sandbox::RUNTIME_API_PORT;
-            let started = sandbox.spawn(
-                spec.executable.clone(),
-                spec.code_root.clone(),
-                env(port),
-                Some(port),
-            )?;
+            let started = sandbox
+                .spawn_async(
+                    spec.executable.clone(),
+                    spec.code_root.clone(),
+                    env(port),
+                    Some(port),
+                )
+                .await?;
             let listener = started
                 .listener
                 .ok_or_else(|| std::io::Error::other("the sandbox bound no runtime API"))?;
-            (listener, started.spawned, Some(started.net))
+            Ok((listener, started.spawned, Some(started.net)))
         }
         Jail::None => {
             let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
             listener.set_nonblocking(true)?;
             let env = env(listener.local_addr()?.port());
             let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            // On this runtime thread: the child's parent-death signal is tied to the thread
+            // that forks it, and runtime threads live as long as the server.
             let spawned = process::spawn(&spec.executable, &spec.code_root, env, None)?;
-            (listener, spawned, None)
+            Ok((listener, spawned, None))
         }
-        Jail::Missing(reason) => return Err(std::io::Error::other(reason)),
+        Jail::Missing(reason) => Err(std::io::Error::other(reason)),
+    }
+}
+
+/// The instance's task: starts the process, then supervises it until it is gone.
+async fn start(
+    spec: Arc<FunctionSpec>,
+    id: u64,
+    events: Weak<dyn Lifecycle>,
+    spawned_at: Instant,
+    control: mpsc::UnboundedReceiver<Control>,
+    pid_of: Arc<AtomicU32>,
+) {
+    let launched = launch(&spec).await.and_then(|(listener, spawned, net)| {
+        let port = listener.local_addr()?.port();
+        Ok((
+            tokio::net::TcpListener::from_std(listener)?,
+            port,
+            spawned,
+            net,
+        ))
+    });
+    let (listener, port, spawned, net) = match launched {
+        Ok(launched) => launched,
+        Err(e) => {
+            let error = lifecycle::start_error(&spec.executable, &e);
+            tracing::warn!(target: "scf::instance", function = %spec.name, id, "{error}");
+            if let Some(events) = events.upgrade() {
+                events.gone(
+                    id,
+                    Gone::InitFailed {
+                        error,
+                        log: String::new(),
+                    },
+                );
+            }
+            return;
+        }
     };
-    let port = listener.local_addr()?.port();
-    let listener = tokio::net::TcpListener::from_std(listener)?;
     let Spawned {
         child,
         pid,
         out,
         err,
     } = spawned;
+    pid_of.store(pid, Ordering::Relaxed);
 
     let (api_tx, rx) = mpsc::unbounded_channel();
-    let (tx, control) = mpsc::unbounded_channel();
     // The namespace lives as long as the listener; the handle goes with the listener's task.
     let api = tokio::spawn(serve_runtime_api(listener, api_tx, net));
     let supervisor = Supervisor {
@@ -155,9 +208,8 @@ pub(crate) fn spawn(
         probe: crate::host::rss::Probe::default(),
         log_budget: logs::OutputBudget::default(),
     };
-    tokio::spawn(supervisor.run(child, rx, control, out, err, api));
     tracing::debug!(target: "scf::instance", id, pid, port, "instance spawned");
-    Ok(InstanceHandle { id, pid, tx })
+    supervisor.run(child, rx, control, out, err, api).await;
 }
 
 /// The running event of a busy instance.

@@ -8,7 +8,9 @@
 //! a `Weak<dyn Lifecycle>`, so they never name the pool. This module imports no other module of
 //! the host.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -272,6 +274,18 @@ pub(crate) fn give_back(events: &std::sync::Weak<dyn Lifecycle>, work: Work) {
     }
 }
 
+/// The error of an instance whose process could not be started: a bootstrap that is missing or
+/// not executable is 404 `HandlerNotFound`, anything else 500.
+pub(crate) fn start_error(executable: &Path, e: &std::io::Error) -> InvokeError {
+    let fault = match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+            Fault::HandlerNotFound
+        }
+        _ => Fault::Internal,
+    };
+    fault.error(format!("cannot start {}: {e}", executable.display()))
+}
+
 /// What a pool tells an instance.
 #[derive(Debug)]
 pub(crate) enum Control {
@@ -285,11 +299,18 @@ pub(crate) enum Control {
 #[derive(Debug, Clone)]
 pub(crate) struct InstanceHandle {
     pub(crate) id: u64,
-    pub(crate) pid: u32,
+    /// The process id, 0 until the process is started (an event instance starts it in the
+    /// background).
+    pub(crate) pid: Arc<AtomicU32>,
     pub(crate) tx: mpsc::UnboundedSender<Control>,
 }
 
 impl InstanceHandle {
+    /// The process id (0 while the process is being started).
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid.load(Ordering::Relaxed)
+    }
+
     /// Gives the instance work; the work comes back when the instance is already gone.
     pub(crate) fn assign(&self, work: Work) -> Result<(), Work> {
         self.tx.send(Control::Assign(work)).map_err(|e| match e.0 {

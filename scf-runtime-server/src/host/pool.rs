@@ -35,7 +35,7 @@ use crate::host::lifecycle::{
 };
 use crate::host::metrics::PoolCounts;
 use crate::host::shared::{Kick, Shared};
-use crate::host::{instance, web};
+use crate::host::{instance, lifecycle, web};
 
 /// First delay after a failed start.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -474,7 +474,7 @@ impl Pool {
             let id = self.shared.next_instance_id();
             let events: Weak<dyn Lifecycle> = self.me.clone();
             let spawned = match self.spec.kind {
-                Kind::Event => instance::spawn(self.spec.clone(), id, events),
+                Kind::Event => Ok(instance::spawn(self.spec.clone(), id, events)),
                 Kind::Web { .. } => web::spawn(self.spec.clone(), id, events),
             };
             match spawned {
@@ -497,16 +497,7 @@ impl Pool {
                 }
                 Err(e) => {
                     self.shared.release(self.spec.memory_mb);
-                    let fault = match e.kind() {
-                        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-                            Fault::HandlerNotFound
-                        }
-                        _ => Fault::Internal,
-                    };
-                    let error = fault.error(format!(
-                        "cannot start {}: {e}",
-                        self.spec.executable.display()
-                    ));
+                    let error = lifecycle::start_error(&self.spec.executable, &e);
                     tracing::warn!(target: "scf::instance", function = %self.spec.name, "{error}");
                     self.shared
                         .metrics
@@ -653,7 +644,7 @@ impl Pool {
             .values()
             .map(|s| InstanceStatus {
                 id: s.handle.id,
-                pid: s.handle.pid,
+                pid: s.handle.pid(),
                 state: s.state,
                 in_flight: s.in_flight,
                 invocations: s.served,

@@ -11,11 +11,12 @@
 //!   signal), so nothing an instance started outlives the server, even a SIGKILLed one.
 //! - **Descriptors**: only stdin, stdout and stderr reach the function (see `process`).
 //!
-//! Creating namespaces is the work of one thread, `scf-sandbox`, which lives as long as the
-//! server: it enters a new namespace ([`unshare`], or [`setns`] into one it made ahead: making a
-//! network namespace is most of the cost), creates what lives there (the listener, the process)
-//! and goes back to its own namespaces after each job. Processes are started from it, so their
-//! parent-death signal is tied to a thread that never ends before the server.
+//! Creating namespaces is the work of a few threads, `scf-sandbox`, which live as long as the
+//! server; starts go round them, so the cold starts of a burst overlap. Each job enters a new
+//! namespace ([`unshare`], or [`setns`] into one its thread made ahead: making a network
+//! namespace is a large part of the cost), creates what lives there (the listener, the process)
+//! and goes back to the thread's own namespaces. Processes are started from these threads, so
+//! their parent-death signal is tied to a thread that never ends before the server.
 //!
 //! Where namespaces are not permitted (not root, no `CAP_SYS_ADMIN`), `isolation = "auto"` falls
 //! back to no sandbox, with one warning: instances share the host's loopback and web functions
@@ -25,7 +26,7 @@ use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::fd::{AsFd as _, AsRawFd as _, FromRawFd as _, OwnedFd};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
@@ -156,9 +157,15 @@ pub(crate) struct Started {
 /// instance (if any).
 type Job = Box<dyn FnOnce(&mut Spare) + Send>;
 
-/// The thread that creates namespaces and what lives in them (see the module docs).
+/// How many sandbox threads start instances side by side: a start mostly waits (for the
+/// kernel to make a namespace, for the child to `exec`), so a burst of cold starts overlaps them.
+const THREADS: usize = 4;
+
+/// The threads that create namespaces and what lives in them (see the module docs).
 pub(crate) struct Sandbox {
-    jobs: mpsc::Sender<Job>,
+    /// One queue per thread; jobs go round the threads.
+    jobs: Vec<mpsc::Sender<Job>>,
+    next: AtomicUsize,
     /// A pidfd of the server: a child outside our PID namespace checks it is not readable
     /// (the server has not exited) once its parent-death signal is set.
     server: OwnedFd,
@@ -302,9 +309,21 @@ impl Sandbox {
             .map_err(String::as_str)
     }
 
-    /// Starts the thread, after one trial of what every instance will need.
+    /// Starts the threads, each after one trial of what every instance will need.
     fn start() -> Result<Sandbox, String> {
         let server = own_pidfd().map_err(|e| format!("pidfd_open: {e}"))?;
+        let jobs = (0..THREADS)
+            .map(|_| Sandbox::start_thread())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Sandbox {
+            jobs,
+            next: AtomicUsize::new(0),
+            server,
+        })
+    }
+
+    /// Starts one sandbox thread; its queue, once its trial passed.
+    fn start_thread() -> Result<mpsc::Sender<Job>, String> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (ready, started) = mpsc::channel();
         std::thread::Builder::new()
@@ -366,7 +385,12 @@ impl Sandbox {
         started
             .recv()
             .map_err(|_| "the sandbox thread ended".to_owned())??;
-        Ok(Sandbox { jobs, server })
+        Ok(jobs)
+    }
+
+    /// The queue of the thread whose turn it is.
+    fn queue(&self) -> &mpsc::Sender<Job> {
+        &self.jobs[self.next.fetch_add(1, Ordering::Relaxed) % self.jobs.len()]
     }
 
     /// Runs `job` on the sandbox thread and waits for it (it is short: a fork at most).
@@ -375,7 +399,7 @@ impl Sandbox {
         job: impl FnOnce(&mut Spare) -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.jobs
+        self.queue()
             .send(Box::new(move |spare| {
                 let _ = tx.send(job(spare));
             }))
@@ -389,7 +413,7 @@ impl Sandbox {
         job: impl FnOnce(&mut Spare) -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.jobs
+        self.queue()
             .send(Box::new(move |spare| {
                 let _ = tx.send(job(spare));
             }))
@@ -407,8 +431,33 @@ impl Sandbox {
         listen: Option<u16>,
     ) -> std::io::Result<Started> {
         let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+        self.run(self.start_job(runtime, program, dir, env, listen))
+    }
+
+    /// [`spawn`](Self::spawn) for async callers: waits without holding a runtime thread.
+    pub(crate) async fn spawn_async(
+        &'static self,
+        program: PathBuf,
+        dir: PathBuf,
+        env: Vec<(String, String)>,
+        listen: Option<u16>,
+    ) -> std::io::Result<Started> {
+        let runtime = tokio::runtime::Handle::current();
+        self.run_async(self.start_job(runtime, program, dir, env, listen))
+            .await
+    }
+
+    /// The sandbox thread's part of a start.
+    fn start_job(
+        &self,
+        runtime: tokio::runtime::Handle,
+        program: PathBuf,
+        dir: PathBuf,
+        env: Vec<(String, String)>,
+        listen: Option<u16>,
+    ) -> impl FnOnce(&mut Spare) -> std::io::Result<Started> + Send + 'static {
         let server = Parent::Pidfd(self.server.as_raw_fd());
-        self.run(move |spare| {
+        move |spare| {
             let net = match spare.take() {
                 Some(net) => {
                     setns(net.0.as_fd(), CloneFlags::CLONE_NEWNET)?;
@@ -433,7 +482,7 @@ impl Sandbox {
                 net,
                 listener,
             })
-        })
+        }
     }
 }
 

@@ -177,7 +177,11 @@ pub(crate) fn spawn(
         init_failure: None,
     };
     tokio::spawn(supervisor.run(child, control));
-    Ok(InstanceHandle { id, pid, tx })
+    Ok(InstanceHandle {
+        id,
+        pid: Arc::new(std::sync::atomic::AtomicU32::new(pid)),
+        tx,
+    })
 }
 
 /// The task that owns one web instance: its process, its readiness probe, its stop timer and its
