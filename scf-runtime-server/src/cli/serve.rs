@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::host::Host;
+use crate::http::AppState;
 use crate::http::cloud::CloudApi;
 use crate::http::cloud::auth::Auth;
 use crate::http::cloud::tc3::Verifier;
-use crate::http::{AppState, router};
 use crate::triggers::TriggerSetup;
 
 /// Why `cargo scf serve` could not run.
@@ -111,13 +111,12 @@ const PRESSURE_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 /// ones wait in the listen backlog); then waits for open connections to finish their requests.
 async fn serve_http(
     listener: tokio::net::TcpListener,
-    app: axum::Router,
+    app: crate::http::Service,
     header_timeout: Duration,
     max_connections: usize,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    use tower::Service as _;
     let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let pressure = max_connections - max_connections / 4;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -144,13 +143,10 @@ async fn serve_http(
         let _ = stream.set_nodelay(true);
         let crowded = max_connections - permits.available_permits() > pressure;
         let app = app.clone();
-        let service =
-            hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
-                request
-                    .extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                app.clone().call(request)
-            });
+        let service = hyper::service::service_fn(move |request| {
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(app.call(request, peer).await) }
+        });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -234,7 +230,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         cloud,
         auth,
     };
-    let app = router(state);
+    let app = crate::http::Service::new(state);
 
     let names: Vec<&str> = config.functions.iter().map(|f| f.name.as_str()).collect();
     tracing::info!(target: "scf::serve", "hosting {} function(s): {}", names.len(), names.join(", "));

@@ -27,7 +27,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use nix::sys::signal::Signal;
@@ -38,7 +38,7 @@ use tokio::task::JoinSet;
 use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES};
 use crate::host::lifecycle::{
     self, Completion, Control, FunctionSpec, Gone, InstanceHandle, Invocation, Lifecycle,
-    STOP_GRACE, State, StopReason, Work, sleep_until,
+    STOP_GRACE, State, StopReason, Timer, Work,
 };
 use crate::host::logs::{self, LineSplitter, LogBuf, drain_now, read_chunk};
 use crate::host::process::{self, Spawned};
@@ -54,6 +54,11 @@ const PATH_READY: &str = "/runtime/init/ready";
 const PATH_NEXT: &str = "/runtime/invocation/next";
 const PATH_RESPONSE: &str = "/runtime/invocation/response";
 const PATH_ERROR: &str = "/runtime/invocation/error";
+
+// The event's headers on `/next`, parsed once.
+const HEADER_REQUEST_ID: HeaderName = HeaderName::from_static("request_id");
+const HEADER_MEMORY_LIMIT: HeaderName = HeaderName::from_static("memory_limit_in_mb");
+const HEADER_TIME_LIMIT: HeaderName = HeaderName::from_static("time_limit_in_ms");
 
 /// Messages to the supervisor.
 enum Msg {
@@ -279,6 +284,10 @@ impl Supervisor {
         let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
         let mut memory_tick = tokio::time::interval(MEMORY_POLL);
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut timer = Timer::new();
+        // One wait for the whole life of the process (a new one per turn would register anew).
+        let wait = child.wait();
+        tokio::pin!(wait);
         let mut was_busy = false;
         loop {
             let deadline = self.deadline();
@@ -293,10 +302,10 @@ impl Supervisor {
                 biased;
                 r = read_chunk(&out, &mut out_buf), if out_open => Event::Output(Stream::Out, r),
                 r = read_chunk(&err, &mut err_buf), if err_open => Event::Output(Stream::Err, r),
-                s = child.wait(), if !exited => Event::Exit(s),
+                s = &mut wait, if !exited => Event::Exit(s),
                 m = rx.recv() => Event::Msg(m),
                 c = control.recv(), if control_open => Event::Control(c),
-                _ = sleep_until(deadline), if deadline.is_some() => Event::Deadline,
+                () = timer.until(deadline), if deadline.is_some() => Event::Deadline,
                 _ = memory_tick.tick(), if busy => Event::MemoryTick,
             };
             match event {
@@ -335,7 +344,7 @@ impl Supervisor {
                     // Nobody can reach this instance any more.
                     if !exited {
                         self.kill();
-                        let _ = child.wait().await;
+                        let _ = (&mut wait).await;
                     }
                     break;
                 }
@@ -344,7 +353,7 @@ impl Supervisor {
                     control_open = false;
                     if !exited {
                         self.kill();
-                        let _ = child.wait().await;
+                        let _ = (&mut wait).await;
                         break;
                     }
                 }
@@ -565,7 +574,8 @@ impl Supervisor {
             Some(body) if error => (Err(InvokeError::from_function(&body)), StatusCode::OK),
             Some(body) => (Ok(body), StatusCode::OK),
         };
-        // One last sample: a burst between two ticks still counts against the limit.
+        // One last sample: a burst between two ticks still counts against the limit, and it is
+        // the sample the invocation ends with.
         self.check_memory();
         if self.running.is_none() {
             return misuse(
@@ -574,7 +584,7 @@ impl Supervisor {
                 "the instance went over its memory limit; the invocation failed with 434",
             );
         }
-        self.finish(result);
+        self.end(result);
         self.set_state(State::Idle);
         if let Some(events) = self.events() {
             events.done(self.id);
@@ -592,14 +602,22 @@ impl Supervisor {
         }
     }
 
-    /// Ends the running invocation with `result`: platform lines, completion, bookkeeping.
+    /// Ends the running invocation with `result` after a last memory sample.
     fn finish(&mut self, result: Result<Bytes, InvokeError>) {
+        if let Some(running) = &mut self.running
+            && let Some(rss) = self.probe.tree_rss_bytes(self.pid)
+        {
+            running.mem_peak = running.mem_peak.max(rss);
+        }
+        self.end(result);
+    }
+
+    /// Ends the running invocation with `result` (its memory already sampled): platform lines,
+    /// completion, bookkeeping.
+    fn end(&mut self, result: Result<Bytes, InvokeError>) {
         let Some(mut running) = self.running.take() else {
             return;
         };
-        if let Some(rss) = self.probe.tree_rss_bytes(self.pid) {
-            running.mem_peak = running.mem_peak.max(rss);
-        }
         let request_id = running.invocation.request_id.clone();
         let duration = running.fetched_at.unwrap_or(running.assigned_at).elapsed();
         let emit = |line: String, log: &mut LogBuf| {
@@ -861,12 +879,13 @@ async fn runtime_api(
                         HeaderValue::from_static("application/json"),
                     );
                     if let Ok(v) = HeaderValue::from_str(&request_id) {
-                        headers.insert("request_id", v);
+                        headers.insert(HEADER_REQUEST_ID, v);
                     }
-                    headers.insert("memory_limit_in_mb", HeaderValue::from(memory_mb));
-                    if let Ok(v) = HeaderValue::from_str(&timeout_ms.to_string()) {
-                        headers.insert("time_limit_in_ms", v);
-                    }
+                    headers.insert(HEADER_MEMORY_LIMIT, HeaderValue::from(memory_mb));
+                    headers.insert(
+                        HEADER_TIME_LIMIT,
+                        HeaderValue::from(u64::try_from(timeout_ms).unwrap_or(u64::MAX)),
+                    );
                     response
                 }
                 Ok(NextReply::Gone) | Err(_) => gone(),

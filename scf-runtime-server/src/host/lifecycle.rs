@@ -242,11 +242,32 @@ impl State {
     }
 }
 
-/// Sleeps until `deadline`; forever without one (for a `select!` branch guarded on it).
-pub(crate) async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d.into()).await,
-        None => std::future::pending().await,
+/// A timer for a `select!` loop whose deadline changes now and then: it is re-armed only when the
+/// deadline changes (a new `Sleep` per turn of the loop would register a timer every time).
+pub(crate) struct Timer {
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    armed: Option<Instant>,
+}
+
+impl Timer {
+    /// A timer with no deadline.
+    pub(crate) fn new() -> Timer {
+        Timer {
+            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            armed: None,
+        }
+    }
+
+    /// Resolves at `deadline` (at once when it passed); never without one.
+    pub(crate) async fn until(&mut self, deadline: Option<Instant>) {
+        let Some(at) = deadline else {
+            return std::future::pending().await;
+        };
+        if self.armed != Some(at) {
+            self.sleep.as_mut().reset(at.into());
+            self.armed = Some(at);
+        }
+        self.sleep.as_mut().await;
     }
 }
 

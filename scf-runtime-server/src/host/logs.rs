@@ -182,11 +182,14 @@ fn line_text(bytes: &[u8]) -> String {
 const PIPE_CHUNK: usize = 16 * 1024;
 
 /// Reads what is available from a pipe into `buf`, which it empties first; returns how many
-/// bytes, 0 at end of file. The only await is `readable`, so this is cancel-safe. `buf` is kept
-/// for the pipe's life with [`PIPE_CHUNK`] of capacity and read into without zeroing.
+/// bytes, 0 at end of file. The only await is for readiness, so this is cancel-safe. `buf` is
+/// kept for the pipe's life with [`PIPE_CHUNK`] of capacity and read into without zeroing.
+///
+/// Readiness is polled with `poll_read_ready` (the pipe's one reader slot) rather than
+/// `readable()`, whose waiter is queued and unqueued on every turn of the supervisor's loop.
 pub(crate) async fn read_chunk(pipe: &pipe::Receiver, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     loop {
-        pipe.readable().await?;
+        std::future::poll_fn(|cx| pipe.poll_read_ready(cx)).await?;
         buf.clear();
         buf.reserve(PIPE_CHUNK);
         match pipe.try_read_buf(buf) {

@@ -63,7 +63,7 @@ use tokio::task::JoinSet;
 use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES, MAX_RESPONSE_HEADER_BYTES};
 use crate::host::lifecycle::{
     self, Control, FunctionSpec, Gone, InstanceHandle, Lifecycle, STOP_GRACE, State, StopReason,
-    WebRequest, Work, sleep_until,
+    Timer, WebRequest, Work,
 };
 use crate::host::logs;
 use crate::host::process::{self, Spawned};
@@ -218,6 +218,9 @@ impl Supervisor {
     ) {
         let mut requests = JoinSet::new();
         let mut probe = tokio::time::interval(PROBE_PERIOD);
+        let mut timer = Timer::new();
+        let wait = child.wait();
+        tokio::pin!(wait);
         let status = loop {
             let deadline = match self.state {
                 State::Starting => Some(self.spawned_at + self.spec.init_timeout),
@@ -225,10 +228,10 @@ impl Supervisor {
                 _ => None,
             };
             let event = tokio::select! {
-                s = child.wait() => Event::Exit(s),
+                s = &mut wait => Event::Exit(s),
                 c = control.recv() => Event::Control(c),
                 _ = probe.tick(), if self.state == State::Starting => Event::Probe,
-                _ = sleep_until(deadline), if deadline.is_some() => Event::Deadline,
+                () = timer.until(deadline), if deadline.is_some() => Event::Deadline,
                 Some(_) = requests.join_next(), if !requests.is_empty() => Event::RequestDone,
             };
             match event {
@@ -236,7 +239,7 @@ impl Supervisor {
                 Event::Control(None) => {
                     // The pool dropped its handle: nobody can give this instance work any more.
                     self.signal(Signal::SIGKILL);
-                    break child.wait().await;
+                    break (&mut wait).await;
                 }
                 Event::Control(Some(Control::Assign(work))) => self.on_assign(work, &mut requests),
                 Event::Control(Some(Control::Stop(reason))) => self.on_stop(reason),

@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::fault::{Fault, InvokeError};
 use crate::fault::{MAX_ASYNC_EVENT_BYTES, MAX_SYNC_EVENT_BYTES};
@@ -26,6 +26,16 @@ use crate::http::{AppState, DRAIN_MAX_BYTES, read_limited};
 
 /// `X-Scf-Request-Id`.
 pub const REQUEST_ID_HEADER: &str = "x-scf-request-id";
+
+// The invoke API's headers, parsed once (a `&str` name is parsed on every use).
+const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+const ERROR_TYPE: HeaderName = HeaderName::from_static("x-scf-error-type");
+const INVOCATION_TYPE: HeaderName = HeaderName::from_static("x-scf-invocation-type");
+const LOG_TYPE: HeaderName = HeaderName::from_static("x-scf-log-type");
+const QUALIFIER: HeaderName = HeaderName::from_static("x-scf-qualifier");
+const DURATION_MS: HeaderName = HeaderName::from_static("x-scf-duration-ms");
+const MEM_USAGE: HeaderName = HeaderName::from_static("x-scf-mem-usage");
+const LOG: HeaderName = HeaderName::from_static("x-scf-log");
 
 fn content_length(headers: &HeaderMap) -> Option<usize> {
     headers
@@ -40,27 +50,54 @@ fn content_length(headers: &HeaderMap) -> Option<usize> {
 pub fn error_response(error: &InvokeError, request_id: &str) -> Response {
     let mut response = axum::Json(error.to_json()).into_response();
     error.fault.set_status(&mut response);
-    set_header(response.headers_mut(), REQUEST_ID_HEADER, request_id);
-    set_header(response.headers_mut(), "x-scf-error-type", error.name());
+    set_header(response.headers_mut(), REQUEST_ID, request_id);
+    set_header(response.headers_mut(), ERROR_TYPE, error.name());
     response
 }
 
-fn set_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
+fn set_header(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(name, v);
     }
 }
 
-/// `POST /functions/{name}/invocations`.
+/// `POST /functions/{name}/invocations` through the router (a request signed with TC3, whose body
+/// the credentials check reads first); the server answers the others at once with [`invoke`].
 pub(crate) async fn invoke_api(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    invoke(&state, &name, &headers, body).await
+}
+
+/// The function an invoke API request names: `Some` for `POST /functions/{name}/invocations` with
+/// a plain name (letters, digits, `-`, `_`, `.`; anything else, e.g. percent-encoded, is left to
+/// the router, which decodes it).
+pub(crate) fn invoke_target<B>(request: &http::Request<B>) -> Option<&str> {
+    if request.method() != http::Method::POST {
+        return None;
+    }
+    let name = request
+        .uri()
+        .path()
+        .strip_prefix("/functions/")?
+        .strip_suffix("/invocations")?;
+    let plain = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
+    (!name.is_empty() && name.bytes().all(plain)).then_some(name)
+}
+
+/// Answers an invoke of `name` whose credentials were checked.
+pub(crate) async fn invoke(
+    state: &AppState,
+    name: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
     let fresh_id = || uuid::Uuid::new_v4().to_string();
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(raw) = headers.get("x-scf-invocation-type")
+    let header = |n: &HeaderName| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(raw) = headers.get(&INVOCATION_TYPE)
         && raw.to_str().is_err()
     {
         return error_response(
@@ -71,7 +108,7 @@ pub(crate) async fn invoke_api(
             &fresh_id(),
         );
     }
-    let is_async = match header("x-scf-invocation-type") {
+    let is_async = match header(&INVOCATION_TYPE) {
         None => false,
         Some(t) if t.eq_ignore_ascii_case("RequestResponse") => false,
         Some(t) if t.eq_ignore_ascii_case("Event") => true,
@@ -84,8 +121,8 @@ pub(crate) async fn invoke_api(
             );
         }
     };
-    let tail = header("x-scf-log-type").is_some_and(|t| t.eq_ignore_ascii_case("Tail"));
-    let qualifier = header("x-scf-qualifier").filter(|q| !q.is_empty());
+    let tail = header(&LOG_TYPE).is_some_and(|t| t.eq_ignore_ascii_case("Tail"));
+    let qualifier = header(&QUALIFIER).filter(|q| !q.is_empty());
     let limit = if is_async {
         MAX_ASYNC_EVENT_BYTES
     } else {
@@ -98,7 +135,7 @@ pub(crate) async fn invoke_api(
         ))
     };
     let refuse = |error: InvokeError| {
-        state.host.count_refusal(&name, &error);
+        state.host.count_refusal(name, &error);
         error_response(&error, &fresh_id())
     };
     if content_length(&headers).is_some_and(|n| n > DRAIN_MAX_BYTES) {
@@ -114,10 +151,10 @@ pub(crate) async fn invoke_api(
             Some(q) => {
                 state
                     .host
-                    .invoke_async_qualified(&name, q, payload, crate::durable::EventSource::Invoke)
+                    .invoke_async_qualified(name, q, payload, crate::durable::EventSource::Invoke)
                     .await
             }
-            None => state.host.invoke_async(&name, payload).await,
+            None => state.host.invoke_async(name, payload).await,
         };
         return match accepted {
             Ok(id) => {
@@ -126,7 +163,7 @@ pub(crate) async fn invoke_api(
                     axum::Json(serde_json::json!({ "RequestId": id })),
                 )
                     .into_response();
-                set_header(response.headers_mut(), REQUEST_ID_HEADER, &id);
+                set_header(response.headers_mut(), REQUEST_ID, &id);
                 response
             }
             Err(e) => error_response(&e, &fresh_id()),
@@ -135,7 +172,7 @@ pub(crate) async fn invoke_api(
     let outcome = state
         .host
         .invoke(
-            &name,
+            name,
             payload,
             InvokeOptions {
                 qualifier: qualifier.map(str::to_owned),
@@ -155,21 +192,20 @@ pub(crate) async fn invoke_api(
                     "text/plain; charset=utf-8"
                 }),
             );
-            set_header(r.headers_mut(), REQUEST_ID_HEADER, &outcome.request_id);
+            set_header(r.headers_mut(), REQUEST_ID, &outcome.request_id);
             r
         }
         Err(e) => error_response(e, &outcome.request_id),
     };
     let h = response.headers_mut();
-    set_header(
-        h,
-        "x-scf-duration-ms",
-        &logs::duration_ms(outcome.duration).to_string(),
+    h.insert(
+        DURATION_MS,
+        HeaderValue::from(logs::duration_ms(outcome.duration)),
     );
-    set_header(h, "x-scf-mem-usage", &outcome.mem_usage.to_string());
+    h.insert(MEM_USAGE, HeaderValue::from(outcome.mem_usage));
     if tail {
         let log = base64::engine::general_purpose::STANDARD.encode(outcome.log.as_bytes());
-        set_header(h, "x-scf-log", &log);
+        set_header(h, LOG, &log);
     }
     response
 }
