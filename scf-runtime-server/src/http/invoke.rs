@@ -138,7 +138,7 @@ pub(crate) async fn invoke(
         state.host.count_refusal(name, &error);
         error_response(&error, &fresh_id())
     };
-    if content_length(&headers).is_some_and(|n| n > DRAIN_MAX_BYTES) {
+    if content_length(headers).is_some_and(|n| n > DRAIN_MAX_BYTES) {
         return refuse(too_large());
     }
     let payload = match read_limited(body, limit).await {
