@@ -55,6 +55,7 @@ mod panic_report;
 pub mod runtime;
 mod runtime_error;
 pub mod service;
+mod sigterm;
 pub mod testing;
 pub mod tracing;
 

@@ -22,6 +22,7 @@ use crate::error::{BoxError, Error};
 use crate::panic_report;
 pub use crate::runtime_error::{RuntimeError, RuntimeErrorKind};
 use crate::service::Invocation;
+use crate::sigterm::Sigterm;
 
 /// Runs `service` as the function's handler until the process is told to stop.
 ///
@@ -381,30 +382,6 @@ fn decode_error<E>(body: &[u8], path: &str, err: &serde_json::Error) -> Error {
             std::any::type_name::<E>(),
         ),
     )
-}
-
-/// SIGTERM, or nothing when signal handling is off or unavailable.
-struct Sigterm(Option<tokio::signal::unix::Signal>);
-
-impl Sigterm {
-    fn new() -> Self {
-        Self(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok())
-    }
-
-    fn disabled() -> Self {
-        Self(None)
-    }
-
-    async fn recv(&mut self) {
-        match &mut self.0 {
-            Some(signal) => {
-                if signal.recv().await.is_none() {
-                    std::future::pending::<()>().await;
-                }
-            }
-            None => std::future::pending::<()>().await,
-        }
-    }
 }
 
 #[cfg(test)]
