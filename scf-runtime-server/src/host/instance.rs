@@ -285,9 +285,11 @@ impl Supervisor {
         let mut memory_tick = tokio::time::interval(MEMORY_POLL);
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut timer = Timer::new();
-        // One wait for the whole life of the process (a new one per turn would register anew).
+        // One wait for the whole life of the process (a new one per turn would register anew),
+        // polled once its pidfd says it has exited.
         let wait = child.wait();
         tokio::pin!(wait);
+        let exit_watch = process::exit_watch(self.pid);
         let mut was_busy = false;
         loop {
             let deadline = self.deadline();
@@ -302,7 +304,7 @@ impl Supervisor {
                 biased;
                 r = read_chunk(&out, &mut out_buf), if out_open => Event::Output(Stream::Out, r),
                 r = read_chunk(&err, &mut err_buf), if err_open => Event::Output(Stream::Err, r),
-                s = &mut wait, if !exited => Event::Exit(s),
+                s = process::exit_status(exit_watch.as_ref(), wait.as_mut()), if !exited => Event::Exit(s),
                 m = rx.recv() => Event::Msg(m),
                 c = control.recv(), if control_open => Event::Control(c),
                 () = timer.until(deadline), if deadline.is_some() => Event::Deadline,

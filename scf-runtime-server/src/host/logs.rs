@@ -269,13 +269,34 @@ pub(crate) fn report_line(
     memory_mb: u32,
     mem_bytes: u64,
 ) -> String {
-    let mut line = String::new();
+    let mut line = String::with_capacity(96 + request_id.len());
+    line.push_str("Report RequestId:");
+    line.push_str(request_id);
     let _ = write!(
         line,
-        "Report RequestId:{request_id} Duration:{duration_ms}ms Memory:{memory_mb}MB MemUsage:{}MB",
-        megabytes(mem_bytes)
+        " Duration:{duration_ms}ms Memory:{memory_mb}MB MemUsage:"
     );
+    push_megabytes(&mut line, mem_bytes);
+    line.push_str("MB");
     line
+}
+
+/// Appends [`megabytes`] as `f64`'s `Display` writes it (`29.734375`, `2`), with integer
+/// arithmetic: a whole number of KiB over 1024 has at most 10 decimals, all of them exact.
+fn push_megabytes(out: &mut String, bytes: u64) {
+    let kib = bytes / 1024;
+    let _ = write!(out, "{}", kib / 1024);
+    // The fraction in units of 10^-10 MB: (kib % 1024) / 1024 = n × 9,765,625 / 10^10.
+    let mut fraction = (kib % 1024) * 9_765_625;
+    if fraction == 0 {
+        return;
+    }
+    let mut digits = 10;
+    while fraction % 10 == 0 {
+        fraction /= 10;
+        digits -= 1;
+    }
+    let _ = write!(out, ".{fraction:0digits$}");
 }
 
 /// `Init Report RequestId:<id> InitDuration: <ms>ms Duration: <ms>ms Memory: <MB>MB MemUsage: <MB>MB`.
@@ -300,6 +321,18 @@ pub(crate) fn megabytes(bytes: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn megabytes_are_written_as_f64_writes_them() {
+        let mut values: Vec<u64> = (0..5000).map(|k| k * 1024).collect();
+        values.extend((0..2000u64).map(|i| i * 7_340_033 + 1023));
+        values.extend([u64::from(u32::MAX) * 1024, 31_178_752, 2 * 1024 * 1024]);
+        for bytes in values {
+            let mut ours = String::new();
+            push_megabytes(&mut ours, bytes);
+            assert_eq!(ours, megabytes(bytes).to_string(), "{bytes} bytes");
+        }
+    }
 
     #[test]
     fn lines_split_across_chunks() {

@@ -104,6 +104,52 @@ fn fd_limit() -> i32 {
         .unwrap_or(1 << 16)
 }
 
+/// A pidfd of process `pid` (Linux 5.3): it becomes readable once the process has exited, and
+/// stays valid however long the process is gone.
+#[allow(unsafe_code)]
+pub(crate) fn pidfd(pid: u32) -> std::io::Result<std::os::fd::OwnedFd> {
+    use nix::libc;
+    use std::os::fd::FromRawFd as _;
+    let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+    // SAFETY: `pidfd_open` takes a pid and flags and returns a new descriptor (close-on-exec),
+    // which the `OwnedFd` then owns alone.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(std::os::fd::OwnedFd::from_raw_fd(fd as i32))
+    }
+}
+
+/// A pidfd of child `pid` registered with the runtime, for [`exit_status`]; `None` where the
+/// kernel has no pidfds.
+#[allow(unsafe_code)]
+pub(crate) fn exit_watch(pid: u32) -> Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>> {
+    let fd = pidfd(pid).ok()?;
+    // SAFETY: the `OwnedFd` moves into the `AsyncFd`, which alone owns it from then on: the
+    // descriptor stays open and the same until the `AsyncFd` is dropped.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .ok()
+}
+
+/// The exit status of a child: once its pidfd `watch` is readable (a readiness check per poll,
+/// where the child's own `wait` makes a `waitpid` system call each time it is polled), it is
+/// reaped with `wait`. Without a pidfd, `wait` alone.
+pub(crate) async fn exit_status<F>(
+    watch: Option<&tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>>,
+    wait: std::pin::Pin<&mut F>,
+) -> std::io::Result<std::process::ExitStatus>
+where
+    F: std::future::Future<Output = std::io::Result<std::process::ExitStatus>>,
+{
+    if let Some(watch) = watch {
+        // Exiting is for good: the readiness is never cleared.
+        let _ = std::future::poll_fn(|cx| watch.poll_read_ready(cx).map(|r| r.map(drop))).await;
+    }
+    wait.await
+}
+
 /// A started instance process with its output pipes.
 pub(crate) struct Spawned {
     pub(crate) child: tokio::process::Child,

@@ -24,7 +24,7 @@
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::os::fd::{AsFd as _, AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
@@ -283,21 +283,6 @@ fn loopback_up() -> std::io::Result<()> {
     Ok(())
 }
 
-/// A pidfd of this process (Linux 5.3).
-#[allow(unsafe_code)]
-fn own_pidfd() -> std::io::Result<OwnedFd> {
-    use nix::libc;
-    // SAFETY: `pidfd_open` takes a pid and flags and returns a new descriptor (close-on-exec),
-    // which the `OwnedFd` then owns alone.
-    unsafe {
-        let fd = libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(OwnedFd::from_raw_fd(fd as i32))
-    }
-}
-
 static SANDBOX: OnceLock<Result<Sandbox, String>> = OnceLock::new();
 
 impl Sandbox {
@@ -311,7 +296,7 @@ impl Sandbox {
 
     /// Starts the threads, each after one trial of what every instance will need.
     fn start() -> Result<Sandbox, String> {
-        let server = own_pidfd().map_err(|e| format!("pidfd_open: {e}"))?;
+        let server = process::pidfd(std::process::id()).map_err(|e| format!("pidfd_open: {e}"))?;
         let jobs = (0..THREADS)
             .map(|_| Sandbox::start_thread())
             .collect::<Result<Vec<_>, _>>()?;
