@@ -292,7 +292,7 @@ fn push_megabytes(out: &mut String, bytes: u64) {
         return;
     }
     let mut digits = 10;
-    while fraction % 10 == 0 {
+    while fraction.is_multiple_of(10) {
         fraction /= 10;
         digits -= 1;
     }
