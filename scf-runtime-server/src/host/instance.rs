@@ -819,7 +819,9 @@ async fn serve_runtime_api(
                         let tx = tx.clone();
                         async move { Ok::<_, std::convert::Infallible>(runtime_api(request, tx).await) }
                     });
+                    // The runtime API's answers need no `Date`.
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .auto_date_header(false)
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
                 });
