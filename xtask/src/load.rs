@@ -28,27 +28,94 @@ pub(crate) struct Target {
     pub(crate) event: Bytes,
 }
 
-/// One client connection.
+/// A keep-alive HTTP/1.1 connection that connects on first use and again after the server
+/// closed it.
+pub(crate) struct Conn {
+    addr: SocketAddr,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Conn {
+    /// A connection to `addr`, opened by the first request.
+    pub(crate) fn new(addr: SocketAddr) -> Conn {
+        Conn { addr, sender: None }
+    }
+
+    /// Opens the connection now (when it is not open).
+    pub(crate) async fn open(&mut self) -> Result<&mut SendRequest<Full<Bytes>>> {
+        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
+            let stream = TcpStream::connect(self.addr)
+                .await
+                .with_context(|| format!("cannot connect to {}", self.addr))?;
+            stream.set_nodelay(true)?;
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .context("HTTP/1.1 handshake failed")?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            self.sender = Some(sender);
+        }
+        let sender = self.sender.as_mut().expect("just connected");
+        sender.ready().await.context("connection closed")?;
+        Ok(sender)
+    }
+
+    /// Sends one request (`Content-Type: application/json`, plus `headers`) and reads the whole
+    /// answer. After a failure the next request opens a new connection.
+    pub(crate) async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<(StatusCode, Bytes)> {
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(http::header::HOST, self.addr.to_string())
+            .header(http::header::CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(body))?;
+        let answer = async {
+            let response = self
+                .open()
+                .await?
+                .send_request(request)
+                .await
+                .with_context(|| format!("{method} {path} failed"))?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .with_context(|| format!("cannot read the answer to {method} {path}"))?
+                .to_bytes();
+            Ok::<_, anyhow::Error>((status, body))
+        }
+        .await;
+        if answer.is_err() {
+            self.sender = None;
+        }
+        answer
+    }
+}
+
+/// One client connection to a [`Target`].
 pub(crate) struct Client {
-    sender: SendRequest<Full<Bytes>>,
+    conn: Conn,
     target: Target,
 }
 
 impl Client {
     /// Opens a connection to `target`.
     pub(crate) async fn connect(target: &Target) -> Result<Self> {
-        let stream = TcpStream::connect(target.addr)
-            .await
-            .with_context(|| format!("cannot connect to {}", target.addr))?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .context("HTTP/1.1 handshake failed")?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        let mut conn = Conn::new(target.addr);
+        conn.open().await?;
         Ok(Self {
-            sender,
+            conn,
             target: target.clone(),
         })
     }
@@ -86,49 +153,18 @@ impl Client {
     }
 
     async fn send(&mut self, event: bool) -> Result<(StatusCode, Bytes)> {
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(&self.target.path)
-            .header(http::header::HOST, self.target.addr.to_string())
-            .header(http::header::CONTENT_TYPE, "application/json");
-        if event {
-            request = request.header("x-scf-invocation-type", "Event");
-        }
-        let request = request.body(Full::new(self.target.event.clone()))?;
-        self.sender.ready().await.context("connection closed")?;
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .context("invocation failed")?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .context("cannot read the answer")?
-            .to_bytes();
-        Ok((status, body))
+        let headers: &[(&str, &str)] = if event {
+            &[("x-scf-invocation-type", "Event")]
+        } else {
+            &[]
+        };
+        let (path, body) = (&self.target.path, self.target.event.clone());
+        self.conn.send(Method::POST, path, headers, body).await
     }
 
     /// `GET path` on this connection; the answer's JSON (fails on a non-200 status).
     pub(crate) async fn get_json(&mut self, path: &str) -> Result<serde_json::Value> {
-        let request = Request::get(path)
-            .header(http::header::HOST, self.target.addr.to_string())
-            .body(Full::new(Bytes::new()))?;
-        self.sender.ready().await.context("connection closed")?;
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .with_context(|| format!("GET {path} failed"))?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .with_context(|| format!("cannot read the answer to GET {path}"))?
-            .to_bytes();
+        let (status, body) = self.conn.send(Method::GET, path, &[], Bytes::new()).await?;
         if status != StatusCode::OK {
             bail!(
                 "GET {path} answered {status}: {}",

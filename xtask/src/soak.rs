@@ -25,14 +25,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use bytes::Bytes;
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use http::{Method, StatusCode};
 use tokio::sync::Mutex;
 
 use crate::artifacts;
+use crate::load::Conn;
 use crate::procs;
 use crate::serve;
 use crate::stats::Samples;
@@ -113,65 +110,16 @@ fn kind_of(n: u64) -> Kind {
     }
 }
 
-/// A keep-alive connection to the server.
-struct Conn {
-    addr: SocketAddr,
-    sender: Option<SendRequest<Full<Bytes>>>,
+/// The soak's requests on a [`Conn`].
+trait SoakRequests {
+    /// One invocation of `kind`; its status.
+    async fn invoke(&mut self, kind: Kind) -> Result<StatusCode>;
+    /// `GET path`, JSON expected; one retry on a new connection, since an idle connection may
+    /// have been closed by the server's keep-alive timeout.
+    async fn get_json(&mut self, path: &str) -> Result<serde_json::Value>;
 }
 
-impl Conn {
-    fn new(addr: SocketAddr) -> Conn {
-        Conn { addr, sender: None }
-    }
-
-    async fn sender(&mut self) -> Result<&mut SendRequest<Full<Bytes>>> {
-        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
-            let stream = TcpStream::connect(self.addr)
-                .await
-                .with_context(|| format!("cannot connect to {}", self.addr))?;
-            stream.set_nodelay(true)?;
-            let (sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            self.sender = Some(sender);
-        }
-        let sender = self.sender.as_mut().expect("just connected");
-        sender.ready().await.context("connection closed")?;
-        Ok(sender)
-    }
-
-    /// Sends one request and reads the whole answer.
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &'static str,
-    ) -> Result<(StatusCode, Bytes)> {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(http::header::HOST, self.addr.to_string())
-            .header(http::header::CONTENT_TYPE, "application/json");
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request.body(Full::new(Bytes::from_static(body.as_bytes())))?;
-        let answer = async {
-            let response = self.sender().await?.send_request(request).await?;
-            let status = response.status();
-            let body = response.into_body().collect().await?.to_bytes();
-            Ok::<_, anyhow::Error>((status, body))
-        }
-        .await;
-        if answer.is_err() {
-            self.sender = None;
-        }
-        answer
-    }
-
+impl SoakRequests for Conn {
     async fn invoke(&mut self, kind: Kind) -> Result<StatusCode> {
         let path = format!("/functions/{}/invocations", kind.function());
         let headers: &[(&str, &str)] = if kind.is_async() {
@@ -179,18 +127,14 @@ impl Conn {
         } else {
             &[]
         };
-        Ok(self
-            .send(Method::POST, &path, headers, kind.body())
-            .await?
-            .0)
+        let body = Bytes::from_static(kind.body().as_bytes());
+        Ok(self.send(Method::POST, &path, headers, body).await?.0)
     }
 
     async fn get_json(&mut self, path: &str) -> Result<serde_json::Value> {
-        // An idle connection may have been closed by the server's keep-alive timeout: one retry
-        // on a new connection.
-        let answer = match self.send(Method::GET, path, &[], "").await {
+        let answer = match self.send(Method::GET, path, &[], Bytes::new()).await {
             Ok(answer) => answer,
-            Err(_) => self.send(Method::GET, path, &[], "").await?,
+            Err(_) => self.send(Method::GET, path, &[], Bytes::new()).await?,
         };
         let (status, body) = answer;
         if status != StatusCode::OK {
@@ -485,7 +429,12 @@ async fn soak(options: &Options, server: &Path, config: &Path, dir: &Path) -> Re
         client_accepted += taken.accepted;
         // Dead letters stay until purged: an operator purges them, as this does every interval.
         if let Err(e) = control
-            .send(Method::POST, "/async/dlq/purge", &[], "{}")
+            .send(
+                Method::POST,
+                "/async/dlq/purge",
+                &[],
+                Bytes::from_static(b"{}"),
+            )
             .await
         {
             println!("purging the dead letters failed: {e:#}");
