@@ -1099,12 +1099,11 @@ impl Writer<'_> {
             }
             closed |= batch.drain(&mut rx);
             // The writers answered by the last durable commit usually send their next event
-            // within a round trip: a durable batch waits for them (no longer than that commit
-            // took, at most MAX_LINGER), so concurrent writers keep sharing one fsync instead of
-            // splitting into groups that take turns.
-            if let (Ok(waiter), Some((wanted, until))) = (&waiter, expect.take())
-                && batch.durable > 0
-            {
+            // within a round trip: a batch waits for them (no longer than that commit took, at
+            // most MAX_LINGER), so concurrent writers keep sharing one fsync instead of
+            // splitting into groups that take turns, and outcomes ride along with it instead of
+            // taking a commit of their own.
+            if let (Ok(waiter), Some((wanted, until))) = (&waiter, expect.take()) {
                 while !closed && batch.gathering() && batch.durable < wanted {
                     let left = until.saturating_duration_since(Instant::now());
                     if left.is_zero() {
