@@ -7,7 +7,7 @@
 //! cost of an fsync is shared by every concurrent writer.
 //!
 //! A delivery's outcome needs no fsync before anyone is answered: a batch of nothing but
-//! outcomes ([`Store::write_outcome`]) is committed with [`Durability::None`] (visible at once,
+//! outcomes (`Store::write_outcome`) is committed with [`Durability::None`] (visible at once,
 //! not synced), and the next durable commit makes it durable with everything before it. When no
 //! durable commit comes within the queue's `outcome_sync`, the writer commits an empty durable
 //! transaction (and it does before it compacts and when the store closes). Commits reach the
