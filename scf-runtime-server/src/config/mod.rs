@@ -219,6 +219,7 @@ impl ServerConfig {
             },
             retention: self.async_retention,
             max_kept: self.async_max_kept,
+            ..QueueConfig::default()
         }
     }
 }

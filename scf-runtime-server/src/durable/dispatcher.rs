@@ -58,11 +58,12 @@ impl Dispatcher {
 impl DurableQueue {
     /// Starts delivering due events with `deliver` (one call per delivery, at most
     /// `config.concurrency` at once). Each outcome is applied through the queue's
-    /// [`RetryPolicy`](super::RetryPolicy) and written durably before the event's slot is freed.
+    /// [`RetryPolicy`](super::RetryPolicy) and written before the event's slot is freed (fsynced by
+    /// the next acceptance's commit, or within [`QueueConfig::outcome_sync`](super::QueueConfig::outcome_sync)).
     ///
     /// Delivery is **at least once**: the attempt is recorded only after `deliver` returns, so an
-    /// event in flight when the process dies is delivered again after the restart (a duplicate
-    /// when the first delivery had in fact run). Functions must be idempotent, as on SCF.
+    /// event in flight when the process dies, or whose outcome was not fsynced yet, is delivered
+    /// again after the restart (a duplicate when the first delivery had in fact run). Functions must be idempotent, as on SCF.
     ///
     /// Must be called inside a tokio runtime.
     pub fn start_dispatcher<F, Fut>(&self, config: DispatchConfig, deliver: F) -> Dispatcher
@@ -184,11 +185,7 @@ async fn deliver_one<F, Fut>(
     Fut: Future<Output = DeliveryOutcome>,
 {
     let clock = queue.clock().clone();
-    let loaded = queue
-        .inner
-        .store
-        .get(&request_id)
-        .and_then(|r| Ok((r, queue.inner.store.payload(&request_id)?)));
+    let loaded = queue.inner.store.get_with_payload(&request_id);
     let (record, payload) = match loaded {
         Ok((Some(record), payload)) if record.state == EventState::Queued => (record, payload),
         Ok(_) => {
@@ -262,7 +259,7 @@ async fn deliver_one<F, Fut>(
         EventState::Failed => Some(2),
         _ => None,
     };
-    match queue.put(record).await {
+    match queue.put_outcome(record).await {
         Ok(()) => {
             if let Some(i) = ended {
                 queue.inner.totals[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);

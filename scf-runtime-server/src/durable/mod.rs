@@ -18,9 +18,11 @@
 //! * **Durable acceptance:** [`DurableQueue::enqueue`] returns only after the commit holding
 //!   the event is on disk; an acknowledged event survives `kill -9` and power loss (as far as
 //!   the disk honours fsync).
-//! * **At least once:** an outcome is recorded after the delivery returns. An event that was in
-//!   flight when the process died is delivered again after the restart, so **duplicates are
-//!   possible after a crash** (never lost events). Handlers must be idempotent, as on SCF.
+//! * **At least once:** an outcome is recorded after the delivery returns, and fsynced by the
+//!   next acceptance's commit or within [`QueueConfig::outcome_sync`] (100 ms). An event that was
+//!   in flight when the process died, or whose outcome was not fsynced yet, is delivered again
+//!   after the restart, so **duplicates are possible after a crash** (never lost events).
+//!   Handlers must be idempotent, as on SCF.
 //! * **Bounded memory:** per function at most `max_pending_per_function` events are accepted
 //!   and not done; past it enqueue fails with [`DurableError::QueueFull`] (SCF 432) and nothing
 //!   already accepted is dropped. Memory holds only ids and due times; payloads are read from

@@ -33,6 +33,11 @@ pub struct QueueConfig {
     /// the oldest are pruned before their retention ends, so a sustained rate of events
     /// leaves the store's size bounded.
     pub max_kept: u64,
+    /// Longest time a delivery's outcome (finished, retry, dead letter) stays committed but not
+    /// fsynced (default 100 ms): outcomes are made durable by the next acceptance's fsync, or
+    /// by one of their own after this long. A crash within it delivers the event again (at
+    /// least once), as a crash during the delivery would.
+    pub outcome_sync: Duration,
 }
 
 impl Default for QueueConfig {
@@ -42,6 +47,7 @@ impl Default for QueueConfig {
             policy: RetryPolicy::default(),
             retention: Duration::from_secs(72 * 3600),
             max_kept: 100_000,
+            outcome_sync: Duration::from_millis(100),
         }
     }
 }
@@ -349,7 +355,7 @@ impl DurableQueue {
                 "max_pending_per_function must be at least 1".into(),
             ));
         }
-        let store = Store::open(state_dir)?;
+        let store = Store::open(state_dir, config.outcome_sync)?;
         let mut index = Index::default();
         let mut pending = store.pending()?;
         // Streams are rebuilt by position, whatever order the store lists them in.
@@ -532,6 +538,12 @@ impl DurableQueue {
     /// commit, far fewer than the events accepted under concurrent load.
     pub fn commits(&self) -> u64 {
         self.inner.store.commits()
+    }
+
+    /// Write transactions of delivery outcomes alone, committed without an fsync (made durable
+    /// by the next of [`commits`](Self::commits)).
+    pub fn unsynced_commits(&self) -> u64 {
+        self.inner.store.unsynced_commits()
     }
 
     /// Event records read by lookups and listings since the queue was opened: a listing reads
@@ -1031,11 +1043,12 @@ impl DurableQueue {
         self.inner.wake.notify_one();
     }
 
-    /// Writes `record` (no payload change).
-    pub(crate) async fn put(&self, record: EventRecord) -> Result<(), DurableError> {
+    /// Writes a delivery's outcome `record` (no payload change), fsynced by a later commit (see
+    /// [`QueueConfig::outcome_sync`]).
+    pub(crate) async fn put_outcome(&self, record: EventRecord) -> Result<(), DurableError> {
         self.inner
             .store
-            .write(vec![WriteOp::Put {
+            .write_outcome(vec![WriteOp::Put {
                 record,
                 payload: None,
             }])

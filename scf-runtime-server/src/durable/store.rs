@@ -6,6 +6,15 @@
 //! answers each job. Jobs that arrive while a commit is being synced form the next batch, so the
 //! cost of an fsync is shared by every concurrent writer.
 //!
+//! A delivery's outcome needs no fsync before anyone is answered: a batch of nothing but
+//! outcomes (`Store::write_outcome`) is committed with [`Durability::None`] (visible at once,
+//! not synced), and the next durable commit makes it durable with everything before it. When no
+//! durable commit comes within the queue's `outcome_sync`, the writer commits an empty durable
+//! transaction (and it does before it compacts and when the store closes). Commits reach the
+//! disk in order, so after a crash the file holds a prefix of them: an outcome lost that way
+//! leaves its event queued as it was before the delivery, and it is delivered again (at least
+//! once), with its indexes and counts as they were.
+//!
 //! Tables:
 //!
 //! | Table | Key | Value |
@@ -35,6 +44,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redb::{
@@ -211,6 +221,8 @@ pub(crate) enum WriteOp {
 enum Job {
     Write {
         ops: Vec<WriteOp>,
+        /// Whether the answer waits for an fsync (false: a delivery's outcome).
+        durable: bool,
         reply: oneshot::Sender<Result<(), DurableError>>,
     },
     /// Compact the file now (answers whether it was compacted).
@@ -232,7 +244,9 @@ pub(crate) struct Store {
     path: PathBuf,
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
+    /// Durable commits (each one fsync) and commits left unsynced.
     commits: Arc<AtomicU64>,
+    unsynced_commits: Arc<AtomicU64>,
     /// Records read for queries (what a listing costs).
     reads: AtomicU64,
 }
@@ -290,8 +304,10 @@ pub fn make_private(state_dir: &Path, files: &[&str]) -> std::io::Result<()> {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `state_dir`.
-    pub(crate) fn open(state_dir: &Path) -> Result<Store, DurableError> {
+    /// Opens (or creates) the store in `state_dir`; outcomes written with
+    /// [`write_outcome`](Self::write_outcome) are fsynced at most `outcome_sync` after their
+    /// commit.
+    pub(crate) fn open(state_dir: &Path, outcome_sync: Duration) -> Result<Store, DurableError> {
         let path = state_dir.join(FILE_NAME);
         make_private(state_dir, &[FILE_NAME])
             .map_err(|e| store_err(state_dir, "cannot make the state folder private", e))?;
@@ -352,10 +368,19 @@ impl Store {
         let writer_db = db.clone();
         let writer_path = path.clone();
         let commits = Arc::new(AtomicU64::new(0));
-        let writer_commits = commits.clone();
+        let unsynced_commits = Arc::new(AtomicU64::new(0));
+        let counters = [commits.clone(), unsynced_commits.clone()];
         let writer = std::thread::Builder::new()
             .name("scf-async-queue-writer".into())
-            .spawn(move || writer_loop(&writer_db, &writer_path, rx, &writer_commits))
+            .spawn(move || {
+                Writer {
+                    db: &writer_db,
+                    path: &writer_path,
+                    outcome_sync,
+                    commits: &counters,
+                }
+                .run(rx)
+            })
             .map_err(|e| store_err(&path, "cannot start the writer thread", e))?;
         Ok(Store {
             db,
@@ -363,13 +388,19 @@ impl Store {
             jobs: Some(tx),
             writer: Some(writer),
             commits,
+            unsynced_commits,
             reads: AtomicU64::new(0),
         })
     }
 
-    /// Write transactions committed since the store was opened.
+    /// Durable write transactions (each one fsync) committed since the store was opened.
     pub(crate) fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Write transactions of outcomes only, committed without an fsync of their own.
+    pub(crate) fn unsynced_commits(&self) -> u64 {
+        self.unsynced_commits.load(Ordering::Relaxed)
     }
 
     /// Records read by queries since the store was opened.
@@ -384,11 +415,27 @@ impl Store {
 
     /// Applies `ops` atomically and durably; returns once they are fsynced.
     pub(crate) async fn write(&self, ops: Vec<WriteOp>) -> Result<(), DurableError> {
+        self.send(ops, true).await
+    }
+
+    /// Applies a delivery's outcome atomically; returns once it is committed (readers see it),
+    /// maybe before it is fsynced: it becomes durable with the next durable commit, at most
+    /// `outcome_sync` later. A crash before that leaves the event as it was before the delivery,
+    /// so it is delivered again.
+    pub(crate) async fn write_outcome(&self, ops: Vec<WriteOp>) -> Result<(), DurableError> {
+        self.send(ops, false).await
+    }
+
+    async fn send(&self, ops: Vec<WriteOp>, durable: bool) -> Result<(), DurableError> {
         let (reply, answer) = oneshot::channel();
         let jobs = self.jobs.as_ref().ok_or(DurableError::Closed)?;
-        jobs.send(Job::Write { ops, reply })
-            .await
-            .map_err(|_| DurableError::Closed)?;
+        jobs.send(Job::Write {
+            ops,
+            durable,
+            reply,
+        })
+        .await
+        .map_err(|_| DurableError::Closed)?;
         answer.await.map_err(|_| DurableError::Closed)?
     }
 
@@ -588,6 +635,33 @@ impl Store {
             .map_err(|e| store_err(&self.path, "read event", e))?;
         self.reads.fetch_add(1, Ordering::Relaxed);
         found.map(|v| decode(&self.path, v.value())).transpose()
+    }
+
+    /// One event's record and payload, read in one transaction (what a delivery needs).
+    pub(crate) fn get_with_payload(
+        &self,
+        request_id: &str,
+    ) -> Result<(Option<EventRecord>, Option<Bytes>), DurableError> {
+        let txn = self.read()?;
+        let events = txn
+            .open_table(EVENTS)
+            .map_err(|e| store_err(&self.path, "events", e))?;
+        let Some(found) = events
+            .get(request_id)
+            .map_err(|e| store_err(&self.path, "read event", e))?
+        else {
+            return Ok((None, None));
+        };
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        let record = decode(&self.path, found.value())?;
+        let payloads = txn
+            .open_table(PAYLOADS)
+            .map_err(|e| store_err(&self.path, "payloads", e))?;
+        let payload = payloads
+            .get(request_id)
+            .map_err(|e| store_err(&self.path, "read payload", e))?
+            .map(|v| Bytes::copy_from_slice(v.value()));
+        Ok((Some(record), payload))
     }
 
     /// One event's payload.
@@ -839,6 +913,59 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
+    /// Moves the index entries and the count of `record` (same function and acceptance time)
+    /// from the keys `old` to `new`, touching only those that differ.
+    fn rekey(&mut self, record: &EventRecord, old: Keys, new: Keys) -> Result<(), String> {
+        if old == new {
+            return Ok(());
+        }
+        let e = |e: redb::StorageError| e.to_string();
+        let id = record.request_id.as_str();
+        let function = record.function.as_str();
+        let created = record.created_ms;
+        if old.status != new.status {
+            self.by_fn
+                .remove((function, old.status, created, id))
+                .map_err(e)?;
+            self.by_status
+                .remove((old.status, created, id))
+                .map_err(e)?;
+            self.by_fn
+                .insert((function, new.status, created, id), ())
+                .map_err(e)?;
+            self.by_status
+                .insert((new.status, created, id), ())
+                .map_err(e)?;
+        }
+        if old.ended != new.ended {
+            if let Some(at) = old.ended {
+                self.ended.remove((at, id)).map_err(e)?;
+            }
+            if let Some(at) = new.ended {
+                self.ended.insert((at, id), ()).map_err(e)?;
+            }
+        }
+        if old.dead != new.dead {
+            if let Some(at) = old.dead {
+                self.dead.remove((at, id)).map_err(e)?;
+                self.dead_by_fn.remove((function, at, id)).map_err(e)?;
+            }
+            if let Some(at) = new.dead {
+                self.dead.insert((at, id), ()).map_err(e)?;
+                self.dead_by_fn.insert((function, at, id), ()).map_err(e)?;
+            }
+        }
+        if old.bucket != new.bucket {
+            for (bucket, delta) in [(old.bucket, -1), (new.bucket, 1)] {
+                *self
+                    .deltas
+                    .entry((function.to_owned(), bucket as u8))
+                    .or_default() += delta;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the counts changed since the last flush (one read and one write per function
     /// and bucket, however many events of the commit changed it).
     fn flush_counts(&mut self) -> Result<(), String> {
@@ -875,16 +1002,17 @@ impl<'t> Tables<'t> {
             self.payloads.insert(id, payload).map_err(e)?;
         }
         let keys = Keys::of(record);
-        let unchanged = old.as_ref().is_some_and(|old| {
-            Keys::of(old) == keys
-                && old.created_ms == record.created_ms
-                && old.function == record.function
-        });
-        if !unchanged {
-            if let Some(old) = &old {
-                self.index(old, Keys::of(old), -1)?;
+        match &old {
+            // A state change of the same event (a delivery's outcome): only the entries whose
+            // keys changed move; the timeline entry stays.
+            Some(old) if old.created_ms == record.created_ms && old.function == record.function => {
+                self.rekey(record, Keys::of(old), keys)?;
             }
-            self.index(record, keys, 1)?;
+            Some(old) => {
+                self.index(old, Keys::of(old), -1)?;
+                self.index(record, keys, 1)?;
+            }
+            None => self.index(record, keys, 1)?,
         }
         match record.state {
             EventState::Queued | EventState::InFlight => {
@@ -924,46 +1052,175 @@ impl<'t> Tables<'t> {
     }
 }
 
-fn writer_loop(db: &Shared, path: &Path, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
-    let mut batch = Vec::with_capacity(64);
-    let mut compaction = Compaction::default();
-    let mut pending_compact = None;
-    while let Some(first) = rx.blocking_recv() {
-        let mut next = Some(first);
-        while let Some(job) = next.take() {
-            match job {
-                Job::Write { ops, reply } => batch.push((ops, reply)),
-                Job::Compact { reply } => {
-                    pending_compact = Some(reply);
-                    break;
+/// The writer thread's settings and counters.
+struct Writer<'w> {
+    db: &'w Shared,
+    path: &'w Path,
+    outcome_sync: Duration,
+    /// Durable commits, and commits left unsynced.
+    commits: &'w [Arc<AtomicU64>; 2],
+}
+
+impl Writer<'_> {
+    fn run(&self, mut rx: mpsc::Receiver<Job>) {
+        // To wait for a job with a time limit (unsynced outcomes, gathering a batch).
+        let waiter = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build();
+        let mut batch = Gathered::default();
+        let mut compaction = Compaction::default();
+        // Outcomes committed without an fsync since the last durable commit.
+        let mut unsynced = false;
+        // Durable jobs the next batch waits for, and until when.
+        let mut expect: Option<(usize, Instant)> = None;
+        let mut closed = false;
+        while !closed || !batch.jobs.is_empty() || batch.compact.is_some() {
+            if batch.jobs.is_empty() && batch.compact.is_none() {
+                let first = match (&waiter, unsynced) {
+                    (Ok(waiter), true) => {
+                        let within = self.outcome_sync;
+                        match waiter
+                            .block_on(async { tokio::time::timeout(within, rx.recv()).await })
+                        {
+                            Ok(job) => job,
+                            Err(_) => {
+                                unsynced = !self.sync();
+                                continue;
+                            }
+                        }
+                    }
+                    // Without a timer every outcome is synced at once (below).
+                    _ => rx.blocking_recv(),
+                };
+                match first {
+                    Some(job) => batch.take(job),
+                    None => break,
                 }
             }
-            if batch.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
+            closed |= batch.drain(&mut rx);
+            // The writers answered by the last durable commit usually send their next event
+            // within a round trip: a batch waits for them (no longer than that commit took, at
+            // most MAX_LINGER), so concurrent writers keep sharing one fsync instead of
+            // splitting into groups that take turns, and outcomes ride along with it instead of
+            // taking a commit of their own.
+            if let (Ok(waiter), Some((wanted, until))) = (&waiter, expect.take()) {
+                while !closed && batch.gathering() && batch.durable < wanted {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    match waiter.block_on(async { tokio::time::timeout(left, rx.recv()).await }) {
+                        Ok(Some(job)) => batch.take(job),
+                        Ok(None) => closed = true,
+                        Err(_) => break,
+                    }
+                }
+            }
+            let committing = std::mem::take(&mut batch);
+            if !committing.jobs.is_empty() {
+                let durable = waiter.is_err() || committing.durable > 0;
+                let started = Instant::now();
+                let result = commit(&shared(self.db), &committing.jobs, durable);
+                let took = started.elapsed();
+                if result.is_ok() {
+                    self.commits[usize::from(!durable)].fetch_add(1, Ordering::Relaxed);
+                    unsynced = !durable;
+                }
+                // What came in during the commit is the next batch; the writers answered now
+                // are expected back.
+                if !closed && committing.compact.is_none() {
+                    closed |= batch.drain(&mut rx);
+                }
+                if durable {
+                    expect = Some((
+                        batch.durable + committing.durable,
+                        Instant::now() + took.min(MAX_LINGER),
+                    ));
+                }
+                let result = result.map_err(|message| {
+                    tracing::error!(target: "scf::async", path = %self.path.display(), "async queue write failed: {message}");
+                    DurableError::Store(format!("{}: write failed: {message}", self.path.display()))
+                });
+                let pruned = committing
+                    .jobs
+                    .iter()
+                    .any(|(ops, _, _)| ops.iter().any(|op| matches!(op, WriteOp::Prune { .. })));
+                for (_, _, reply) in committing.jobs {
+                    let _ = reply.send(result.clone());
+                }
+                if pruned && compaction.due(self.db, self.path) {
+                    unsynced = unsynced && !self.sync();
+                    let _ = compaction.run(self.db, self.path);
+                }
+            }
+            if let Some(reply) = committing.compact {
+                unsynced = unsynced && !self.sync();
+                let _ = reply.send(compaction.run(self.db, self.path));
             }
         }
-        if !batch.is_empty() {
-            let pruned = batch
-                .iter()
-                .any(|(ops, _)| ops.iter().any(|op| matches!(op, WriteOp::Prune { .. })));
-            let result = commit(&shared(db), &batch);
-            if result.is_ok() {
-                commits.fetch_add(1, Ordering::Relaxed);
+        if unsynced {
+            self.sync();
+        }
+    }
+
+    /// Makes every commit so far durable (an empty durable commit); whether it did.
+    fn sync(&self) -> bool {
+        match commit(&shared(self.db), &Vec::new(), true) {
+            Ok(()) => {
+                self.commits[0].fetch_add(1, Ordering::Relaxed);
+                true
             }
-            let result = result.map_err(|message| {
-                tracing::error!(target: "scf::async", path = %path.display(), "async queue write failed: {message}");
-                DurableError::Store(format!("{}: write failed: {message}", path.display()))
-            });
-            for (_, reply) in batch.drain(..) {
-                let _ = reply.send(result.clone());
-            }
-            if pruned && compaction.due(db, path) {
-                let _ = compaction.run(db, path);
+            Err(message) => {
+                tracing::error!(target: "scf::async", path = %self.path.display(), "syncing the async queue failed: {message}");
+                false
             }
         }
-        if let Some(reply) = pending_compact.take() {
-            let _ = reply.send(compaction.run(db, path));
+    }
+}
+
+/// Longest a durable batch waits for the writers the last commit answered.
+const MAX_LINGER: Duration = Duration::from_millis(2);
+
+/// The next batch, as the writer gathers it.
+#[derive(Default)]
+struct Gathered {
+    jobs: Batch,
+    /// How many of the jobs wait for an fsync.
+    durable: usize,
+    /// A compaction asked for: run after the batch; nothing after it joins the batch.
+    compact: Option<oneshot::Sender<Result<bool, DurableError>>>,
+}
+
+impl Gathered {
+    fn take(&mut self, job: Job) {
+        match job {
+            Job::Write {
+                ops,
+                durable,
+                reply,
+            } => {
+                self.durable += usize::from(durable);
+                self.jobs.push((ops, durable, reply));
+            }
+            Job::Compact { reply } => self.compact = Some(reply),
         }
+    }
+
+    /// Whether more jobs may join.
+    fn gathering(&self) -> bool {
+        self.compact.is_none() && self.jobs.len() < MAX_BATCH
+    }
+
+    /// Takes the jobs already waiting; whether the channel is closed.
+    fn drain(&mut self, rx: &mut mpsc::Receiver<Job>) -> bool {
+        while self.gathering() {
+            match rx.try_recv() {
+                Ok(job) => self.take(job),
+                Err(mpsc::error::TryRecvError::Empty) => return false,
+                Err(mpsc::error::TryRecvError::Disconnected) => return true,
+            }
+        }
+        false
     }
 }
 
@@ -1018,15 +1275,25 @@ impl Compaction {
     }
 }
 
-type Batch = Vec<(Vec<WriteOp>, oneshot::Sender<Result<(), DurableError>>)>;
+type Batch = Vec<(
+    Vec<WriteOp>,
+    bool,
+    oneshot::Sender<Result<(), DurableError>>,
+)>;
 
-fn commit(db: &Database, batch: &Batch) -> Result<(), String> {
+/// Commits `batch` in one transaction, fsynced when `durable` (which also makes every unsynced
+/// commit before it durable).
+fn commit(db: &Database, batch: &Batch, durable: bool) -> Result<(), String> {
     let mut txn = db.begin_write().map_err(|e| e.to_string())?;
-    txn.set_durability(Durability::Immediate)
-        .map_err(|e| e.to_string())?;
+    let durability = if durable {
+        Durability::Immediate
+    } else {
+        Durability::None
+    };
+    txn.set_durability(durability).map_err(|e| e.to_string())?;
     {
         let mut tables = Tables::open(&txn).map_err(|e| e.to_string())?;
-        for (ops, _) in batch {
+        for (ops, _, _) in batch {
             for op in ops {
                 tables.apply(op)?;
             }
@@ -1081,7 +1348,7 @@ mod tests {
     #[tokio::test]
     async fn a_file_of_a_newer_layout_is_refused_with_its_version() {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open(dir.path()).unwrap());
+        drop(Store::open(dir.path(), Duration::ZERO).unwrap());
         {
             let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
             let txn = db.begin_write().unwrap();
@@ -1091,7 +1358,9 @@ mod tests {
                 .unwrap();
             txn.commit().unwrap();
         }
-        let err = Store::open(dir.path()).unwrap_err().to_string();
+        let err = Store::open(dir.path(), Duration::ZERO)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("newer version"), "{err}");
         assert!(err.contains(FILE_NAME), "{err}");
     }

@@ -191,6 +191,90 @@ async fn an_event_in_flight_at_a_crash_is_delivered_again() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_not_yet_fsynced_at_a_crash_are_delivered_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(1.0));
+    // No acceptance follows the deliveries and the outcomes' own fsync is an hour away.
+    let config = QueueConfig {
+        outcome_sync: Duration::from_secs(3600),
+        ..QueueConfig::default()
+    };
+    let queue = DurableQueue::open_with_clock(dir.path(), config.clone(), clock.clone()).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            queue
+                .enqueue(event("f", &format!("{{\"n\":{i}}}")))
+                .await
+                .unwrap(),
+        );
+    }
+    let synced = queue.commits();
+    let (dispatcher, log) = dispatch(&queue, clock.clone(), |_| DeliveryOutcome::Success);
+    eventually("the deliveries to finish", Duration::from_secs(10), || {
+        queue.totals().finished == 3
+    })
+    .await;
+    // Readers see the outcomes at once; none took an fsync.
+    for id in &ids {
+        assert_eq!(queue.get(id).unwrap().unwrap().state, EventState::Finished);
+    }
+    assert_eq!(queue.state_counts().unwrap()["f"].succeeded, 3);
+    assert_eq!(queue.commits(), synced, "no outcome was fsynced");
+    assert!(queue.unsynced_commits() >= 1);
+    // What `kill -9` leaves now: the file as it is, opened by a new process (redb repairs it).
+    let file = scf_runtime_server::durable::store::FILE_NAME;
+    std::fs::copy(dir.path().join(file), crashed.path().join(file)).unwrap();
+    dispatcher.stop(Duration::from_secs(1)).await;
+    assert_eq!(log.lock().unwrap().len(), 3);
+
+    // After the crash: the events are queued as before their delivery, indexes and counts too,
+    // and they are delivered again.
+    let after =
+        DurableQueue::open_with_clock(crashed.path(), config.clone(), clock.clone()).unwrap();
+    assert_eq!(after.pending("f"), 3);
+    for id in &ids {
+        let record = after.get(id).unwrap().unwrap();
+        assert_eq!((record.state, record.attempts), (EventState::Queued, 0));
+        assert!(after.payload(id).unwrap().is_some(), "payload kept");
+    }
+    let counts = &after.state_counts().unwrap()["f"];
+    assert_eq!((counts.queued, counts.succeeded), (3, 0));
+    let finished = ListQuery {
+        statuses: vec![AsyncStatus::Finished],
+        ..ListQuery::default()
+    };
+    assert_eq!(after.list(&finished).unwrap().total, 0);
+    let (redelivery, relog) = dispatch(&after, clock.clone(), |_| DeliveryOutcome::Success);
+    eventually("the redeliveries", Duration::from_secs(10), || {
+        after.totals().finished == 3
+    })
+    .await;
+    redelivery.stop(Duration::from_secs(1)).await;
+    let mut again: Vec<String> = relog
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.request_id.clone())
+        .collect();
+    again.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(
+        again, expected,
+        "each event delivered again, under its request id"
+    );
+
+    // A clean stop fsyncs what was not: the original file keeps its outcomes.
+    drop(queue);
+    let reopened = DurableQueue::open_with_clock(dir.path(), config, clock).unwrap();
+    assert_eq!(reopened.pending("f"), 0);
+    assert_eq!(reopened.list(&finished).unwrap().total, 3);
+    assert_eq!(reopened.state_counts().unwrap()["f"].succeeded, 3);
+}
+
 const MIN_MS: u64 = 60_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
