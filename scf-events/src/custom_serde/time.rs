@@ -323,15 +323,21 @@ pub mod seconds_millis_str {
         })
     }
 
-    /// Serialises as `"seconds.millis"` with exactly three fraction digits.
+    /// Serialises as `"seconds.millis"` with exactly three fraction digits. Before the epoch the
+    /// sign covers the whole number, as [`to_millis`] reads it: `-59.777`, not `-60.223`.
     #[cfg(feature = "chrono")]
     pub fn serialize<S: Serializer>(
         time: &DateTime<Utc>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        let ms = time.timestamp_millis();
-        let text = format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000));
-        serializer.serialize_str(&text)
+        serializer.serialize_str(&format_millis(time.timestamp_millis()))
+    }
+
+    /// `ms` epoch milliseconds as `"seconds.millis"` text, the inverse of [`to_millis`].
+    pub fn format_millis(ms: i64) -> String {
+        let sign = if ms < 0 { "-" } else { "" };
+        let abs = ms.unsigned_abs();
+        format!("{sign}{}.{:03}", abs / 1000, abs % 1000)
     }
 }
 
@@ -355,6 +361,21 @@ mod tests {
             seconds_millis_str::to_millis("1591692977.774"),
             Some(1_591_692_977_774)
         );
+        for ms in [
+            1_591_692_977_774,
+            0,
+            5,
+            -5,
+            -500,
+            -59_777,
+            -60_000,
+            i64::MIN + 1,
+        ] {
+            let text = seconds_millis_str::format_millis(ms);
+            assert_eq!(seconds_millis_str::to_millis(&text), Some(ms), "{text}");
+        }
+        assert_eq!(seconds_millis_str::format_millis(-59_777), "-59.777");
+        assert_eq!(seconds_millis_str::format_millis(-5), "-0.005");
         assert_eq!(
             seconds_millis_str::to_millis("1591692977"),
             Some(1_591_692_977_000)
