@@ -22,7 +22,7 @@
 //! identity, so a bootstrap may use a new connection for every request.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,7 @@ use tokio::task::JoinSet;
 use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES};
 use crate::host::lifecycle::{
     self, Completion, Control, FunctionSpec, Gone, InstanceHandle, Invocation, Lifecycle,
-    STOP_GRACE, State, StopReason, Timer, Work,
+    STOP_GRACE, Starting, State, StopReason, Timer, Work,
 };
 use crate::host::logs::{self, LineSplitter, LogBuf, drain_now, read_chunk};
 use crate::host::process::{self, Spawned};
@@ -100,12 +100,7 @@ pub(crate) fn spawn(
     id: u64,
     events: Weak<dyn Lifecycle>,
 ) -> InstanceHandle {
-    // Init duration counts from here: the sandbox is part of the start.
-    let spawned_at = Instant::now();
-    let (tx, control) = mpsc::unbounded_channel();
-    let pid = Arc::new(AtomicU32::new(0));
-    tokio::spawn(start(spec, id, events, spawned_at, control, pid.clone()));
-    InstanceHandle { id, pid, tx }
+    lifecycle::spawn_task(id, |starting| start(spec, id, events, starting))
 }
 
 /// The bootstrap with its runtime API listener (and its namespace in a sandbox).
@@ -122,7 +117,7 @@ async fn launch(
         Jail::Namespaces(sandbox) => {
             let port = sandbox::RUNTIME_API_PORT;
             let started = sandbox
-                .spawn_async(
+                .spawn(
                     spec.executable.clone(),
                     spec.code_root.clone(),
                     env(port),
@@ -138,10 +133,7 @@ async fn launch(
             let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
             listener.set_nonblocking(true)?;
             let env = env(listener.local_addr()?.port());
-            let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            // On this runtime thread: the child's parent-death signal is tied to the thread
-            // that forks it, and runtime threads live as long as the server.
-            let spawned = process::spawn(&spec.executable, &spec.code_root, env, None)?;
+            let spawned = spec.spawn_here(&env)?;
             Ok((listener, spawned, None))
         }
         Jail::Missing(reason) => Err(std::io::Error::other(reason)),
@@ -149,14 +141,7 @@ async fn launch(
 }
 
 /// The instance's task: starts the process, then supervises it until it is gone.
-async fn start(
-    spec: Arc<FunctionSpec>,
-    id: u64,
-    events: Weak<dyn Lifecycle>,
-    spawned_at: Instant,
-    control: mpsc::UnboundedReceiver<Control>,
-    pid_of: Arc<AtomicU32>,
-) {
+async fn start(spec: Arc<FunctionSpec>, id: u64, events: Weak<dyn Lifecycle>, starting: Starting) {
     let launched = launch(&spec).await.and_then(|(listener, spawned, net)| {
         let port = listener.local_addr()?.port();
         Ok((
@@ -168,20 +153,7 @@ async fn start(
     });
     let (listener, port, spawned, net) = match launched {
         Ok(launched) => launched,
-        Err(e) => {
-            let error = lifecycle::start_error(&spec.executable, &e);
-            tracing::warn!(target: "scf::instance", function = %spec.name, id, "{error}");
-            if let Some(events) = events.upgrade() {
-                events.gone(
-                    id,
-                    Gone::InitFailed {
-                        error,
-                        log: String::new(),
-                    },
-                );
-            }
-            return;
-        }
+        Err(e) => return lifecycle::start_failed(&spec, id, &events, &e),
     };
     let Spawned {
         child,
@@ -189,7 +161,7 @@ async fn start(
         out,
         err,
     } = spawned;
-    pid_of.store(pid, Ordering::Relaxed);
+    starting.pid.store(pid, Ordering::Relaxed);
 
     let (api_tx, rx) = mpsc::unbounded_channel();
     // The namespace lives as long as the listener; the handle goes with the listener's task.
@@ -200,7 +172,7 @@ async fn start(
         pid,
         events,
         state: State::Starting,
-        spawned_at,
+        spawned_at: starting.spawned_at,
         init: None,
         init_log: LogBuf::default(),
         running: None,
@@ -214,7 +186,9 @@ async fn start(
         log_budget: logs::OutputBudget::default(),
     };
     tracing::debug!(target: "scf::instance", id, pid, port, "instance spawned");
-    supervisor.run(child, rx, control, out, err, api).await;
+    supervisor
+        .run(child, rx, starting.control, out, err, api)
+        .await;
 }
 
 /// The running event of a busy instance.

@@ -9,8 +9,8 @@
 //! the host.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,6 +18,7 @@ use http::{HeaderMap, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::fault::{Fault, InvokeError};
+use crate::host::process::{self, Spawned};
 use crate::host::sandbox::Jail;
 
 /// How long an instance stopped for reclaim or shutdown gets between SIGTERM and SIGKILL.
@@ -67,6 +68,15 @@ pub(crate) enum Kind {
 }
 
 impl FunctionSpec {
+    /// Spawns the bootstrap outside any sandbox with `env` (the function's variables and the
+    /// host's) as its environment variables.
+    pub(crate) fn spawn_here(&self, env: &[(String, String)]) -> std::io::Result<Spawned> {
+        let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        // On the calling runtime thread: the child's parent-death signal is tied to the thread
+        // that forks it, and runtime threads live as long as the server.
+        process::spawn(&self.executable, &self.code_root, env, None)
+    }
+
     /// Work units one instance takes at once: 1 for an event function, `max_concurrency` for a
     /// web function.
     pub(crate) fn capacity(&self) -> usize {
@@ -305,6 +315,55 @@ pub(crate) fn start_error(executable: &Path, e: &std::io::Error) -> InvokeError 
         _ => Fault::Internal,
     };
     fault.error(format!("cannot start {}: {e}", executable.display()))
+}
+
+/// What an instance's own task starts with.
+pub(crate) struct Starting {
+    /// When the start was asked for: init duration counts from here (the sandbox is part of the
+    /// start).
+    pub(crate) spawned_at: Instant,
+    /// The pool's messages, queued while the process starts.
+    pub(crate) control: mpsc::UnboundedReceiver<Control>,
+    /// Where the task stores the process id once the process runs.
+    pub(crate) pid: Arc<AtomicU32>,
+}
+
+/// Starts instance `id` in its own task (`task`, given [`Starting`]) and returns its handle at
+/// once, so that a burst starts its instances side by side and never holds up the pool.
+pub(crate) fn spawn_task<F>(id: u64, task: impl FnOnce(Starting) -> F) -> InstanceHandle
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let spawned_at = Instant::now();
+    let (tx, control) = mpsc::unbounded_channel();
+    let pid = Arc::new(AtomicU32::new(0));
+    tokio::spawn(task(Starting {
+        spawned_at,
+        control,
+        pid: pid.clone(),
+    }));
+    InstanceHandle { id, pid, tx }
+}
+
+/// An instance whose process could not be started: logged, and told to the pool as the
+/// instance's init failure.
+pub(crate) fn start_failed(
+    spec: &FunctionSpec,
+    id: u64,
+    events: &Weak<dyn Lifecycle>,
+    e: &std::io::Error,
+) {
+    let error = start_error(&spec.executable, e);
+    tracing::warn!(target: "scf::instance", function = %spec.name, id, "{error}");
+    if let Some(events) = events.upgrade() {
+        events.gone(
+            id,
+            Gone::InitFailed {
+                error,
+                log: String::new(),
+            },
+        );
+    }
 }
 
 /// What a pool tells an instance.

@@ -35,7 +35,7 @@ use crate::host::lifecycle::{
 };
 use crate::host::metrics::PoolCounts;
 use crate::host::shared::{Kick, Shared};
-use crate::host::{instance, lifecycle, web};
+use crate::host::{instance, web};
 
 /// First delay after a failed start.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -473,39 +473,26 @@ impl Pool {
             let spawned_for = (uncovered > 0).then(|| st.waiters[covered].ticket);
             let id = self.shared.next_instance_id();
             let events: Weak<dyn Lifecycle> = self.me.clone();
-            let spawned = match self.spec.kind {
-                Kind::Event => Ok(instance::spawn(self.spec.clone(), id, events)),
+            // A start that fails comes back as the instance's init failure (`Lifecycle::gone`).
+            let handle = match self.spec.kind {
+                Kind::Event => instance::spawn(self.spec.clone(), id, events),
                 Kind::Web { .. } => web::spawn(self.spec.clone(), id, events),
             };
-            match spawned {
-                Ok(handle) => {
-                    let now = Instant::now();
-                    st.slots.insert(
-                        id,
-                        Slot {
-                            handle,
-                            state: State::Starting,
-                            in_flight: 0,
-                            spawned_for,
-                            started: now,
-                            last_used: now,
-                            served: 0,
-                            generation: st.generation,
-                            current: String::new(),
-                        },
-                    );
-                }
-                Err(e) => {
-                    self.shared.release(self.spec.memory_mb);
-                    let error = lifecycle::start_error(&self.spec.executable, &e);
-                    tracing::warn!(target: "scf::instance", function = %self.spec.name, "{error}");
-                    self.shared
-                        .metrics
-                        .init_failure(&self.spec.name, error.code());
-                    let ticket = spawned_for.or_else(|| st.waiters.front().map(|w| w.ticket));
-                    self.record_failure(st, ticket, error, String::new());
-                }
-            }
+            let now = Instant::now();
+            st.slots.insert(
+                id,
+                Slot {
+                    handle,
+                    state: State::Starting,
+                    in_flight: 0,
+                    spawned_for,
+                    started: now,
+                    last_used: now,
+                    served: 0,
+                    generation: st.generation,
+                    current: String::new(),
+                },
+            );
         }
     }
 

@@ -127,7 +127,7 @@ impl Endpoint {
             Endpoint::Inside { sandbox, net, .. } => {
                 let net = net.clone();
                 let fd = sandbox
-                    .run_async(move |_| {
+                    .run(move |_| {
                         setns(net.0.as_fd(), CloneFlags::CLONE_NEWNET)?;
                         Ok(socket(
                             AddressFamily::Inet,
@@ -378,22 +378,9 @@ impl Sandbox {
         &self.jobs[self.next.fetch_add(1, Ordering::Relaxed) % self.jobs.len()]
     }
 
-    /// Runs `job` on the sandbox thread and waits for it (it is short: a fork at most).
-    fn run<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(&mut Spare) -> std::io::Result<T> + Send + 'static,
-    ) -> std::io::Result<T> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        self.queue()
-            .send(Box::new(move |spare| {
-                let _ = tx.send(job(spare));
-            }))
-            .map_err(|_| gone())?;
-        rx.recv().map_err(|_| gone())?
-    }
-
-    /// [`run`](Self::run) for async callers.
-    async fn run_async<T: Send + 'static>(
+    /// Runs `job` on a sandbox thread and waits for it (it is short: a fork at most) without
+    /// holding a runtime thread.
+    async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Spare) -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
@@ -408,19 +395,7 @@ impl Sandbox {
 
     /// Starts `program` (as [`process::spawn`]) as PID 1 of new PID and network namespaces,
     /// after binding `127.0.0.1:listen` inside when asked. Needs a tokio runtime.
-    pub(crate) fn spawn(
-        &'static self,
-        program: PathBuf,
-        dir: PathBuf,
-        env: Vec<(String, String)>,
-        listen: Option<u16>,
-    ) -> std::io::Result<Started> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
-        self.run(self.start_job(runtime, program, dir, env, listen))
-    }
-
-    /// [`spawn`](Self::spawn) for async callers: waits without holding a runtime thread.
-    pub(crate) async fn spawn_async(
+    pub(crate) async fn spawn(
         &'static self,
         program: PathBuf,
         dir: PathBuf,
@@ -428,7 +403,7 @@ impl Sandbox {
         listen: Option<u16>,
     ) -> std::io::Result<Started> {
         let runtime = tokio::runtime::Handle::current();
-        self.run_async(self.start_job(runtime, program, dir, env, listen))
+        self.run(self.start_job(runtime, program, dir, env, listen))
             .await
     }
 
@@ -493,7 +468,7 @@ mod tests {
     #[tokio::test]
     async fn each_instance_has_its_own_loopback_reached_from_the_host() {
         let Some(sandbox) = sandbox() else { return };
-        let start = || {
+        let start = || async {
             sandbox
                 .spawn(
                     "/bin/true".into(),
@@ -501,10 +476,11 @@ mod tests {
                     Vec::new(),
                     Some(RUNTIME_API_PORT),
                 )
+                .await
                 .unwrap()
         };
         // Both bind 127.0.0.1:9001: two namespaces.
-        let (a, b) = (start(), start());
+        let (a, b) = (start().await, start().await);
         let listener = tokio::net::TcpListener::from_std(a.listener.unwrap()).unwrap();
         let inside = Endpoint::Inside {
             sandbox,

@@ -49,6 +49,7 @@
 //!   In a sandbox, whatever the instance started dies with it.
 
 use std::net::Ipv4Addr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -62,8 +63,8 @@ use tokio::task::JoinSet;
 
 use crate::fault::{Fault, InvokeError, MAX_RESPONSE_BYTES, MAX_RESPONSE_HEADER_BYTES};
 use crate::host::lifecycle::{
-    self, Control, FunctionSpec, Gone, InstanceHandle, Lifecycle, STOP_GRACE, State, StopReason,
-    Timer, WebRequest, Work,
+    self, Control, FunctionSpec, Gone, InstanceHandle, Lifecycle, STOP_GRACE, Starting, State,
+    StopReason, Timer, WebRequest, Work,
 };
 use crate::host::logs;
 use crate::host::process::{self, Spawned};
@@ -120,39 +121,54 @@ impl FunctionMeta {
     }
 }
 
-/// Starts web instance `id` of `spec`: picks its port, spawns the bootstrap and the supervisor.
+/// Starts web instance `id` of `spec`. The handle is returned at once; the instance's own task
+/// picks its port, spawns the bootstrap (through the sandbox when there is one) and then
+/// supervises it, so that many instances start side by side. A start that fails is the
+/// instance's init failure.
 pub(crate) fn spawn(
     spec: Arc<FunctionSpec>,
     id: u64,
     events: Weak<dyn Lifecycle>,
-) -> std::io::Result<InstanceHandle> {
-    // Init duration counts from here: the sandbox is part of the start.
-    let spawned_at = Instant::now();
+) -> InstanceHandle {
+    lifecycle::spawn_task(id, |starting| start(spec, id, events, starting))
+}
+
+/// The bootstrap, and where its HTTP server will be reached.
+async fn launch(spec: &FunctionSpec) -> std::io::Result<(Endpoint, Spawned)> {
     let env = |port: u16| {
         let mut env = spec.env.clone();
         env.push(("PORT".to_owned(), port.to_string()));
         env
     };
-    let (endpoint, spawned) = match spec.jail {
+    match spec.jail {
         Jail::Namespaces(sandbox) => {
             let port = sandbox::WEB_PORT;
-            let started = sandbox.spawn(
-                spec.executable.clone(),
-                spec.code_root.clone(),
-                env(port),
-                None,
-            )?;
+            let started = sandbox
+                .spawn(
+                    spec.executable.clone(),
+                    spec.code_root.clone(),
+                    env(port),
+                    None,
+                )
+                .await?;
             let net = started.net;
-            (Endpoint::Inside { sandbox, net, port }, started.spawned)
+            Ok((Endpoint::Inside { sandbox, net, port }, started.spawned))
         }
         Jail::None => {
             let port = free_port()?;
             let env = env(port);
-            let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            let spawned = process::spawn(&spec.executable, &spec.code_root, env, None)?;
-            (Endpoint::Loopback(port), spawned)
+            let spawned = spec.spawn_here(&env)?;
+            Ok((Endpoint::Loopback(port), spawned))
         }
-        Jail::Missing(reason) => return Err(std::io::Error::other(reason)),
+        Jail::Missing(reason) => Err(std::io::Error::other(reason)),
+    }
+}
+
+/// The instance's task: starts the process, then supervises it until it is gone.
+async fn start(spec: Arc<FunctionSpec>, id: u64, events: Weak<dyn Lifecycle>, starting: Starting) {
+    let (endpoint, spawned) = match launch(&spec).await {
+        Ok(launched) => launched,
+        Err(e) => return lifecycle::start_failed(&spec, id, &events, &e),
     };
     let port = endpoint.port();
     let Spawned {
@@ -161,10 +177,10 @@ pub(crate) fn spawn(
         out,
         err,
     } = spawned;
+    starting.pid.store(pid, Ordering::Relaxed);
     tokio::spawn(logs::pump(out, spec.name.clone(), id));
     tokio::spawn(logs::pump(err, spec.name.clone(), id));
     tracing::info!(target: "scf::instance", function = %spec.name, instance = id, pid, port, "web instance starting");
-    let (tx, control) = mpsc::unbounded_channel();
     let supervisor = Supervisor {
         spec,
         id,
@@ -172,16 +188,11 @@ pub(crate) fn spawn(
         endpoint,
         events,
         state: State::Starting,
-        spawned_at,
+        spawned_at: starting.spawned_at,
         kill_at: None,
         init_failure: None,
     };
-    tokio::spawn(supervisor.run(child, control));
-    Ok(InstanceHandle {
-        id,
-        pid: Arc::new(std::sync::atomic::AtomicU32::new(pid)),
-        tx,
-    })
+    supervisor.run(child, starting.control).await;
 }
 
 /// The task that owns one web instance: its process, its readiness probe, its stop timer and its
