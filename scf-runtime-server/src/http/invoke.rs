@@ -75,12 +75,12 @@ pub(crate) async fn invoke_api(
 /// The function an invoke API request names: `Some` for `POST /functions/{name}/invocations` with
 /// a plain name (letters, digits, `-`, `_`, `.`; anything else, e.g. percent-encoded, is left to
 /// the router, which decodes it).
-pub(crate) fn invoke_target<B>(request: &http::Request<B>) -> Option<&str> {
-    if request.method() != http::Method::POST {
+pub(crate) fn invoke_target(request: &http::request::Parts) -> Option<&str> {
+    if request.method != http::Method::POST {
         return None;
     }
     let name = request
-        .uri()
+        .uri
         .path()
         .strip_prefix("/functions/")?
         .strip_suffix("/invocations")?;

@@ -116,18 +116,18 @@ impl Service {
     /// Answers `request` from `peer`.
     pub async fn call(
         &self,
-        mut request: http::Request<hyper::body::Incoming>,
+        request: http::Request<hyper::body::Incoming>,
         peer: SocketAddr,
     ) -> Response {
         let auth = &self.state.auth;
-        if let Some(name) = invoke::invoke_target(&request)
-            && (!auth.is_enabled() || auth.has_token(request.headers()))
+        let (mut parts, body) = request.into_parts();
+        if let Some(name) = invoke::invoke_target(&parts)
+            && (!auth.is_enabled() || auth.has_token(&parts.headers))
         {
-            let name = name.to_owned();
-            let (parts, body) = request.into_parts();
-            return invoke::invoke(&self.state, &name, &parts.headers, Body::new(body)).await;
+            return invoke::invoke(&self.state, name, &parts.headers, Body::new(body)).await;
         }
-        request.extensions_mut().insert(ConnectInfo(peer));
+        parts.extensions.insert(ConnectInfo(peer));
+        let request = http::Request::from_parts(parts, body);
         match tower::ServiceExt::oneshot(self.router.clone(), request).await {
             Ok(response) => response,
             Err(never) => match never {},
