@@ -27,6 +27,7 @@
 //! `cargo scf …` works too: cargo runs a binary named `cargo-scf` with `scf` as its first
 //! argument, and [`strip_cargo_subcommand`] drops it.
 
+mod allocator;
 pub mod build;
 pub mod cargo;
 pub(crate) mod client;
@@ -117,6 +118,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
+                .on_thread_park(allocator::on_park)
                 .build()?;
             runtime.block_on(crate::cli::serve::serve(args))?;
             Ok(())
