@@ -101,6 +101,22 @@ impl Conn {
         }
         answer
     }
+
+    /// `GET path`; the answer's JSON (fails on a non-200 status). One retry on a new
+    /// connection, since an idle one may have been closed by the server's keep-alive timeout.
+    pub(crate) async fn get_json(&mut self, path: &str) -> Result<serde_json::Value> {
+        let (status, body) = match self.send(Method::GET, path, &[], Bytes::new()).await {
+            Ok(answer) => answer,
+            Err(_) => self.send(Method::GET, path, &[], Bytes::new()).await?,
+        };
+        if status != StatusCode::OK {
+            bail!(
+                "GET {path} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        serde_json::from_slice(&body).with_context(|| format!("GET {path} did not answer JSON"))
+    }
 }
 
 /// One client connection to a [`Target`].
@@ -164,14 +180,7 @@ impl Client {
 
     /// `GET path` on this connection; the answer's JSON (fails on a non-200 status).
     pub(crate) async fn get_json(&mut self, path: &str) -> Result<serde_json::Value> {
-        let (status, body) = self.conn.send(Method::GET, path, &[], Bytes::new()).await?;
-        if status != StatusCode::OK {
-            bail!(
-                "GET {path} answered {status}: {}",
-                String::from_utf8_lossy(&body)
-            );
-        }
-        serde_json::from_slice(&body).with_context(|| format!("GET {path} did not answer JSON"))
+        self.conn.get_json(path).await
     }
 }
 

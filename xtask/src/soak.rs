@@ -110,38 +110,16 @@ fn kind_of(n: u64) -> Kind {
     }
 }
 
-/// The soak's requests on a [`Conn`].
-trait SoakRequests {
-    /// One invocation of `kind`; its status.
-    async fn invoke(&mut self, kind: Kind) -> Result<StatusCode>;
-    /// `GET path`, JSON expected; one retry on a new connection, since an idle connection may
-    /// have been closed by the server's keep-alive timeout.
-    async fn get_json(&mut self, path: &str) -> Result<serde_json::Value>;
-}
-
-impl SoakRequests for Conn {
-    async fn invoke(&mut self, kind: Kind) -> Result<StatusCode> {
-        let path = format!("/functions/{}/invocations", kind.function());
-        let headers: &[(&str, &str)] = if kind.is_async() {
-            &[("x-scf-invocation-type", "Event")]
-        } else {
-            &[]
-        };
-        let body = Bytes::from_static(kind.body().as_bytes());
-        Ok(self.send(Method::POST, &path, headers, body).await?.0)
-    }
-
-    async fn get_json(&mut self, path: &str) -> Result<serde_json::Value> {
-        let answer = match self.send(Method::GET, path, &[], Bytes::new()).await {
-            Ok(answer) => answer,
-            Err(_) => self.send(Method::GET, path, &[], Bytes::new()).await?,
-        };
-        let (status, body) = answer;
-        if status != StatusCode::OK {
-            bail!("GET {path} answered {status}");
-        }
-        serde_json::from_slice(&body).with_context(|| format!("GET {path} answered no JSON"))
-    }
+/// One invocation of `kind` on `conn`; its status.
+async fn invoke(conn: &mut Conn, kind: Kind) -> Result<StatusCode> {
+    let path = format!("/functions/{}/invocations", kind.function());
+    let headers: &[(&str, &str)] = if kind.is_async() {
+        &[("x-scf-invocation-type", "Event")]
+    } else {
+        &[]
+    };
+    let body = Bytes::from_static(kind.body().as_bytes());
+    Ok(conn.send(Method::POST, &path, headers, body).await?.0)
 }
 
 /// What the traffic saw in one report interval.
@@ -163,7 +141,7 @@ async fn echo_throughput(addr: SocketAddr, clients: usize, span: Duration) -> Re
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::new(addr);
             while Instant::now() < until {
-                let status = conn.invoke(Kind::SyncEcho).await?;
+                let status = invoke(&mut conn, Kind::SyncEcho).await?;
                 if status != StatusCode::OK {
                     bail!("echo answered {status}");
                 }
@@ -273,7 +251,7 @@ async fn soak(options: &Options, server: &Path, config: &Path, dir: &Path) -> Re
         fillers.push(tokio::spawn(async move {
             let mut conn = Conn::new(addr);
             while next.fetch_add(1, Ordering::Relaxed) < stored {
-                let status = conn.invoke(Kind::AsyncEcho).await?;
+                let status = invoke(&mut conn, Kind::AsyncEcho).await?;
                 if status != StatusCode::ACCEPTED {
                     bail!("an async event was answered {status}");
                 }
@@ -372,7 +350,7 @@ async fn soak(options: &Options, server: &Path, config: &Path, dir: &Path) -> Re
                     break;
                 };
                 let started = Instant::now();
-                let answer = conn.invoke(kind).await;
+                let answer = invoke(&mut conn, kind).await;
                 let elapsed = started.elapsed();
                 let mut i = interval.lock().await;
                 i.by_kind[Kind::ALL.iter().position(|k| *k == kind).expect("listed")] += 1;

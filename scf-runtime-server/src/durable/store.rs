@@ -244,9 +244,8 @@ pub(crate) struct Store {
     path: PathBuf,
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
-    /// Durable commits (each one fsync) and commits left unsynced.
-    commits: Arc<AtomicU64>,
-    unsynced_commits: Arc<AtomicU64>,
+    /// What the writer thread has committed.
+    commits: Arc<Commits>,
     /// Records read for queries (what a listing costs).
     reads: AtomicU64,
 }
@@ -367,9 +366,8 @@ impl Store {
         let (tx, rx) = mpsc::channel(CHANNEL);
         let writer_db = db.clone();
         let writer_path = path.clone();
-        let commits = Arc::new(AtomicU64::new(0));
-        let unsynced_commits = Arc::new(AtomicU64::new(0));
-        let counters = [commits.clone(), unsynced_commits.clone()];
+        let commits = Arc::new(Commits::default());
+        let writer_commits = commits.clone();
         let writer = std::thread::Builder::new()
             .name("scf-async-queue-writer".into())
             .spawn(move || {
@@ -377,7 +375,7 @@ impl Store {
                     db: &writer_db,
                     path: &writer_path,
                     outcome_sync,
-                    commits: &counters,
+                    commits: &writer_commits,
                 }
                 .run(rx)
             })
@@ -388,19 +386,18 @@ impl Store {
             jobs: Some(tx),
             writer: Some(writer),
             commits,
-            unsynced_commits,
             reads: AtomicU64::new(0),
         })
     }
 
     /// Durable write transactions (each one fsync) committed since the store was opened.
     pub(crate) fn commits(&self) -> u64 {
-        self.commits.load(Ordering::Relaxed)
+        self.commits.durable.load(Ordering::Relaxed)
     }
 
     /// Write transactions of outcomes only, committed without an fsync of their own.
     pub(crate) fn unsynced_commits(&self) -> u64 {
-        self.unsynced_commits.load(Ordering::Relaxed)
+        self.commits.unsynced.load(Ordering::Relaxed)
     }
 
     /// Records read by queries since the store was opened.
@@ -626,7 +623,31 @@ impl Store {
 
     /// One event's record.
     pub(crate) fn get(&self, request_id: &str) -> Result<Option<EventRecord>, DurableError> {
+        self.read_record(&self.read()?, request_id)
+    }
+
+    /// One event's record and payload, read in one transaction (what a delivery needs).
+    pub(crate) fn get_with_payload(
+        &self,
+        request_id: &str,
+    ) -> Result<(Option<EventRecord>, Option<Bytes>), DurableError> {
         let txn = self.read()?;
+        let Some(record) = self.read_record(&txn, request_id)? else {
+            return Ok((None, None));
+        };
+        Ok((Some(record), self.read_payload(&txn, request_id)?))
+    }
+
+    /// One event's payload.
+    pub(crate) fn payload(&self, request_id: &str) -> Result<Option<Bytes>, DurableError> {
+        self.read_payload(&self.read()?, request_id)
+    }
+
+    fn read_record(
+        &self,
+        txn: &ReadTransaction,
+        request_id: &str,
+    ) -> Result<Option<EventRecord>, DurableError> {
         let events = txn
             .open_table(EVENTS)
             .map_err(|e| store_err(&self.path, "events", e))?;
@@ -637,36 +658,11 @@ impl Store {
         found.map(|v| decode(&self.path, v.value())).transpose()
     }
 
-    /// One event's record and payload, read in one transaction (what a delivery needs).
-    pub(crate) fn get_with_payload(
+    fn read_payload(
         &self,
+        txn: &ReadTransaction,
         request_id: &str,
-    ) -> Result<(Option<EventRecord>, Option<Bytes>), DurableError> {
-        let txn = self.read()?;
-        let events = txn
-            .open_table(EVENTS)
-            .map_err(|e| store_err(&self.path, "events", e))?;
-        let Some(found) = events
-            .get(request_id)
-            .map_err(|e| store_err(&self.path, "read event", e))?
-        else {
-            return Ok((None, None));
-        };
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        let record = decode(&self.path, found.value())?;
-        let payloads = txn
-            .open_table(PAYLOADS)
-            .map_err(|e| store_err(&self.path, "payloads", e))?;
-        let payload = payloads
-            .get(request_id)
-            .map_err(|e| store_err(&self.path, "read payload", e))?
-            .map(|v| Bytes::copy_from_slice(v.value()));
-        Ok((Some(record), payload))
-    }
-
-    /// One event's payload.
-    pub(crate) fn payload(&self, request_id: &str) -> Result<Option<Bytes>, DurableError> {
-        let txn = self.read()?;
+    ) -> Result<Option<Bytes>, DurableError> {
         let payloads = txn
             .open_table(PAYLOADS)
             .map_err(|e| store_err(&self.path, "payloads", e))?;
@@ -849,7 +845,7 @@ impl<'t> Tables<'t> {
             records.push(record);
         }
         for record in &records {
-            self.index(record, Keys::of(record), 1)?;
+            self.move_keys(record, None, Some(Keys::of(record)))?;
         }
         self.flush_counts()?;
         Ok(records.len())
@@ -872,50 +868,16 @@ impl<'t> Tables<'t> {
         }
     }
 
-    /// Adds (`sign` 1) or removes (`sign` -1) the index entries and the count of `record`.
-    fn index(&mut self, record: &EventRecord, keys: Keys, sign: i8) -> Result<(), String> {
-        let e = |e: redb::StorageError| e.to_string();
-        let id = record.request_id.as_str();
-        let function = record.function.as_str();
-        let created = record.created_ms;
-        let add = sign > 0;
-        let by_fn = (function, keys.status, created, id);
-        let by_status = (keys.status, created, id);
-        if add {
-            self.timeline.insert((created, id), ()).map_err(e)?;
-            self.by_fn.insert(by_fn, ()).map_err(e)?;
-            self.by_status.insert(by_status, ()).map_err(e)?;
-        } else {
-            self.timeline.remove((created, id)).map_err(e)?;
-            self.by_fn.remove(by_fn).map_err(e)?;
-            self.by_status.remove(by_status).map_err(e)?;
-        }
-        if let Some(at) = keys.ended {
-            if add {
-                self.ended.insert((at, id), ()).map_err(e)?;
-            } else {
-                self.ended.remove((at, id)).map_err(e)?;
-            }
-        }
-        if let Some(at) = keys.dead {
-            if add {
-                self.dead.insert((at, id), ()).map_err(e)?;
-                self.dead_by_fn.insert((function, at, id), ()).map_err(e)?;
-            } else {
-                self.dead.remove((at, id)).map_err(e)?;
-                self.dead_by_fn.remove((function, at, id)).map_err(e)?;
-            }
-        }
-        *self
-            .deltas
-            .entry((function.to_owned(), keys.bucket as u8))
-            .or_default() += i64::from(sign);
-        Ok(())
-    }
-
-    /// Moves the index entries and the count of `record` (same function and acceptance time)
-    /// from the keys `old` to `new`, touching only those that differ.
-    fn rekey(&mut self, record: &EventRecord, old: Keys, new: Keys) -> Result<(), String> {
+    /// Moves the index entries and the count of `record` from the keys `old` to the keys `new`
+    /// (`None`: not indexed), touching only the entries that differ: `(None, Some)` indexes a
+    /// new event, `(Some, None)` unindexes a removed one, and `(Some, Some)` is a state change of
+    /// the same event (same function and acceptance time), whose timeline entry stays.
+    fn move_keys(
+        &mut self,
+        record: &EventRecord,
+        old: Option<Keys>,
+        new: Option<Keys>,
+    ) -> Result<(), String> {
         if old == new {
             return Ok(());
         }
@@ -923,44 +885,57 @@ impl<'t> Tables<'t> {
         let id = record.request_id.as_str();
         let function = record.function.as_str();
         let created = record.created_ms;
-        if old.status != new.status {
-            self.by_fn
-                .remove((function, old.status, created, id))
-                .map_err(e)?;
-            self.by_status
-                .remove((old.status, created, id))
-                .map_err(e)?;
-            self.by_fn
-                .insert((function, new.status, created, id), ())
-                .map_err(e)?;
-            self.by_status
-                .insert((new.status, created, id), ())
-                .map_err(e)?;
+        match (old, new) {
+            (None, Some(_)) => drop(self.timeline.insert((created, id), ()).map_err(e)?),
+            (Some(_), None) => drop(self.timeline.remove((created, id)).map_err(e)?),
+            _ => {}
         }
-        if old.ended != new.ended {
-            if let Some(at) = old.ended {
+        let (old_status, new_status) = (old.map(|k| k.status), new.map(|k| k.status));
+        if old_status != new_status {
+            if let Some(status) = old_status {
+                self.by_fn
+                    .remove((function, status, created, id))
+                    .map_err(e)?;
+                self.by_status.remove((status, created, id)).map_err(e)?;
+            }
+            if let Some(status) = new_status {
+                self.by_fn
+                    .insert((function, status, created, id), ())
+                    .map_err(e)?;
+                self.by_status
+                    .insert((status, created, id), ())
+                    .map_err(e)?;
+            }
+        }
+        let (old_ended, new_ended) = (old.and_then(|k| k.ended), new.and_then(|k| k.ended));
+        if old_ended != new_ended {
+            if let Some(at) = old_ended {
                 self.ended.remove((at, id)).map_err(e)?;
             }
-            if let Some(at) = new.ended {
+            if let Some(at) = new_ended {
                 self.ended.insert((at, id), ()).map_err(e)?;
             }
         }
-        if old.dead != new.dead {
-            if let Some(at) = old.dead {
+        let (old_dead, new_dead) = (old.and_then(|k| k.dead), new.and_then(|k| k.dead));
+        if old_dead != new_dead {
+            if let Some(at) = old_dead {
                 self.dead.remove((at, id)).map_err(e)?;
                 self.dead_by_fn.remove((function, at, id)).map_err(e)?;
             }
-            if let Some(at) = new.dead {
+            if let Some(at) = new_dead {
                 self.dead.insert((at, id), ()).map_err(e)?;
                 self.dead_by_fn.insert((function, at, id), ()).map_err(e)?;
             }
         }
-        if old.bucket != new.bucket {
-            for (bucket, delta) in [(old.bucket, -1), (new.bucket, 1)] {
-                *self
-                    .deltas
-                    .entry((function.to_owned(), bucket as u8))
-                    .or_default() += delta;
+        let (old_bucket, new_bucket) = (old.map(|k| k.bucket), new.map(|k| k.bucket));
+        if old_bucket != new_bucket {
+            for (bucket, delta) in [(old_bucket, -1), (new_bucket, 1)] {
+                if let Some(bucket) = bucket {
+                    *self
+                        .deltas
+                        .entry((function.to_owned(), bucket as u8))
+                        .or_default() += delta;
+                }
             }
         }
         Ok(())
@@ -1006,13 +981,13 @@ impl<'t> Tables<'t> {
             // A state change of the same event (a delivery's outcome): only the entries whose
             // keys changed move; the timeline entry stays.
             Some(old) if old.created_ms == record.created_ms && old.function == record.function => {
-                self.rekey(record, Keys::of(old), keys)?;
+                self.move_keys(record, Some(Keys::of(old)), Some(keys))?;
             }
             Some(old) => {
-                self.index(old, Keys::of(old), -1)?;
-                self.index(record, keys, 1)?;
+                self.move_keys(old, Some(Keys::of(old)), None)?;
+                self.move_keys(record, None, Some(keys))?;
             }
-            None => self.index(record, keys, 1)?,
+            None => self.move_keys(record, None, Some(keys))?,
         }
         match record.state {
             EventState::Queued | EventState::InFlight => {
@@ -1037,7 +1012,7 @@ impl<'t> Tables<'t> {
         self.events.remove(id).map_err(e)?;
         self.payloads.remove(id).map_err(e)?;
         self.pending.remove(id).map_err(e)?;
-        self.index(&old, Keys::of(&old), -1)
+        self.move_keys(&old, Some(Keys::of(&old)), None)
     }
 
     fn prune(&mut self, ids: &[String]) -> Result<(), String> {
@@ -1052,13 +1027,21 @@ impl<'t> Tables<'t> {
     }
 }
 
+/// Write transactions committed since the store was opened.
+#[derive(Default)]
+struct Commits {
+    /// Durable ones (each one fsync).
+    durable: AtomicU64,
+    /// Outcomes only, left unsynced.
+    unsynced: AtomicU64,
+}
+
 /// The writer thread's settings and counters.
 struct Writer<'w> {
     db: &'w Shared,
     path: &'w Path,
     outcome_sync: Duration,
-    /// Durable commits, and commits left unsynced.
-    commits: &'w [Arc<AtomicU64>; 2],
+    commits: &'w Commits,
 }
 
 impl Writer<'_> {
@@ -1123,7 +1106,12 @@ impl Writer<'_> {
                 let result = commit(&shared(self.db), &committing.jobs, durable);
                 let took = started.elapsed();
                 if result.is_ok() {
-                    self.commits[usize::from(!durable)].fetch_add(1, Ordering::Relaxed);
+                    let counter = if durable {
+                        &self.commits.durable
+                    } else {
+                        &self.commits.unsynced
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
                     unsynced = !durable;
                 }
                 // What came in during the commit is the next batch; the writers answered now
@@ -1144,8 +1132,8 @@ impl Writer<'_> {
                 let pruned = committing
                     .jobs
                     .iter()
-                    .any(|(ops, _, _)| ops.iter().any(|op| matches!(op, WriteOp::Prune { .. })));
-                for (_, _, reply) in committing.jobs {
+                    .any(|(ops, _)| ops.iter().any(|op| matches!(op, WriteOp::Prune { .. })));
+                for (_, reply) in committing.jobs {
                     let _ = reply.send(result.clone());
                 }
                 if pruned && compaction.due(self.db, self.path) {
@@ -1167,7 +1155,7 @@ impl Writer<'_> {
     fn sync(&self) -> bool {
         match commit(&shared(self.db), &Vec::new(), true) {
             Ok(()) => {
-                self.commits[0].fetch_add(1, Ordering::Relaxed);
+                self.commits.durable.fetch_add(1, Ordering::Relaxed);
                 true
             }
             Err(message) => {
@@ -1200,7 +1188,7 @@ impl Gathered {
                 reply,
             } => {
                 self.durable += usize::from(durable);
-                self.jobs.push((ops, durable, reply));
+                self.jobs.push((ops, reply));
             }
             Job::Compact { reply } => self.compact = Some(reply),
         }
@@ -1275,11 +1263,7 @@ impl Compaction {
     }
 }
 
-type Batch = Vec<(
-    Vec<WriteOp>,
-    bool,
-    oneshot::Sender<Result<(), DurableError>>,
-)>;
+type Batch = Vec<(Vec<WriteOp>, oneshot::Sender<Result<(), DurableError>>)>;
 
 /// Commits `batch` in one transaction, fsynced when `durable` (which also makes every unsynced
 /// commit before it durable).
@@ -1293,7 +1277,7 @@ fn commit(db: &Database, batch: &Batch, durable: bool) -> Result<(), String> {
     txn.set_durability(durability).map_err(|e| e.to_string())?;
     {
         let mut tables = Tables::open(&txn).map_err(|e| e.to_string())?;
-        for (ops, _, _) in batch {
+        for (ops, _) in batch {
             for op in ops {
                 tables.apply(op)?;
             }
